@@ -1,0 +1,132 @@
+#pragma once
+// Node configuration: every key of config.toml with its default.
+//
+// Why: one typed place for settings, so that a typo or a bad value is refused
+// before anything starts (exit 2, the key named) instead of silently falling
+// back to a default. Owned by the Node; read-only after start, from any
+// thread.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace idunno::core {
+
+// A host and port, as written in config and options ("127.0.0.1:7001").
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+
+  std::string to_string() const { return host + ":" + std::to_string(port); }
+  bool operator==(const HostPort&) const = default;
+  auto operator<=>(const HostPort&) const = default;
+};
+
+// Parses "HOST:PORT"; nullopt when malformed or the port is not 1..65535.
+std::optional<HostPort> parse_host_port(const std::string& text);
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(const std::string& host);
+
+struct NodeSection {
+  std::string name;              // empty: "node-<port>"
+  HostPort bind{"127.0.0.1", 7001};
+  std::optional<HostPort> advertise;  // empty: bind
+  std::filesystem::path data_dir = "data";
+  std::string log_level = "info";
+};
+
+struct ClusterSection {
+  std::vector<HostPort> seeds;
+  int voters = 7;
+  std::string secret;  // empty: packets are not authenticated
+};
+
+struct MembershipSection {
+  int probe_interval_ms = 250;
+  int probe_timeout_ms = 100;
+  int indirect_checks = 3;
+  int suspicion_mult = 2;
+  int suspicion_max_mult = 4;
+  int retransmit_mult = 4;
+  int awareness_max = 8;
+  int gossip_interval_ms = 100;
+  int gossip_nodes = 3;
+  int push_pull_interval_ms = 15000;
+  int rejoin_interval_ms = 10000;
+};
+
+struct RaftSection {
+  int heartbeat_ms = 40;
+  int election_timeout_min_ms = 150;
+  int election_timeout_max_ms = 300;
+  int snapshot_entries = 10000;
+};
+
+struct RpcSection {
+  std::uint32_t max_frame_bytes = 16u * 1024 * 1024;
+  int call_timeout_ms = 5000;
+  int connect_timeout_ms = 1000;
+};
+
+struct SdfsSection {
+  int replicas = 4;
+  int write_quorum = 3;
+  int read_quorum = 2;
+  int max_versions = 5;
+  std::uint32_t chunk_size = 1024 * 1024;
+};
+
+struct MlSection {
+  int threads = 0;  // 0: one per core
+  int model_cache_mb = 512;
+};
+
+struct ConsoleSection {
+  HostPort bind{"127.0.0.1", 8001};
+  std::string token;
+};
+
+struct Config {
+  NodeSection node;
+  ClusterSection cluster;
+  MembershipSection membership;
+  RaftSection raft;
+  RpcSection rpc;
+  SdfsSection sdfs;
+  MlSection ml;
+  ConsoleSection console;
+
+  // The name this node goes by (node.name or derived from the bind port).
+  std::string node_name() const;
+  // The address others reach this node at.
+  HostPort advertise_address() const;
+};
+
+// A config file or option that cannot be used. `key` names what was wrong
+// ("membership.probe_interval_ms", "--bind").
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string key, const std::string& message)
+      : std::runtime_error(key + ": " + message), key_(std::move(key)) {}
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string key_;
+};
+
+// Reads a TOML file. Missing keys keep their defaults; unknown keys, wrong
+// types and bad values throw ConfigError.
+Config load_config_file(const std::filesystem::path& path);
+// Same, from TOML text (`origin` names it in messages).
+Config parse_config(std::string_view toml_text, const std::string& origin = "config");
+
+// Checks cross-key rules and the environment (ports, quorum sizes, a data
+// dir that can be created and written). Throws ConfigError.
+void validate_config(const Config& config);
+
+}  // namespace idunno::core

@@ -1,0 +1,129 @@
+#include "core/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace idunno::core {
+namespace {
+
+std::string error_key(const std::string& toml) {
+  try {
+    parse_config(toml);
+  } catch (const ConfigError& e) {
+    return e.key();
+  }
+  return "";
+}
+
+TEST(Config, DefaultsWhenEmpty) {
+  const Config c = parse_config("");
+  EXPECT_EQ(c.node.bind, (HostPort{"127.0.0.1", 7001}));
+  EXPECT_EQ(c.console.bind, (HostPort{"127.0.0.1", 8001}));
+  EXPECT_EQ(c.cluster.voters, 7);
+  EXPECT_EQ(c.sdfs.replicas, 4);
+  EXPECT_EQ(c.sdfs.write_quorum, 3);
+  EXPECT_EQ(c.sdfs.read_quorum, 2);
+  EXPECT_EQ(c.sdfs.max_versions, 5);
+  EXPECT_EQ(c.node_name(), "node-7001");
+  EXPECT_EQ(c.advertise_address(), c.node.bind);
+}
+
+TEST(Config, Overrides) {
+  const Config c = parse_config(R"(
+[node]
+name = "alpha"
+bind = "127.0.0.5:7100"
+advertise = "127.0.0.5:7100"
+[cluster]
+seeds = ["127.0.0.1:7001", "127.0.0.2:7001"]
+voters = 5
+[membership]
+probe_interval_ms = 500
+[console]
+bind = "127.0.0.1:9000"
+token = "s3cret"
+)");
+  EXPECT_EQ(c.node_name(), "alpha");
+  EXPECT_EQ(c.node.bind.port, 7100);
+  ASSERT_EQ(c.cluster.seeds.size(), 2u);
+  EXPECT_EQ(c.cluster.seeds[1], (HostPort{"127.0.0.2", 7001}));
+  EXPECT_EQ(c.cluster.voters, 5);
+  EXPECT_EQ(c.membership.probe_interval_ms, 500);
+  EXPECT_EQ(c.console.token, "s3cret");
+}
+
+TEST(Config, UnknownKeyIsNamed) {
+  EXPECT_EQ(error_key("[membership]\nprobe_intervall_ms = 3\n"), "membership.probe_intervall_ms");
+  EXPECT_EQ(error_key("[nodes]\nname = \"x\"\n"), "nodes");
+  EXPECT_EQ(error_key("toplevel = 1\n"), "toplevel");
+}
+
+TEST(Config, WrongTypeIsNamed) {
+  EXPECT_EQ(error_key("[cluster]\nvoters = \"seven\"\n"), "cluster.voters");
+  EXPECT_EQ(error_key("[node]\nname = 3\n"), "node.name");
+  EXPECT_EQ(error_key("[cluster]\nseeds = \"127.0.0.1:7001\"\n"), "cluster.seeds");
+  EXPECT_EQ(error_key("node = 5\n"), "node");
+}
+
+TEST(Config, BadValuesAreNamed) {
+  EXPECT_EQ(error_key("[node]\nbind = \"127.0.0.1:70000\"\n"), "node.bind");
+  EXPECT_EQ(error_key("[node]\nbind = \"127.0.0.1\"\n"), "node.bind");
+  EXPECT_EQ(error_key("[console]\nbind = \"127.0.0.1:0\"\n"), "console.bind");
+  EXPECT_EQ(error_key("[cluster]\nvoters = 0\n"), "cluster.voters");
+  EXPECT_EQ(error_key("[sdfs]\nreplicas = -1\n"), "sdfs.replicas");
+}
+
+TEST(Config, SyntaxErrorNamesTheFile) {
+  EXPECT_EQ(error_key("[node\n"), "config");
+}
+
+TEST(Config, ValidationRules) {
+  auto rule_key = [](const std::string& toml) {
+    try {
+      Config c = parse_config(toml);
+      c.node.data_dir = std::filesystem::temp_directory_path() / "idunno-config-test";
+      validate_config(c);
+    } catch (const ConfigError& e) {
+      return e.key();
+    }
+    return std::string();
+  };
+  EXPECT_EQ(rule_key(""), "");
+  EXPECT_EQ(rule_key("[node]\nlog_level = \"loud\"\n"), "node.log_level");
+  EXPECT_EQ(rule_key("[node]\nname = \"a b\"\n"), "node.name");
+  EXPECT_EQ(rule_key("[sdfs]\nreplicas = 2\nwrite_quorum = 3\n"), "sdfs.write_quorum");
+  EXPECT_EQ(rule_key("[sdfs]\nreplicas = 4\nwrite_quorum = 2\nread_quorum = 2\n"), "sdfs.read_quorum");
+  EXPECT_EQ(rule_key("[console]\nbind = \"0.0.0.0:8001\"\n"), "console.token");
+  EXPECT_EQ(rule_key("[console]\nbind = \"0.0.0.0:8001\"\ntoken = \"t\"\n"), "");
+  EXPECT_EQ(rule_key("[membership]\nprobe_interval_ms = 100\nprobe_timeout_ms = 100\n"),
+            "membership.probe_timeout_ms");
+}
+
+TEST(Config, UnusableDataDirIsRefused) {
+  Config c;
+  // A directory cannot be created below a regular file.
+  const auto file = std::filesystem::temp_directory_path() / "idunno-config-test-file";
+  std::ofstream(file) << "x";
+  c.node.data_dir = file / "data";
+  try {
+    validate_config(c);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "node.data_dir");
+  }
+  std::filesystem::remove(file);
+}
+
+TEST(HostPort, Parse) {
+  EXPECT_EQ(parse_host_port("127.0.0.1:7001"), (HostPort{"127.0.0.1", 7001}));
+  EXPECT_EQ(parse_host_port("[::1]:80"), (HostPort{"::1", 80}));
+  EXPECT_FALSE(parse_host_port("127.0.0.1:"));
+  EXPECT_FALSE(parse_host_port(":80"));
+  EXPECT_FALSE(parse_host_port("h:65536"));
+  EXPECT_FALSE(parse_host_port("h:8x"));
+}
+
+}  // namespace
+}  // namespace idunno::core

@@ -1,0 +1,72 @@
+#pragma once
+// with_timeout: the one way to put a deadline on an awaitable operation.
+//
+// Why: Boost 1.81 has no cancel_after, and `op || timer` means "first
+// success", so an exception thrown by `op` would be swallowed while the timer
+// keeps waiting (asio issue 1594). Here `op` runs inside a wrapper that turns
+// its exception into a value, so a failure ends the race at once and is
+// rethrown to the caller; the loser is cancelled by the operator.
+// Use from coroutines running on the event loop.
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <variant>
+
+namespace idunno::core {
+
+// Thrown by with_timeout when the deadline passed first.
+class TimeoutError : public std::runtime_error {
+ public:
+  TimeoutError() : std::runtime_error("timed out") {}
+};
+
+namespace detail {
+template <typename T>
+boost::asio::awaitable<std::variant<T, std::exception_ptr>> capture(boost::asio::awaitable<T> op) {
+  try {
+    co_return std::variant<T, std::exception_ptr>(std::in_place_index<0>, co_await std::move(op));
+  } catch (...) {
+    co_return std::variant<T, std::exception_ptr>(std::in_place_index<1>, std::current_exception());
+  }
+}
+
+inline boost::asio::awaitable<std::exception_ptr> capture_void(boost::asio::awaitable<void> op) {
+  try {
+    co_await std::move(op);
+    co_return nullptr;
+  } catch (...) {
+    co_return std::current_exception();
+  }
+}
+}  // namespace detail
+
+// Runs `op`; throws TimeoutError if `limit` passes first, rethrows op's
+// exception if it fails.
+template <typename T>
+boost::asio::awaitable<T> with_timeout(boost::asio::awaitable<T> op, std::chrono::steady_clock::duration limit) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, limit);
+  auto wait = timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  if constexpr (std::is_void_v<T>) {
+    auto result = co_await (detail::capture_void(std::move(op)) || std::move(wait));
+    if (result.index() == 1) throw TimeoutError();
+    if (auto error = std::get<0>(result)) std::rethrow_exception(error);
+  } else {
+    auto result = co_await (detail::capture(std::move(op)) || std::move(wait));
+    if (result.index() == 1) throw TimeoutError();
+    auto& outcome = std::get<0>(result);
+    if (outcome.index() == 1) std::rethrow_exception(std::get<1>(outcome));
+    co_return std::move(std::get<0>(outcome));
+  }
+}
+
+}  // namespace idunno::core
