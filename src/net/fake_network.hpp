@@ -1,0 +1,88 @@
+#pragma once
+// FakeNetwork: an in-memory network for deterministic tests and simulations.
+//
+// Why: protocols must be tested under loss, delay, duplication, reordering,
+// partitions and crashes, reproducibly. FakeNetwork hands out
+// DatagramTransport and StreamNetwork endpoints per HostPort; every random
+// decision comes from one std::mt19937_64 seeded by the test, drawn in the
+// order packets are sent, so a seed replays. Delays use timers on the given
+// executor. Everything (the network and its endpoints) lives on that one
+// executor and is touched only from it. Endpoints may outlive the network;
+// they then behave as closed.
+//
+// Fault model:
+// - datagrams: each is dropped with probability `loss`, otherwise delivered
+//   after a delay uniform in [delay_min, delay_max] (reordering comes from
+//   that jitter), and delivered a second time (with its own delay) with
+//   probability `duplicate`.
+// - streams are reliable and ordered like TCP: loss and duplication do not
+//   apply, delay does (monotone per direction). Bytes sent across a
+//   partition are held and delivered after heal(), as TCP retransmission
+//   would; connect() across a partition fails with host_unreachable.
+// - crash(addr): the node's endpoints close, its streams are reset at both
+//   ends, datagrams to it vanish. Creating an endpoint at the address again
+//   is a restart.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "net/datagram.hpp"
+#include "net/stream.hpp"
+
+namespace idunno::net {
+
+// Counters for tests to check what the fault injection did.
+struct FakeNetworkStats {
+  std::uint64_t datagrams_sent = 0;
+  std::uint64_t datagrams_dropped = 0;      // by loss
+  std::uint64_t datagrams_blocked = 0;      // by partition or crash
+  std::uint64_t datagrams_duplicated = 0;
+  std::uint64_t datagrams_delivered = 0;
+  std::uint64_t stream_bytes_delivered = 0;
+};
+
+class FakeNetwork {
+ public:
+  FakeNetwork(boost::asio::any_io_executor executor, std::uint64_t seed);
+  ~FakeNetwork();
+  FakeNetwork(const FakeNetwork&) = delete;
+  FakeNetwork& operator=(const FakeNetwork&) = delete;
+
+  // A datagram endpoint bound at `address`. Throws NetError if the address
+  // already has a live datagram endpoint.
+  std::unique_ptr<DatagramTransport> datagram(const core::HostPort& address);
+
+  // A stream endpoint listening at `address`; its outgoing streams come
+  // from `address` too (peer() on the accepting side reports it). Throws
+  // NetError if the address already has a live stream endpoint.
+  std::unique_ptr<StreamNetwork> stream(const core::HostPort& address);
+
+  // Fault knobs; apply to packets sent from now on.
+  void set_loss(double probability);
+  void set_delay(core::Duration min, core::Duration max);
+  void set_duplicate(double probability);
+
+  // Cuts every link between a node of `side_a` and a node of `side_b` (both
+  // directions). Partitions accumulate until heal().
+  void partition(const std::vector<core::HostPort>& side_a, const std::vector<core::HostPort>& side_b);
+  // Restores every link and releases held stream bytes.
+  void heal();
+  // True when `from` cannot reach `to`.
+  bool blocked(const core::HostPort& from, const core::HostPort& to) const;
+
+  // Kills the node at `address` (see the fault model above).
+  void crash(const core::HostPort& address);
+
+  const FakeNetworkStats& stats() const;
+
+  struct State;  // shared with endpoints; defined in the .cpp files
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace idunno::net
