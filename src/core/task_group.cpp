@@ -3,6 +3,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -20,6 +21,15 @@ TaskGroup::~TaskGroup() {
   for (auto& [id, child] : children_) child->signal.emit(asio::cancellation_type::terminal);
 }
 
+namespace {
+// Children accept total cancellation (the graceful first step of shutdown),
+// not only the terminal cancellation that co_spawn enables by default.
+asio::awaitable<void> accept_total_cancellation(asio::awaitable<void> task) {
+  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  co_await std::move(task);
+}
+}  // namespace
+
 bool TaskGroup::spawn(asio::awaitable<void> task, std::string what) {
   if (closed_) return false;
   const std::uint64_t id = next_id_++;
@@ -27,7 +37,7 @@ bool TaskGroup::spawn(asio::awaitable<void> task, std::string what) {
   child->what = std::move(what);
   auto slot = child->signal.slot();
   children_.emplace(id, std::move(child));
-  asio::co_spawn(executor_, std::move(task),
+  asio::co_spawn(executor_, accept_total_cancellation(std::move(task)),
                  asio::bind_cancellation_slot(slot, [this, id, alive = alive_](std::exception_ptr error) {
                    if (*alive) on_child_done(id, error);
                  }));
@@ -87,10 +97,13 @@ asio::awaitable<void> TaskGroup::join() {
 asio::awaitable<bool> TaskGroup::shutdown(std::chrono::milliseconds grace) {
   close();
   cancel(asio::cancellation_type::total);
-  if (co_await wait_empty_until(std::chrono::steady_clock::now() + grace)) co_return true;
-  cancel(asio::cancellation_type::terminal);
-  co_await join();
-  co_return false;
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  const bool emptied = co_await wait_empty_until(deadline);
+  if (!emptied) {
+    cancel(asio::cancellation_type::terminal);
+    co_await join();
+  }
+  co_return emptied;
 }
 
 }  // namespace idunno::core

@@ -19,7 +19,6 @@
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
-#include <variant>
 
 namespace idunno::core {
 
@@ -30,13 +29,23 @@ class TimeoutError : public std::runtime_error {
 };
 
 namespace detail {
+// The outcome of an operation as a value. A struct, not a variant: the
+// awaitable operators would flatten a variant into their own result.
 template <typename T>
-boost::asio::awaitable<std::variant<T, std::exception_ptr>> capture(boost::asio::awaitable<T> op) {
+struct Captured {
+  std::optional<T> value;
+  std::exception_ptr error;
+};
+
+template <typename T>
+boost::asio::awaitable<Captured<T>> capture(boost::asio::awaitable<T> op) {
+  Captured<T> out;
   try {
-    co_return std::variant<T, std::exception_ptr>(std::in_place_index<0>, co_await std::move(op));
+    out.value.emplace(co_await std::move(op));
   } catch (...) {
-    co_return std::variant<T, std::exception_ptr>(std::in_place_index<1>, std::current_exception());
+    out.error = std::current_exception();
   }
+  co_return out;
 }
 
 inline boost::asio::awaitable<std::exception_ptr> capture_void(boost::asio::awaitable<void> op) {
@@ -64,8 +73,8 @@ boost::asio::awaitable<T> with_timeout(boost::asio::awaitable<T> op, std::chrono
     auto result = co_await (detail::capture(std::move(op)) || std::move(wait));
     if (result.index() == 1) throw TimeoutError();
     auto& outcome = std::get<0>(result);
-    if (outcome.index() == 1) std::rethrow_exception(std::get<1>(outcome));
-    co_return std::move(std::get<0>(outcome));
+    if (outcome.error) std::rethrow_exception(outcome.error);
+    co_return std::move(*outcome.value);
   }
 }
 

@@ -1,0 +1,211 @@
+// Tests of the runtime pieces every service stands on: the thread-pool
+// bridge, task groups, with_timeout and the deterministic timer queue.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_future.hpp>
+#include <stdexcept>
+#include <thread>
+
+#include "core/task_group.hpp"
+#include "core/thread_pool.hpp"
+#include "core/timeout.hpp"
+#include "core/timer_queue.hpp"
+
+namespace idunno::core {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// Child coroutines take what they need as parameters (by value or pointer):
+// a capturing lambda invoked in place would die before its coroutine.
+asio::awaitable<void> tick_after(std::chrono::milliseconds d, int* counter) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+  ++*counter;
+}
+
+asio::awaitable<void> wait_long(bool* cancelled) {
+  asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::hours(1));
+  boost::system::error_code ec;
+  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  *cancelled = ec == asio::error::operation_aborted;
+}
+
+asio::awaitable<void> throw_now() {
+  throw std::runtime_error("child failed");
+  co_return;
+}
+
+asio::awaitable<void> set_flag(bool* flag) {
+  *flag = true;
+  co_return;
+}
+
+asio::awaitable<void> spin_on_pool(ThreadPool* pool, std::atomic<bool>* release) {
+  co_await pool->run([release] {
+    while (!release->load()) std::this_thread::yield();
+  });
+}
+
+// Runs `task` on a fresh io_context until it completes; returns its value.
+template <typename T>
+T run_on_loop(asio::io_context& io, asio::awaitable<T> task) {
+  auto future = asio::co_spawn(io, std::move(task), asio::use_future);
+  io.run();
+  io.restart();
+  return future.get();
+}
+
+TEST(ThreadPool, ResumesOnCallerExecutorWithValue) {
+  asio::io_context io;
+  ThreadPool pool(2);
+  const auto loop_thread = std::this_thread::get_id();
+  auto result = run_on_loop(io, [&]() -> asio::awaitable<std::pair<bool, bool>> {
+    std::thread::id worker;
+    int value = co_await pool.run([&] {
+      worker = std::this_thread::get_id();
+      return 42;
+    });
+    EXPECT_EQ(value, 42);
+    co_return std::pair{worker != loop_thread, std::this_thread::get_id() == loop_thread};
+  }());
+  EXPECT_TRUE(result.first) << "work must run off the loop thread";
+  EXPECT_TRUE(result.second) << "the caller must resume on its own executor";
+}
+
+TEST(ThreadPool, PropagatesExceptions) {
+  asio::io_context io;
+  ThreadPool pool(1);
+  EXPECT_THROW(run_on_loop(io, [&]() -> asio::awaitable<int> {
+                 co_return co_await pool.run([]() -> int { throw std::runtime_error("boom"); });
+               }()),
+               std::runtime_error);
+  EXPECT_THROW(run_on_loop(io, [&]() -> asio::awaitable<void> {
+                 co_await pool.run([] { throw std::logic_error("void boom"); });
+               }()),
+               std::logic_error);
+}
+
+TEST(ThreadPool, LoopStaysResponsiveWhileWorkRuns) {
+  asio::io_context io;
+  ThreadPool pool(1);
+  std::atomic<bool> release{false};
+  int ticks = 0;
+  run_on_loop(io, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    TaskGroup group(ex);
+    group.spawn(spin_on_pool(&pool, &release));
+    asio::steady_timer timer(ex);
+    // The loop keeps serving timers while the pool is busy.
+    for (ticks = 0; ticks < 5; ++ticks) {
+      timer.expires_after(1ms);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    release = true;
+    co_await group.join();
+  }());
+  EXPECT_EQ(ticks, 5);
+}
+
+TEST(TaskGroup, JoinWaitsForChildren) {
+  asio::io_context io;
+  int finished = 0;
+  run_on_loop(io, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    TaskGroup group(ex);
+    for (int i = 0; i < 3; ++i) {
+      group.spawn(tick_after(std::chrono::milliseconds(i), &finished));
+    }
+    EXPECT_EQ(group.size(), 3u);
+    co_await group.join();
+    EXPECT_EQ(group.size(), 0u);
+  }());
+  EXPECT_EQ(finished, 3);
+}
+
+TEST(TaskGroup, ShutdownCancelsWaitingChildren) {
+  asio::io_context io;
+  bool cancelled = false;
+  const bool in_time = run_on_loop(io, [&]() -> asio::awaitable<bool> {
+    auto ex = co_await asio::this_coro::executor;
+    TaskGroup group(ex);
+    group.spawn(wait_long(&cancelled));
+    const bool ok = co_await group.shutdown(2s);
+    bool late = false;
+    EXPECT_FALSE(group.spawn(set_flag(&late)));
+    co_return ok;
+  }());
+  EXPECT_TRUE(in_time);
+  EXPECT_TRUE(cancelled);
+}
+
+TEST(TaskGroup, FailingChildDoesNotTakeDownTheGroup) {
+  asio::io_context io;
+  bool other_finished = false;
+  run_on_loop(io, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    TaskGroup group(ex);
+    group.spawn(throw_now());
+    group.spawn(set_flag(&other_finished));
+    co_await group.join();
+  }());
+  EXPECT_TRUE(other_finished);
+}
+
+asio::awaitable<int> sleep_then(std::chrono::milliseconds d, int value) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+  co_return value;
+}
+
+asio::awaitable<int> fail_after(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+  throw std::runtime_error("io failed");
+}
+
+TEST(WithTimeout, ValueBeforeDeadline) {
+  asio::io_context io;
+  EXPECT_EQ(run_on_loop(io, with_timeout(sleep_then(1ms, 7), 5s)), 7);
+}
+
+TEST(WithTimeout, DeadlineFirstThrowsTimeout) {
+  asio::io_context io;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(run_on_loop(io, with_timeout(sleep_then(10s, 7), 20ms)), TimeoutError);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "the slow operation must be cancelled";
+}
+
+TEST(WithTimeout, FailureEndsTheRaceAtOnce) {
+  asio::io_context io;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(run_on_loop(io, with_timeout(fail_after(1ms), 10s)), std::runtime_error);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "an I/O failure must not wait for the timer";
+}
+
+TEST(TimerQueue, FiresInTimeThenSchedulingOrder) {
+  TimerQueue q;
+  std::vector<int> order;
+  const TimePoint t0{};
+  q.schedule(t0 + 20ms, [&] { order.push_back(3); });
+  q.schedule(t0 + 10ms, [&] { order.push_back(1); });
+  q.schedule(t0 + 10ms, [&] { order.push_back(2); });
+  const auto cancelled = q.schedule(t0 + 15ms, [&] { order.push_back(99); });
+  EXPECT_TRUE(q.cancel(cancelled));
+  EXPECT_EQ(q.next_deadline(), t0 + 10ms);
+  EXPECT_EQ(q.fire_due(t0 + 5ms), 0u);
+  EXPECT_EQ(q.fire_due(t0 + 20ms), 3u);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  EXPECT_FALSE(q.next_deadline());
+}
+
+}  // namespace
+}  // namespace idunno::core
