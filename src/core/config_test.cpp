@@ -127,3 +127,26 @@ TEST(HostPort, Parse) {
 
 }  // namespace
 }  // namespace idunno::core
+
+namespace idunno::core {
+namespace {
+
+// The repository's config.toml must parse and hold exactly the defaults.
+TEST(Config, ShippedExampleMatchesDefaults) {
+  const Config shipped = load_config_file(std::filesystem::path(IDUNNO_SOURCE_DIR) / "config.toml");
+  const Config defaults;
+  EXPECT_EQ(shipped.node.bind, defaults.node.bind);
+  EXPECT_EQ(shipped.node.name, defaults.node.name);
+  EXPECT_EQ(shipped.node.data_dir, defaults.node.data_dir);
+  EXPECT_EQ(shipped.cluster.voters, defaults.cluster.voters);
+  EXPECT_EQ(shipped.membership.probe_interval_ms, defaults.membership.probe_interval_ms);
+  EXPECT_EQ(shipped.membership.push_pull_interval_ms, defaults.membership.push_pull_interval_ms);
+  EXPECT_EQ(shipped.raft.election_timeout_max_ms, defaults.raft.election_timeout_max_ms);
+  EXPECT_EQ(shipped.rpc.max_frame_bytes, defaults.rpc.max_frame_bytes);
+  EXPECT_EQ(shipped.sdfs.chunk_size, defaults.sdfs.chunk_size);
+  EXPECT_EQ(shipped.ml.model_cache_mb, defaults.ml.model_cache_mb);
+  EXPECT_EQ(shipped.console.bind, defaults.console.bind);
+}
+
+}  // namespace
+}  // namespace idunno::core

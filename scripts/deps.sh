@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages IDunno needs, only those missing. Idempotent
+# and quick when everything is there. Sourced or run by the other scripts.
+set -euo pipefail
+
+IDUNNO_PACKAGES=(
+  build-essential cmake pkg-config git ccache clang
+  libboost1.81-dev libboost-json1.81-dev
+  libtorch-dev libgloo-dev
+  libtomlplusplus-dev libspdlog-dev libgtest-dev libgmock-dev
+  protobuf-compiler libprotobuf-dev
+  libxxhash-dev libedit-dev libsodium-dev libstb-dev zlib1g-dev
+  dataset-fashion-mnist python3-torch
+  iproute2 procps curl
+)
+
+missing=()
+installed=$(dpkg-query -W -f='${db:Status-Status} ${Package}\n' 2>/dev/null | awk '$1=="installed"{print $2}' | sed 's/:.*//')
+for p in "${IDUNNO_PACKAGES[@]}"; do
+  grep -qx "$p" <<<"$installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi

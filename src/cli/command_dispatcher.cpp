@@ -1,0 +1,47 @@
+#include "cli/command_dispatcher.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/logging.hpp"
+
+namespace idunno::cli {
+
+namespace json = boost::json;
+using net::console::CommandOutcome;
+
+CommandDispatcher::CommandDispatcher(const CommandTable& table) : table_(table) {}
+
+void CommandDispatcher::bind(const std::string& name, Handler handler) {
+  if (!table_.find(name)) throw std::logic_error("command '" + name + "' is not in the command table");
+  handlers_[name] = std::move(handler);
+}
+
+boost::asio::awaitable<CommandOutcome> CommandDispatcher::dispatch(std::string name, std::vector<std::string> args) {
+  if (auto problem = table_.check(name, args)) co_return CommandOutcome::failure(*problem);
+  if (name == "help") {
+    // Only what this node can run.
+    json::array commands;
+    for (const auto& c : table_.help_json().at("commands").as_array()) {
+      const auto command_name = std::string(c.at("name").as_string());
+      if (command_name == "help" || handlers_.contains(command_name)) commands.push_back(c);
+    }
+    co_return CommandOutcome::success(json::object{{"commands", std::move(commands)}});
+  }
+  auto it = handlers_.find(name);
+  if (it == handlers_.end()) {
+    co_return CommandOutcome::failure("'" + name + "' is not available on this node");
+  }
+  std::string failure;
+  try {
+    co_return CommandOutcome::success(co_await it->second(std::move(args)));
+  } catch (const CommandError& e) {
+    failure = e.what();
+  } catch (const std::exception& e) {
+    spdlog::error("event=command_failed cmd={} error={}", name, core::log_quote(e.what()));
+    failure = std::string("internal error: ") + e.what();
+  }
+  co_return CommandOutcome::failure(failure);
+}
+
+}  // namespace idunno::cli

@@ -1,0 +1,48 @@
+#pragma once
+// Runs commands on the node: binds handlers to the names of the shared
+// CommandTable and turns their outcome into a console CommandOutcome.
+//
+// Why: the terminal mode and the WebSocket console must behave identically;
+// both call dispatch(). Usage errors are caught here, from the table, before
+// any handler runs. Owned by the Node; touch only from the event loop.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cli/command_table.hpp"
+#include "net/console/command_types.hpp"
+
+namespace idunno::cli {
+
+// What a handler throws for an expected failure the user should read
+// ("no such file 'x'"). Anything else is reported as an internal error.
+class CommandError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class CommandDispatcher {
+ public:
+  using Handler = std::function<boost::asio::awaitable<boost::json::value>(std::vector<std::string> args)>;
+
+  explicit CommandDispatcher(const CommandTable& table);
+
+  // Binds `name` (which must be in the table) to `handler`.
+  void bind(const std::string& name, Handler handler);
+
+  // Checks usage, runs the handler, never throws.
+  boost::asio::awaitable<net::console::CommandOutcome> dispatch(std::string name, std::vector<std::string> args);
+
+  const CommandTable& table() const { return table_; }
+
+ private:
+  const CommandTable& table_;
+  std::map<std::string, Handler> handlers_;
+};
+
+}  // namespace idunno::cli

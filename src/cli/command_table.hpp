@@ -1,0 +1,88 @@
+#pragma once
+// The one command table shared by the terminal mode, the WebSocket console
+// and the idunno client.
+//
+// Why: the same words must mean the same thing everywhere (CONTRACT.md). The
+// table holds each command's name, usage, argument bounds and how its JSON
+// result reads as text; it holds no behaviour, so the client (which runs no
+// node) uses it to check usage and render replies, and the node binds
+// handlers to the same names (CommandDispatcher). Immutable after
+// construction; safe to read from any thread.
+
+#include <boost/json/value.hpp>
+#include <cstddef>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace idunno::cli {
+
+// Turns a command's JSON result into the text a person reads.
+using TextRenderer = std::function<std::string(const boost::json::value&)>;
+
+struct CommandSpec {
+  static constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
+
+  std::string name;
+  std::string usage;    // the arguments, e.g. "LOCAL SDFSNAME"
+  std::string summary;  // one line for `help`
+  std::size_t min_args = 0;
+  std::size_t max_args = 0;
+  TextRenderer render;  // empty: the JSON, pretty-printed
+};
+
+// A line split into the command word, its arguments and the output flag.
+struct ParsedLine {
+  std::string name;
+  std::vector<std::string> args;
+  bool json = false;  // `--json` anywhere among the words
+};
+
+// A line that could not be split (an unclosed quote, a dangling backslash).
+class ParseError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class CommandTable {
+ public:
+  explicit CommandTable(std::vector<CommandSpec> specs);
+
+  // Every command of IDunno.
+  static const CommandTable& builtin();
+
+  const CommandSpec* find(std::string_view name) const;
+  const std::vector<CommandSpec>& specs() const { return specs_; }
+
+  // Nullopt when `name` exists and takes this many arguments; otherwise the
+  // message to show, with the usage line.
+  std::optional<std::string> check(const std::string& name, const std::vector<std::string>& args) const;
+
+  // "usage: put LOCAL SDFSNAME"
+  static std::string usage_line(const CommandSpec& spec);
+
+  // The `help` result: {"commands":[{"name","usage","summary"}]}.
+  boost::json::value help_json() const;
+
+ private:
+  std::vector<CommandSpec> specs_;
+};
+
+// Splits a terminal line into words: whitespace separates, single and double
+// quotes group, backslash escapes the next character. Throws ParseError.
+std::vector<std::string> split_words(std::string_view line);
+
+// split_words, then takes out `--json`. An empty line gives an empty name.
+ParsedLine parse_line(std::string_view line);
+
+// The text form of a command's result (the spec's renderer, or pretty JSON).
+std::string render_text(const CommandTable& table, const std::string& name, const boost::json::value& result);
+
+// JSON pretty-printed with two-space indentation.
+std::string pretty_json(const boost::json::value& value);
+
+}  // namespace idunno::cli

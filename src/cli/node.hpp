@@ -1,0 +1,44 @@
+#pragma once
+// The composition root of one idunno-node process.
+//
+// Why: every service (membership, RPC, consensus, console, ML) is built and
+// wired here, in one place, in dependency order, and stopped here in the
+// reverse order. The Node owns the event loop (one io_context thread that
+// owns all protocol state), the thread pool for CPU work and the task group
+// of its own coroutines. Construct and run() on the main thread; everything
+// else happens on the loop.
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+
+#include "core/config.hpp"
+
+namespace idunno::cli {
+
+struct NodeServices;
+
+class Node {
+ public:
+  Node(core::Config config, bool repl);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Starts the services and runs the event loop until a stop is requested
+  // (SIGINT, SIGTERM, end of the terminal session). Returns the exit code:
+  // 0 after a graceful stop, 1 when a service could not start.
+  int run();
+
+ private:
+  // Runs one line typed at the terminal and returns the text to print.
+  // Called from the terminal's thread; waits for the loop.
+  std::string run_terminal_line(const std::string& line);
+
+  core::Config config_;
+  bool repl_;
+  boost::asio::io_context io_;
+  std::unique_ptr<NodeServices> services_;
+};
+
+}  // namespace idunno::cli

@@ -1,0 +1,68 @@
+#include "cli/node_services.hpp"
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/logging.hpp"
+
+namespace idunno::cli {
+
+namespace asio = boost::asio;
+
+namespace {
+// The dashboard page ships in web/ beside the binaries' build tree
+// (build/bin/../../web) or is installed beside the binary.
+std::filesystem::path dashboard_page() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (const auto& candidate : {exe.parent_path() / "../../web/index.html", exe.parent_path() / "web/index.html"}) {
+      if (std::filesystem::exists(candidate)) return candidate.lexically_normal();
+    }
+  }
+  return "web/index.html";
+}
+}  // namespace
+
+NodeServices::NodeServices(asio::io_context& io, const core::Config& config_in)
+    : config(config_in),
+      executor(io.get_executor()),
+      pool(static_cast<std::size_t>(config_in.ml.threads)),
+      tasks(executor, "node"),
+      dispatcher(CommandTable::builtin()) {}
+
+NodeServices::~NodeServices() = default;
+
+void NodeServices::start() {
+  tcp = net::TcpNetwork::listen(executor, config.node.bind);
+  rpc_server = std::make_unique<net::RpcServer>(executor, *tcp, config.rpc);
+  rpc_client = std::make_unique<net::RpcClient>(executor, *tcp, config.rpc);
+
+  bind_node_commands(*this);
+
+  console = std::make_unique<net::console::ConsoleServer>(
+      executor, config.console.bind,
+      [this](std::string cmd, std::vector<std::string> args) {
+        return dispatcher.dispatch(std::move(cmd), std::move(args));
+      },
+      [this] { return metrics.render(); }, config.console.token, dashboard_page());
+
+  rpc_server->start();
+  console->start();
+}
+
+asio::awaitable<void> NodeServices::stop(std::chrono::milliseconds budget) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  };
+  if (console) co_await console->stop(std::min(left() / 4, std::chrono::milliseconds(1000)));
+  if (rpc_server) co_await rpc_server->stop();
+  if (rpc_client) co_await rpc_client->stop();
+  co_await tasks.shutdown(std::max(left(), std::chrono::milliseconds(0)));
+  if (tcp) tcp->close();
+}
+
+}  // namespace idunno::cli

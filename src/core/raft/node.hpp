@@ -1,0 +1,212 @@
+#pragma once
+// One Raft node as a sans-I/O state machine.
+//
+// Why: the protocol's correctness must not depend on sockets or real time, so
+// that thousands of seeded simulations can test it. Inputs are messages
+// (step), proposals, the live member list and the passage of time (tick);
+// outputs are collected by flush(), which first syncs storage so that no
+// message leaves before what it depends on is durable (fsync before
+// acknowledge; one sync per batch of inputs). Implements Raft with pre-vote,
+// check-quorum, leader-lease rejection of disruptive votes, snapshots with
+// chunked install, single-server membership changes with learners, and
+// leadership transfer. The work is split by concern over node.cpp,
+// election.cpp, replication.cpp, snapshot.cpp, membership.cpp and leader.cpp.
+//
+// Owned by its driver (or the simulation); not thread-safe: every call comes
+// from the one thread that runs it.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/raft/events.hpp"
+#include "core/raft/log.hpp"
+#include "core/raft/membership_policy.hpp"
+#include "core/raft/messages.hpp"
+#include "core/raft/progress.hpp"
+#include "core/raft/raft_config.hpp"
+#include "core/raft/state_machine.hpp"
+#include "core/raft/storage.hpp"
+
+namespace idunno::raft {
+
+enum class Role { follower, pre_candidate, candidate, leader };
+std::string_view to_string(Role role);
+
+// A command applied to the state machine, with its result.
+struct Applied {
+  Index index = 0;
+  Term term = 0;
+  std::string result;
+};
+
+// What flush() hands to the driver.
+struct Ready {
+  std::vector<Message> messages;
+  std::vector<Applied> applied;
+  std::vector<Event> events;
+  bool empty() const { return messages.empty() && applied.empty() && events.empty(); }
+};
+
+// The answer to propose(): accepted at (index, term), or refused because this
+// node is not the leader (leader_hint names the leader when known).
+struct Proposal {
+  bool accepted = false;
+  Index index = 0;
+  Term term = 0;
+  std::optional<NodeName> leader_hint;
+};
+
+class RaftNode {
+ public:
+  // Loads the durable state and restores the state machine from the latest
+  // snapshot. `seed` drives the randomized election timeouts.
+  RaftNode(NodeName self, RaftConfig config, Storage& storage, StateMachine& state_machine,
+           const core::Clock& clock, std::uint64_t seed);
+  RaftNode(const RaftNode&) = delete;
+  RaftNode& operator=(const RaftNode&) = delete;
+
+  // Starts a new cluster with `initial` as its first configuration when this
+  // node has no history yet; false (nothing done) otherwise. Every node given
+  // the same `initial` may call it; other nodes join as learners later.
+  bool bootstrap(const Configuration& initial);
+
+  void step(const Message& message);
+  Proposal propose(std::string command);
+  // Hands leadership to `target` (default: the most caught-up voter); false
+  // when not leader or no voter can take it.
+  bool transfer_leadership(const std::optional<NodeName>& target = std::nullopt);
+  // The nodes membership reports alive; the leader adapts the voter set.
+  void set_live_members(LiveMembers live);
+  // Runs whatever is due at clock.now().
+  void tick();
+  core::TimePoint next_deadline() const;
+
+  // Syncs storage if anything was written, then returns and clears the
+  // outputs accumulated since the last flush.
+  Ready flush();
+  bool has_ready() const { return storage_dirty_ || !ready_.empty(); }
+
+  const NodeName& name() const { return self_; }
+  Role role() const { return role_; }
+  Term term() const { return term_; }
+  const std::optional<NodeName>& leader() const { return leader_; }
+  // The latest configuration in the log (in effect even before it commits).
+  const Configuration& configuration() const { return membership_; }
+  Index commit_index() const { return commit_; }
+  Index applied_index() const { return applied_; }
+  Index last_index() const { return log_.last_index(); }
+  Index snapshot_index() const { return snapshot_ ? snapshot_->meta.last_index : 0; }
+  const RaftLog& log() const { return log_; }
+  const std::map<NodeName, Progress>& progress() const { return progress_; }
+
+ private:
+  // node.cpp
+  void restore_from_storage();
+  void become_follower(Term term, std::optional<NodeName> leader, std::string_view reason = "higher_term");
+  void set_leader(std::optional<NodeName> leader);
+  void update_term(Term term);
+  void persist_hard_state();
+  void send(const NodeName& to, Payload payload);
+  void emit(EventKind kind, NodeName node = {}, std::string reason = {}, Index index = 0);
+  core::Duration random_between(core::Duration low, core::Duration high);
+  void reset_election_timer();
+  bool lease_active() const;
+
+  // election.cpp
+  void on_election_timeout();
+  void start_election(bool pre_vote, bool transfer);
+  void handle_vote_request(const NodeName& from, const VoteRequest& request);
+  void handle_vote_reply(const NodeName& from, const VoteReply& reply);
+  void handle_timeout_now(const NodeName& from, const TimeoutNow& request);
+  void become_leader();
+  bool log_up_to_date(Index last_index, Term last_term) const;
+
+  // replication.cpp
+  void append_local(EntryType type, std::string data);
+  void send_append(const NodeName& peer);
+  void broadcast_append();
+  void handle_append_request(const NodeName& from, const AppendRequest& request);
+  void handle_append_reply(const NodeName& from, const AppendReply& reply);
+  void maybe_commit();
+  void advance_commit(Index commit);
+  void apply_committed();
+
+  // snapshot.cpp
+  void maybe_take_snapshot();
+  void send_snapshot_chunk(const NodeName& peer);
+  void handle_snapshot_request(const NodeName& from, const SnapshotRequest& request);
+  void handle_snapshot_reply(const NodeName& from, const SnapshotReply& reply);
+  void install_snapshot(Snapshot snapshot);
+
+  // membership.cpp
+  void note_config_entry(const LogEntry& entry);
+  void forget_configs_after(Index last_kept);
+  void refresh_membership();
+  Configuration config_at(Index index) const;
+  void sync_progress();
+  bool config_change_pending() const;
+  bool caught_up(const NodeName& name) const;
+  void run_membership_policy();
+  void on_config_committed(const Configuration& config);
+
+  // leader.cpp
+  void on_heartbeat();
+  void check_quorum();
+  void maybe_send_timeout_now(const NodeName& peer);
+
+  NodeName self_;
+  RaftConfig options_;
+  Storage& storage_;
+  StateMachine& state_machine_;
+  const core::Clock& clock_;
+  std::mt19937_64 rng_;
+
+  Role role_ = Role::follower;
+  Term term_ = 0;
+  NodeName vote_;
+  std::optional<NodeName> leader_;
+  core::TimePoint last_leader_contact_{};
+
+  RaftLog log_;
+  Index commit_ = 0;
+  Index applied_ = 0;
+  Index synced_last_ = 0;  // the local log is durable up to here
+  bool storage_dirty_ = false;
+  std::shared_ptr<const Snapshot> snapshot_;
+  struct IncomingSnapshot {
+    SnapshotMeta meta;
+    std::string data;
+  };
+  std::optional<IncomingSnapshot> incoming_snapshot_;
+
+  // Membership: the configuration at the snapshot, config entries after it,
+  // the latest of them (in effect) and the last one applied.
+  Configuration base_config_;
+  std::map<Index, Configuration> config_entries_;
+  Configuration membership_;
+  Configuration applied_config_;
+  std::optional<LiveMembers> live_;
+
+  // Candidate state.
+  std::map<NodeName, bool> votes_;
+  // Leader state.
+  std::map<NodeName, Progress> progress_;
+  Index term_start_index_ = 0;  // the leader's first entry (its no-op)
+  std::optional<NodeName> transfer_target_;
+  bool transfer_sent_ = false;
+
+  core::TimePoint election_deadline_{};
+  core::TimePoint heartbeat_deadline_{};
+  core::TimePoint quorum_deadline_{};
+  core::TimePoint transfer_deadline_{};
+
+  Ready ready_;
+};
+
+}  // namespace idunno::raft

@@ -1,0 +1,46 @@
+#pragma once
+// Tuning of the Raft core, independent of the config file's layout.
+//
+// Why: the core takes its settings as one value so that tests and the
+// simulation set them directly; from_config() maps the node's config file
+// onto it. Plain data.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "core/config.hpp"
+
+namespace idunno::raft {
+
+struct RaftConfig {
+  std::chrono::milliseconds heartbeat{40};
+  std::chrono::milliseconds election_timeout_min{150};
+  std::chrono::milliseconds election_timeout_max{300};
+  // Take a snapshot after this many applied entries since the last one.
+  std::uint64_t snapshot_entries = 10000;
+  // Entries kept in the log behind a snapshot, so that a follower that lags
+  // a little catches up from the log instead of a snapshot.
+  std::uint64_t snapshot_trailing_entries = 1000;
+  // Limits of one AppendEntries message.
+  std::size_t max_append_entries = 1024;
+  std::size_t max_append_bytes = 1 << 20;
+  std::size_t snapshot_chunk_bytes = 1 << 20;
+  // Voters the leader aims for when it manages membership.
+  std::size_t target_voters = 7;
+  // A learner is promoted once it lags the leader by at most this many
+  // entries and has answered within an election timeout.
+  std::uint64_t catch_up_max_lag = 64;
+
+  static RaftConfig from(const core::Config& config) {
+    RaftConfig c;
+    c.heartbeat = std::chrono::milliseconds(config.raft.heartbeat_ms);
+    c.election_timeout_min = std::chrono::milliseconds(config.raft.election_timeout_min_ms);
+    c.election_timeout_max = std::chrono::milliseconds(config.raft.election_timeout_max_ms);
+    c.snapshot_entries = static_cast<std::uint64_t>(config.raft.snapshot_entries);
+    c.target_voters = static_cast<std::size_t>(config.cluster.voters);
+    return c;
+  }
+};
+
+}  // namespace idunno::raft
