@@ -1,0 +1,218 @@
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <algorithm>
+
+#include "net/fake_network_state.hpp"
+
+namespace idunno::net {
+
+namespace asio = boost::asio;
+
+namespace {
+
+[[noreturn]] void fail(asio::error::basic_errors error) { throw boost::system::system_error(error); }
+
+// One end of a FakeConnection. Side a is the connecting end.
+class FakeStream final : public Stream {
+ public:
+  FakeStream(std::weak_ptr<FakeNetwork::State> network, std::shared_ptr<FakeConnection> connection, bool side_a)
+      : network_(std::move(network)), connection_(std::move(connection)), side_a_(side_a) {}
+
+  ~FakeStream() override { close(); }
+
+  asio::awaitable<std::size_t> read_some(std::span<std::uint8_t> buffer) override {
+    return read_on(connection_, side_a_, buffer);
+  }
+
+  asio::awaitable<void> write_all(std::span<const std::uint8_t> bytes) override {
+    FakePipe& out = outgoing();
+    if (out.writer_closed) fail(asio::error::operation_aborted);
+    if (out.reset) fail(asio::error::connection_reset);
+    if (out.reader_closed) fail(asio::error::broken_pipe);
+    auto network = network_.lock();
+    if (!network) fail(asio::error::connection_reset);
+    network->send_chunk(connection_, side_a_,
+                        FakePipe::Chunk{std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size())});
+    co_return;
+  }
+
+  core::HostPort peer() const override { return side_a_ ? connection_->b : connection_->a; }
+
+  void close() override {
+    FakePipe& out = outgoing();
+    FakePipe& in = incoming();
+    if (out.writer_closed) return;
+    out.writer_closed = true;
+    in.reader_closed = true;
+    in.readable.clear();
+    in.signal.notify_all();
+    if (auto network = network_.lock(); network && !out.reset) {
+      network->send_chunk(connection_, side_a_, FakePipe::Chunk{{}, true});
+    }
+  }
+
+ private:
+  FakePipe& outgoing() { return side_a_ ? connection_->a_to_b : connection_->b_to_a; }
+  FakePipe& incoming() { return side_a_ ? connection_->b_to_a : connection_->a_to_b; }
+
+  static asio::awaitable<std::size_t> read_on(std::shared_ptr<FakeConnection> connection, bool side_a,
+                                              std::span<std::uint8_t> buffer) {
+    FakePipe& in = side_a ? connection->b_to_a : connection->a_to_b;
+    for (;;) {
+      if (in.reader_closed) fail(asio::error::operation_aborted);
+      if (in.reset) fail(asio::error::connection_reset);
+      if (!in.readable.empty()) {
+        const std::size_t n = std::min(buffer.size(), in.readable.size());
+        std::copy_n(in.readable.begin(), n, buffer.begin());
+        in.readable.erase(in.readable.begin(), in.readable.begin() + static_cast<std::ptrdiff_t>(n));
+        co_return n;
+      }
+      if (in.fin_received || buffer.empty()) co_return 0;
+      co_await in.signal.wait();
+    }
+  }
+
+  std::weak_ptr<FakeNetwork::State> network_;
+  std::shared_ptr<FakeConnection> connection_;
+  bool side_a_;
+};
+
+// A StreamNetwork endpoint on the FakeNetwork: listens at its address and
+// connects from it.
+class FakeStreamNetwork final : public StreamNetwork {
+ public:
+  FakeStreamNetwork(std::weak_ptr<FakeNetwork::State> network, std::shared_ptr<FakeListenerCore> listener)
+      : network_(std::move(network)), listener_(std::move(listener)) {}
+
+  ~FakeStreamNetwork() override { close(); }
+
+  asio::awaitable<std::unique_ptr<Stream>> connect(const core::HostPort& to) override {
+    return connect_on(network_, listener_, to);
+  }
+
+  asio::awaitable<std::unique_ptr<Stream>> accept() override { return accept_on(listener_); }
+
+  core::HostPort local_address() const override { return listener_->address; }
+
+  void close() override {
+    if (!listener_->listening) return;
+    listener_->listening = false;
+    listener_->pending.clear();
+    listener_->signal.notify_all();
+    if (auto network = network_.lock()) {
+      auto it = network->stream_endpoints.find(listener_->address);
+      if (it != network->stream_endpoints.end() && it->second.lock() == listener_) {
+        network->stream_endpoints.erase(it);
+      }
+    }
+  }
+
+ private:
+  static asio::awaitable<std::unique_ptr<Stream>> connect_on(std::weak_ptr<FakeNetwork::State> weak,
+                                                             std::shared_ptr<FakeListenerCore> self,
+                                                             core::HostPort to) {
+    auto network = weak.lock();
+    if (!network || self->crashed) fail(asio::error::network_down);
+    if (network->blocked(self->address, to)) fail(asio::error::host_unreachable);
+    // The handshake takes one network delay.
+    if (const auto delay = network->draw_delay(); delay.count() > 0) {
+      asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+      network.reset();  // do not keep the network alive while waiting
+      co_await timer.async_wait(asio::use_awaitable);
+      network = weak.lock();
+      if (!network || self->crashed) fail(asio::error::network_down);
+    }
+    auto it = network->stream_endpoints.find(to);
+    auto listener = it == network->stream_endpoints.end() ? nullptr : it->second.lock();
+    if (!listener || !listener->listening) fail(asio::error::connection_refused);
+    if (network->blocked(self->address, to)) fail(asio::error::host_unreachable);
+    auto connection = std::make_shared<FakeConnection>(network->executor, self->address, to);
+    network->connections.push_back(connection);
+    std::erase_if(network->connections, [](const auto& w) { return w.expired(); });
+    listener->pending.push_back(std::make_unique<FakeStream>(network, connection, false));
+    listener->signal.notify_all();
+    co_return std::make_unique<FakeStream>(network, connection, true);
+  }
+
+  static asio::awaitable<std::unique_ptr<Stream>> accept_on(std::shared_ptr<FakeListenerCore> listener) {
+    while (listener->pending.empty()) {
+      if (!listener->listening) fail(asio::error::operation_aborted);
+      co_await listener->signal.wait();
+    }
+    auto stream = std::move(listener->pending.front());
+    listener->pending.pop_front();
+    co_return stream;
+  }
+
+  std::weak_ptr<FakeNetwork::State> network_;
+  std::shared_ptr<FakeListenerCore> listener_;
+};
+
+}  // namespace
+
+void FakeNetwork::State::send_chunk(const std::shared_ptr<FakeConnection>& connection, bool from_a,
+                                    FakePipe::Chunk chunk) {
+  FakePipe& pipe = from_a ? connection->a_to_b : connection->b_to_a;
+  const core::HostPort& from = from_a ? connection->a : connection->b;
+  const core::HostPort& to = from_a ? connection->b : connection->a;
+  if (blocked(from, to) || !pipe.held.empty()) {
+    pipe.held.push_back(std::move(chunk));
+    return;
+  }
+  const FakeTime at = std::max(std::chrono::steady_clock::now() +
+                                   std::chrono::duration_cast<FakeTime::duration>(draw_delay()),
+                               pipe.last_delivery);
+  pipe.last_delivery = at;
+  schedule_at(at, [weak = weak_from_this(), connection, from_a, chunk = std::move(chunk)]() {
+    auto self = weak.lock();
+    FakePipe& target = from_a ? connection->a_to_b : connection->b_to_a;
+    if (!self || target.reset || target.reader_closed) return;
+    if (chunk.fin) {
+      target.fin_received = true;
+    } else {
+      target.readable.insert(target.readable.end(), chunk.bytes.begin(), chunk.bytes.end());
+      self->stats.stream_bytes_delivered += chunk.bytes.size();
+    }
+    target.signal.notify_all();
+  });
+}
+
+void FakeNetwork::State::flush_held() {
+  std::erase_if(connections, [](const auto& w) { return w.expired(); });
+  for (auto& weak : connections) {
+    auto connection = weak.lock();
+    for (bool from_a : {true, false}) {
+      FakePipe& pipe = from_a ? connection->a_to_b : connection->b_to_a;
+      auto held = std::move(pipe.held);
+      pipe.held.clear();
+      for (auto& chunk : held) send_chunk(connection, from_a, std::move(chunk));
+    }
+  }
+}
+
+void FakeNetwork::State::reset_connections_of(const core::HostPort& address) {
+  for (auto& weak : connections) {
+    auto connection = weak.lock();
+    if (!connection || (connection->a != address && connection->b != address)) continue;
+    for (FakePipe* pipe : {&connection->a_to_b, &connection->b_to_a}) {
+      pipe->reset = true;
+      pipe->held.clear();
+      pipe->readable.clear();
+      pipe->signal.notify_all();
+    }
+  }
+}
+
+std::unique_ptr<StreamNetwork> make_fake_stream_network(std::shared_ptr<FakeNetwork::State> state,
+                                                        const core::HostPort& address) {
+  auto listener = std::make_shared<FakeListenerCore>(state->executor, address);
+  state->stream_endpoints[address] = listener;
+  return std::make_unique<FakeStreamNetwork>(state, std::move(listener));
+}
+
+}  // namespace idunno::net

@@ -1,0 +1,21 @@
+#include "net/rpc_error.hpp"
+
+namespace idunno::net {
+
+const char* to_string(RpcErrorCode code) {
+  switch (code) {
+    case RpcErrorCode::unreachable:
+      return "unreachable";
+    case RpcErrorCode::timeout:
+      return "timeout";
+    case RpcErrorCode::remote:
+      return "remote";
+    case RpcErrorCode::protocol:
+      return "protocol";
+    case RpcErrorCode::stopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+}  // namespace idunno::net
