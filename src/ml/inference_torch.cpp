@@ -1,0 +1,88 @@
+// run_batch: a batch in plain memory -> tensor (no copy) -> forward ->
+// softmax -> (label, probability) per query.
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "ml/errors.hpp"
+#include "ml/inference.hpp"
+#include "ml/model_impl.hpp"
+
+namespace idunno::ml {
+
+namespace {
+at::Tensor forward(const Model& model, const Batch& batch) {
+  const auto& shape = batch.shape;
+  if (!(shape == model.info().input)) {
+    throw ModelError("model " + model.info().name + " takes input " + to_string(model.info().input) + ", the batch has " +
+                     to_string(shape));
+  }
+  const auto n = static_cast<std::int64_t>(batch.size());
+  if (batch.values.size() != static_cast<std::size_t>(n * shape.elements())) {
+    throw ModelError("batch holds " + std::to_string(batch.values.size()) + " values for " + std::to_string(n) +
+                     " samples of " + to_string(shape));
+  }
+  // from_blob does not copy; the batch outlives the forward pass.
+  const auto input = at::from_blob(const_cast<float*>(batch.values.data()), {n, shape.channels, shape.height, shape.width},
+                                   at::TensorOptions().dtype(at::kFloat));
+  try {
+    return model.impl().module.forward({input}).toTensor();
+  } catch (const c10::Error& e) {
+    throw ModelError("model " + model.info().name + ": forward failed (" + torch_message(e) + ")");
+  }
+}
+}  // namespace
+
+BatchResult run_batch(const Model& model, const Batch& batch) {
+  const auto start = std::chrono::steady_clock::now();
+  BatchResult result;
+  if (batch.size() == 0) return result;
+  {
+    c10::InferenceMode guard;
+    const auto probabilities = at::softmax(forward(model, batch), 1);
+    const auto [score, label] = probabilities.max(1);
+    const auto scores = score.contiguous();
+    const auto labels = label.contiguous();
+    const float* score_data = scores.data_ptr<float>();
+    const std::int64_t* label_data = labels.data_ptr<std::int64_t>();
+    result.predictions.reserve(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      result.predictions.push_back({batch.indices[i], label_data[i], score_data[i]});
+      if (batch.labels[i] >= 0) {
+        ++result.labelled;
+        if (batch.labels[i] == label_data[i]) ++result.correct;
+      }
+    }
+  }
+  result.processing_time = std::chrono::steady_clock::now() - start;
+  return result;
+}
+
+std::vector<float> run_logits(const Model& model, const Batch& batch) {
+  if (batch.size() == 0) return {};
+  c10::InferenceMode guard;
+  const auto logits = forward(model, batch).to(at::kFloat).contiguous();
+  return {logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel()};
+}
+
+void set_torch_thread_count(int intra_op_threads) {
+  thread_local int current = 0;
+  if (intra_op_threads <= 0 || current == intra_op_threads) return;
+  at::set_num_threads(intra_op_threads);
+  current = intra_op_threads;
+}
+
+void set_torch_interop_threads(int inter_op_threads) {
+  static std::once_flag once;
+  std::call_once(once, [inter_op_threads] {
+    if (inter_op_threads <= 0) return;
+    try {
+      at::set_num_interop_threads(inter_op_threads);
+    } catch (const c10::Error&) {
+      // Parallel work already started: the pool keeps its size.
+    }
+  });
+}
+
+}  // namespace idunno::ml
