@@ -11,7 +11,7 @@ IDUNNO_PACKAGES=(
   protobuf-compiler libprotobuf-dev
   libxxhash-dev libedit-dev libsodium-dev libstb-dev zlib1g-dev
   dataset-fashion-mnist python3-torch
-  iproute2 procps curl
+  python3 iproute2 procps curl
 )
 
 missing=()

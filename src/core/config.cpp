@@ -197,6 +197,7 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
     r.integer("gossip_nodes", m.gossip_nodes, 0, 64);
     r.integer("push_pull_interval_ms", m.push_pull_interval_ms, 100, 3600000);
     r.integer("rejoin_interval_ms", m.rejoin_interval_ms, 100, 3600000);
+    r.integer("inject_loss_percent", m.inject_loss_percent, 0, 100);
     r.reject_unknown();
   }
   {

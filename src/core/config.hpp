@@ -58,6 +58,8 @@ struct MembershipSection {
   int gossip_nodes = 3;
   int push_pull_interval_ms = 15000;
   int rejoin_interval_ms = 10000;
+  // Testing knob: drop this share of incoming membership datagrams.
+  int inject_loss_percent = 0;
 };
 
 struct RaftSection {
