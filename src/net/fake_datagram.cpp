@@ -66,9 +66,9 @@ void FakeNetwork::State::send_datagram(const core::HostPort& from, const core::H
   }
   const int copies = chance(duplicate) ? 2 : 1;
   if (copies == 2) ++stats.datagrams_duplicated;
-  const FakeTime now = std::chrono::steady_clock::now();
+  const FakeTime now = this->now();
   for (int i = 0; i < copies; ++i) {
-    auto at = now + std::chrono::duration_cast<FakeTime::duration>(draw_delay());
+    const FakeTime at = now + draw_delay();
     schedule_at(at, [weak = weak_from_this(), from, to, payload]() {
       auto self = weak.lock();
       if (!self) return;
@@ -79,7 +79,7 @@ void FakeNetwork::State::send_datagram(const core::HostPort& from, const core::H
         return;
       }
       if (core->inbox.size() >= FakeDatagramCore::max_inbox) {
-        ++self->stats.datagrams_dropped;
+        ++self->stats.datagrams_overflowed;
         return;
       }
       core->inbox.push_back(Datagram{from, payload});

@@ -22,6 +22,10 @@ std::chrono::nanoseconds FakeNetwork::State::draw_delay() {
 }
 
 void FakeNetwork::State::schedule_at(FakeTime at, std::function<void()> deliver) {
+  if (sim_timers) {
+    sim_timers->schedule(at, std::move(deliver));
+    return;
+  }
   queue_.emplace(std::make_pair(at, next_sequence_++), std::move(deliver));
   arm();
 }
@@ -31,7 +35,7 @@ void FakeNetwork::State::arm() {
   const FakeTime earliest = queue_.begin()->first.first;
   if (earliest == armed_for_) return;
   armed_for_ = earliest;
-  timer.expires_at(earliest);  // cancels the wait for a later time, if any
+  timer.expires_at(std::chrono::steady_clock::time_point(earliest.time_since_epoch()));  // cancels the wait for a later time, if any
   timer.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->on_timer();
@@ -40,7 +44,7 @@ void FakeNetwork::State::arm() {
 
 void FakeNetwork::State::on_timer() {
   armed_for_ = FakeTime::max();
-  const FakeTime now = std::chrono::steady_clock::now();
+  const FakeTime now = this->now();
   while (!queue_.empty() && queue_.begin()->first.first <= now) {
     auto node = queue_.extract(queue_.begin());
     node.mapped()();
@@ -50,6 +54,13 @@ void FakeNetwork::State::on_timer() {
 
 FakeNetwork::FakeNetwork(boost::asio::any_io_executor executor, std::uint64_t seed)
     : state_(std::make_shared<State>(std::move(executor), seed)) {}
+
+FakeNetwork::FakeNetwork(boost::asio::any_io_executor executor, std::uint64_t seed, const core::Clock& clock,
+                         core::TimerQueue& timers)
+    : state_(std::make_shared<State>(std::move(executor), seed)) {
+  state_->clock = &clock;
+  state_->sim_timers = &timers;
+}
 
 FakeNetwork::~FakeNetwork() {
   // Endpoints that outlive the network behave as closed.

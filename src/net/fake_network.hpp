@@ -5,10 +5,21 @@
 // partitions and crashes, reproducibly. FakeNetwork hands out
 // DatagramTransport and StreamNetwork endpoints per HostPort; every random
 // decision comes from one std::mt19937_64 seeded by the test, drawn in the
-// order packets are sent, so a seed replays. Delays use timers on the given
-// executor. Everything (the network and its endpoints) lives on that one
-// executor and is touched only from it. Endpoints may outlive the network;
-// they then behave as closed.
+// order packets are sent, so a seed replays. Deliveries due at the same time
+// happen in send order.
+//
+// Two time modes:
+// - real time (first constructor): delays run on a steady_timer of the
+//   executor. Decisions replay exactly; the interleaving of deliveries with
+//   other timers depends on real elapsed time.
+// - simulated time (second constructor): delays are measured on a
+//   core::Clock and deliveries are scheduled on a core::TimerQueue that the
+//   simulation steps (advance the clock, fire_due, then run the executor so
+//   receivers resume). Fully deterministic for a seed.
+//
+// Everything (the network and its endpoints) lives on one executor and is
+// touched only from it. Endpoints may outlive the network; they then behave
+// as closed.
 //
 // Fault model:
 // - datagrams: each is dropped with probability `loss`, otherwise delivered
@@ -30,6 +41,7 @@
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "core/timer_queue.hpp"
 #include "net/datagram.hpp"
 #include "net/stream.hpp"
 
@@ -39,15 +51,20 @@ namespace idunno::net {
 struct FakeNetworkStats {
   std::uint64_t datagrams_sent = 0;
   std::uint64_t datagrams_dropped = 0;      // by loss
-  std::uint64_t datagrams_blocked = 0;      // by partition or crash
+  std::uint64_t datagrams_blocked = 0;      // by partition, crash or no receiver
   std::uint64_t datagrams_duplicated = 0;
+  std::uint64_t datagrams_overflowed = 0;   // receiver's inbox full (4096)
   std::uint64_t datagrams_delivered = 0;
   std::uint64_t stream_bytes_delivered = 0;
 };
 
 class FakeNetwork {
  public:
+  // Real time mode.
   FakeNetwork(boost::asio::any_io_executor executor, std::uint64_t seed);
+  // Simulated time mode; `clock` and `timers` must outlive the network.
+  FakeNetwork(boost::asio::any_io_executor executor, std::uint64_t seed, const core::Clock& clock,
+              core::TimerQueue& timers);
   ~FakeNetwork();
   FakeNetwork(const FakeNetwork&) = delete;
   FakeNetwork& operator=(const FakeNetwork&) = delete;

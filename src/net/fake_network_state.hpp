@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/timer_queue.hpp"
 #include "net/async_signal.hpp"
 #include "net/datagram.hpp"
 #include "net/fake_network.hpp"
@@ -31,7 +32,7 @@
 
 namespace idunno::net {
 
-using FakeTime = std::chrono::steady_clock::time_point;
+using FakeTime = core::TimePoint;
 
 // The receiving side of one fake datagram endpoint.
 struct FakeDatagramCore {
@@ -84,6 +85,9 @@ struct FakeListenerCore {
 struct FakeNetwork::State : std::enable_shared_from_this<FakeNetwork::State> {
   State(boost::asio::any_io_executor ex, std::uint64_t seed) : executor(ex), rng(seed), timer(ex) {}
 
+  // The network's "now": the simulation clock, or the steady clock.
+  FakeTime now() const { return clock ? clock->now() : FakeTime(std::chrono::steady_clock::now()); }
+
   // Random decisions, in call order.
   bool chance(double probability);
   std::chrono::nanoseconds draw_delay();
@@ -107,6 +111,8 @@ struct FakeNetwork::State : std::enable_shared_from_this<FakeNetwork::State> {
 
   boost::asio::any_io_executor executor;
   std::mt19937_64 rng;
+  const core::Clock* clock = nullptr;      // simulated time mode only
+  core::TimerQueue* sim_timers = nullptr;  // simulated time mode only
   double loss = 0.0;
   double duplicate = 0.0;
   std::chrono::nanoseconds delay_min{0};

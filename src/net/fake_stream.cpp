@@ -1,8 +1,4 @@
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
@@ -16,6 +12,13 @@ namespace asio = boost::asio;
 namespace {
 
 [[noreturn]] void fail(asio::error::basic_errors error) { throw boost::system::system_error(error); }
+
+// A connect waiting out its handshake delay.
+struct Handshake {
+  explicit Handshake(asio::any_io_executor executor) : signal(std::move(executor)) {}
+  bool done = false;
+  AsyncSignal signal;
+};
 
 // One end of a FakeConnection. Side a is the connecting end.
 class FakeStream final : public Stream {
@@ -121,9 +124,13 @@ class FakeStreamNetwork final : public StreamNetwork {
     if (network->blocked(self->address, to)) fail(asio::error::host_unreachable);
     // The handshake takes one network delay.
     if (const auto delay = network->draw_delay(); delay.count() > 0) {
-      asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+      auto handshake = std::make_shared<Handshake>(network->executor);
+      network->schedule_at(network->now() + delay, [handshake] {
+        handshake->done = true;
+        handshake->signal.notify_all();
+      });
       network.reset();  // do not keep the network alive while waiting
-      co_await timer.async_wait(asio::use_awaitable);
+      while (!handshake->done) co_await handshake->signal.wait();
       network = weak.lock();
       if (!network || self->crashed) fail(asio::error::network_down);
     }
@@ -164,9 +171,7 @@ void FakeNetwork::State::send_chunk(const std::shared_ptr<FakeConnection>& conne
     pipe.held.push_back(std::move(chunk));
     return;
   }
-  const FakeTime at = std::max(std::chrono::steady_clock::now() +
-                                   std::chrono::duration_cast<FakeTime::duration>(draw_delay()),
-                               pipe.last_delivery);
+  const FakeTime at = std::max(now() + draw_delay(), pipe.last_delivery);
   pipe.last_delivery = at;
   schedule_at(at, [weak = weak_from_this(), connection, from_a, chunk = std::move(chunk)]() {
     auto self = weak.lock();
