@@ -102,6 +102,8 @@ class RaftNode {
   Index applied_index() const { return applied_; }
   Index last_index() const { return log_.last_index(); }
   Index snapshot_index() const { return snapshot_ ? snapshot_->meta.last_index : 0; }
+  // A configuration entry is in the log but not committed yet.
+  bool config_change_pending() const;
   const RaftLog& log() const { return log_; }
   const std::map<NodeName, Progress>& progress() const { return progress_; }
 
@@ -150,7 +152,6 @@ class RaftNode {
   void refresh_membership();
   Configuration config_at(Index index) const;
   void sync_progress();
-  bool config_change_pending() const;
   bool caught_up(const NodeName& name) const;
   void run_membership_policy();
   void on_config_committed(const Configuration& config);

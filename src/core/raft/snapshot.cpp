@@ -3,8 +3,8 @@
 // trailing entries; a follower whose next entry was compacted away receives
 // the snapshot in chunks (one in flight, resumed at the offset it reports).
 
-#include <utility>
 #include <algorithm>
+#include <utility>
 
 #include "core/raft/node.hpp"
 
