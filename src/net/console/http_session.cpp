@@ -1,0 +1,157 @@
+#include "net/console/http_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/console/http_access.hpp"
+#include "net/console/http_responses.hpp"
+#include "net/console/ws_session.hpp"
+
+namespace idunno::net::console {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::as_tuple;
+using asio::use_awaitable;
+
+namespace {
+
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+constexpr std::uint64_t kBodyLimit = 16 * 1024;
+
+std::string peer_of(const asio::ip::tcp::socket& socket) {
+  beast::error_code error;
+  const auto endpoint = socket.remote_endpoint(error);
+  if (error) return "unknown";
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+void half_close(beast::tcp_stream& stream) {
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace
+
+HttpSession::HttpSession(std::shared_ptr<ConsoleContext> context, asio::ip::tcp::socket socket,
+                         ConnectionRegistration registration)
+    : context_(std::move(context)),
+      stream_(std::move(socket)),
+      peer_(peer_of(stream_.socket())),
+      registration_(std::move(registration)) {
+  registration_.set(this);
+}
+
+asio::awaitable<void> HttpSession::run() {
+  const ConsoleLimits& limits = context_->limits;
+  beast::flat_buffer buffer;
+  while (!close_requested_ && !context_->stopping) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(kBodyLimit);
+    stream_.expires_after(limits.http_timeout);
+    waiting_for_request_ = true;
+    auto [read_error, bytes] = co_await http::async_read(stream_, buffer, parser, as_tuple(use_awaitable));
+    waiting_for_request_ = false;
+    if (read_error) {
+      if (read_error == http::error::header_limit || read_error == http::error::body_limit) {
+        HttpRequest stub;
+        auto response = text_response(stub, http::status::payload_too_large, "request too large\n");
+        response.keep_alive(false);
+        co_await http::async_write(stream_, response, as_tuple(use_awaitable));
+      }
+      break;
+    }
+    HttpRequest request = parser.release();
+    const RequestTarget target = parse_target(request.target());
+    const Route route = route_of(target.path);
+
+    AccessRequest access_request{route, request[http::field::authorization], request[http::field::host],
+                                 request[http::field::origin], &target.query};
+    const AccessDecision access = check_access(context_->token, access_request);
+    if (!access.allowed()) {
+      ++context_->counters.refused_total;
+      spdlog::warn("event=console_refused peer={} path={} status={}", peer_, target.path,
+                   static_cast<unsigned>(access.status));
+      auto response = text_response(request, access.status, access.reason);
+      if (access.status == http::status::unauthorized) {
+        response.set(http::field::www_authenticate, "Bearer realm=\"idunno console\"");
+      }
+      response.keep_alive(false);
+      co_await http::async_write(stream_, response, as_tuple(use_awaitable));
+      break;
+    }
+
+    if (route == Route::websocket && beast::websocket::is_upgrade(request)) {
+      // The WebSocket keeps its own timeouts; the HTTP ones must be off.
+      stream_.expires_never();
+      WsSession session(context_, std::move(stream_), peer_);
+      registration_.set(&session);
+      co_await session.run(std::move(request));
+      co_return;
+    }
+
+    auto response = route_response(*context_, route, request);
+    if (close_requested_ || context_->stopping) response.keep_alive(false);
+    auto [write_error, written] = co_await http::async_write(stream_, response, as_tuple(use_awaitable));
+    if (write_error || !response.keep_alive()) break;
+  }
+  half_close(stream_);
+}
+
+void HttpSession::request_close() {
+  close_requested_ = true;
+  // Idle between requests: stop waiting. Mid-request: the answer is still
+  // written, then the connection closes.
+  if (waiting_for_request_) stream_.cancel();
+}
+
+asio::awaitable<void> serve_connection(std::shared_ptr<ConsoleContext> context, asio::ip::tcp::socket socket,
+                                       ConnectionRegistration registration) {
+  // Cancellation ends the current I/O; the session still finishes its own
+  // clean-up (waiting for its commands) instead of unwinding past them.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  HttpSession session(context, std::move(socket), std::move(registration));
+  co_await session.run();
+}
+
+asio::awaitable<void> refuse_connection(std::shared_ptr<ConsoleContext> context, asio::ip::tcp::socket socket) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  // Counts this connection while it is being turned away.
+  struct Refusing {
+    ConsoleContext& context;
+    explicit Refusing(ConsoleContext& c) : context(c) { ++context.refusing; }
+    ~Refusing() { --context.refusing; }
+    Refusing(const Refusing&) = delete;
+    Refusing& operator=(const Refusing&) = delete;
+  } refusing(*context);
+  spdlog::warn("event=console_connection_refused peer={} reason=too_many_connections limit={}", peer_of(socket),
+               context->limits.max_connections);
+  beast::tcp_stream stream(std::move(socket));
+  stream.expires_after(std::chrono::seconds(5));
+  beast::flat_buffer buffer;
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(kBodyLimit);
+  auto [read_error, bytes] = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+  if (!read_error) {
+    auto response = text_response(parser.get(), http::status::service_unavailable,
+                                  "too many console connections (limit " +
+                                      std::to_string(context->limits.max_connections) +
+                                      "); close other dashboards or clients and retry\n");
+    response.keep_alive(false);
+    co_await http::async_write(stream, response, as_tuple(use_awaitable));
+  }
+  half_close(stream);
+}
+
+}  // namespace idunno::net::console
