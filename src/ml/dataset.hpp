@@ -51,6 +51,11 @@ using DatasetPtr = std::shared_ptr<const Dataset>;
 // labels file is found beside it) or a folder of PNG/JPEG images.
 DatasetPtr open_dataset(const std::string& path);
 
+// A view of samples [begin, end) of `dataset` (local indices), keeping the
+// query numbering: e.g. one rank's part of a training set. Throws
+// DatasetError when the range does not fit.
+DatasetPtr slice_dataset(DatasetPtr dataset, std::size_t begin, std::size_t end);
+
 // Reads a whole file; throws DatasetError naming the path.
 std::string read_file_bytes(const std::string& path);
 

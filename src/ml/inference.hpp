@@ -18,6 +18,10 @@ BatchResult run_batch(const Model& model, const Batch& batch);
 // The raw scores (logits), [batch.size() x classes] row-major.
 std::vector<float> run_logits(const Model& model, const Batch& batch);
 
+// Runs `runs` forward passes of a zero batch of one sample, so that the
+// first real query does not pay for LibTorch's lazy initialisation.
+void warm_up(const Model& model, int runs);
+
 // LibTorch thread settings. Intra-op threads are per calling thread (OpenMP):
 // set them on every thread that runs forward passes; repeated calls with the
 // same value are cheap. Inter-op threads are process-wide and can be set only

@@ -66,6 +66,15 @@ std::vector<float> run_logits(const Model& model, const Batch& batch) {
   return {logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel()};
 }
 
+void warm_up(const Model& model, int runs) {
+  Batch batch;
+  batch.shape = model.info().input;
+  batch.values.assign(static_cast<std::size_t>(batch.shape.elements()), 0.0F);
+  batch.indices.push_back(0);
+  batch.labels.push_back(-1);
+  for (int i = 0; i < runs; ++i) run_batch(model, batch);
+}
+
 void set_torch_thread_count(int intra_op_threads) {
   thread_local int current = 0;
   if (intra_op_threads <= 0 || current == intra_op_threads) return;

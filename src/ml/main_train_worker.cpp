@@ -1,1 +1,119 @@
-int main() { return 0; }
+// idunno-train-worker: one rank of a (data-parallel) training run as its own
+// process. Used by the multi-process tests and the benchmark, and usable by
+// hand:
+//
+//   idunno-train-worker --model lenet --data train-images-idx3-ubyte.gz
+//       [--eval t10k-images-idx3-ubyte.gz] [--epochs 1] [--batch 64] [--lr 0.01]
+//       [--optimizer sgd|adam] [--seed 0] [--limit N] [--threads T]
+//       (each rank trains on its own contiguous shard of the first N samples)
+//       [--rank R --world K (--store FILE | --host H --port P)]
+//       [--out model.pt] [--state-out weights.f32]
+//
+// Prints one name=value line per epoch and a summary; exit 0 on success,
+// 1 on a training error, 2 on a usage error.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "ml/dataset.hpp"
+#include "ml/errors.hpp"
+#include "ml/model.hpp"
+#include "ml/process_group.hpp"
+#include "ml/trainer.hpp"
+#include "ml/zoo.hpp"
+
+namespace {
+
+using Args = std::map<std::string, std::string>;
+
+Args parse_args(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string key = argv[i];
+    if (key.rfind("--", 0) != 0 || i + 1 >= argc) throw std::invalid_argument("bad argument " + key);
+    args[key.substr(2)] = argv[++i];
+  }
+  return args;
+}
+
+std::string get(const Args& args, const std::string& key, const std::string& fallback) {
+  const auto it = args.find(key);
+  return it == args.end() ? fallback : it->second;
+}
+
+int run(const Args& args) {
+  using namespace idunno::ml;
+  const std::string model_name = get(args, "model", "lenet");
+  const auto seed = std::stoull(get(args, "seed", "0"));
+  std::shared_ptr<Model> model = is_zoo_model(model_name)
+                                     ? make_zoo_model(model_name, seed)
+                                     : Model::load_file(model_name, LoadOptions{.name = model_name, .source = ModelSource::file,
+                                                                                .input = {}, .normalization = {}});
+  DatasetPtr train_set = open_dataset(get(args, "data", ""));
+  const std::string eval_path = get(args, "eval", "");
+  const DatasetPtr eval_set = eval_path.empty() ? nullptr : open_dataset(eval_path);
+
+  TrainOptions options;
+  options.optimizer = parse_optimizer(get(args, "optimizer", "sgd"));
+  options.epochs = std::stoi(get(args, "epochs", "1"));
+  options.batch_size = std::stoul(get(args, "batch", "64"));
+  options.learning_rate = std::stod(get(args, "lr", "0.01"));
+  options.seed = seed;
+  const std::size_t limit = std::stoul(get(args, "limit", "0"));
+  options.threads = std::stoi(get(args, "threads", "1"));
+
+  std::unique_ptr<ProcessGroup> group;
+  const int world = std::stoi(get(args, "world", "1"));
+  if (world > 1) {
+    GroupOptions g;
+    g.rank = std::stoi(get(args, "rank", "0"));
+    g.world_size = world;
+    g.file_store = get(args, "store", "");
+    g.host = get(args, "host", "127.0.0.1");
+    g.port = static_cast<std::uint16_t>(std::stoul(get(args, "port", "29500")));
+    group = std::make_unique<ProcessGroup>(g);
+  }
+  // This rank's shard of the first `limit` samples.
+  const std::size_t available = limit ? std::min(limit, train_set->size()) : train_set->size();
+  const auto rank = static_cast<std::size_t>(group ? group->rank() : 0);
+  const auto ranks = static_cast<std::size_t>(world > 1 ? world : 1);
+  train_set = slice_dataset(train_set, available * rank / ranks, available * (rank + 1) / ranks);
+
+  TrainCallbacks callbacks;
+  callbacks.on_epoch = [](const EpochReport& r) {
+    std::printf("epoch=%d loss=%.6f accuracy=%.6f samples=%zu seconds=%.3f images_per_s=%.1f\n", r.epoch, r.loss,
+                r.accuracy, r.samples, r.seconds, r.images_per_second);
+    std::fflush(stdout);
+  };
+  const auto result = train_model(*model, *train_set, eval_set.get(), options, callbacks, group.get());
+  std::printf("train_images_per_s=%.1f\n", result.images_per_second);
+  if (const auto out = get(args, "out", ""); !out.empty()) model->save_file(out);
+  if (const auto out = get(args, "state-out", ""); !out.empty()) {
+    const auto state = model->flat_state();
+    std::ofstream file(out, std::ios::binary);
+    file.write(reinterpret_cast<const char*>(state.data()), static_cast<std::streamsize>(state.size() * sizeof(float)));
+    if (!file) throw TrainingError("cannot write " + out);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  try {
+    args = parse_args(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "idunno-train-worker: " << e.what() << " (see the usage at the top of main_train_worker.cpp)\n";
+    return 2;
+  }
+  try {
+    return run(args);
+  } catch (const std::exception& e) {
+    std::cerr << "idunno-train-worker: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -126,6 +126,13 @@ void Model::save_file(const std::string& path) const {
 
 std::shared_ptr<Model> Model::clone() const {
   auto impl = std::make_unique<Impl>(Impl{impl_->module.clone()});
+  // Module::clone copies tensors with autograd history; parameters must be
+  // leaves again to be trained.
+  for (auto module : impl->module.modules()) {
+    for (const auto& p : module.named_parameters(/*recurse=*/false)) {
+      module.setattr(p.name, p.value.detach().requires_grad_(p.value.requires_grad()));
+    }
+  }
   impl->module.eval();
   return std::shared_ptr<Model>(new Model(std::move(impl), info_));
 }

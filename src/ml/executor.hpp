@@ -1,0 +1,99 @@
+#pragma once
+// The node's ML executor: every forward pass, model load and training run of
+// every job goes through it onto one shared thread pool, and comes back to
+// the event loop as an awaitable, so the loop never blocks on LibTorch.
+//
+// Threads are set on purpose: the pool has one thread per core (ml.threads)
+// and each pool thread runs LibTorch with `intra_op_threads` (default 1), so
+// concurrent batches of different jobs use the cores without
+// oversubscription. Loaded models are cached under a key, bounded by
+// ml.model_cache_mb, and warmed up on load.
+//
+// Owned by the Node; touch it only from the event loop. It must outlive
+// every coroutine that awaits it, and the pool must outlive it.
+
+#include <boost/asio/awaitable.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/thread_pool.hpp"
+#include "ml/batch.hpp"
+#include "ml/dataset.hpp"
+#include "ml/model.hpp"
+#include "ml/model_cache.hpp"
+#include "ml/results.hpp"
+#include "ml/trainer.hpp"
+
+namespace idunno::ml {
+
+struct ExecutorOptions {
+  int intra_op_threads = 1;  // LibTorch threads per pool thread
+  int inter_op_threads = 1;  // process-wide, set once
+  std::size_t model_cache_bytes = std::size_t{512} << 20;
+  int warm_up_runs = 2;  // forward passes on load
+};
+
+// From the [ml] section (model_cache_mb). The pool itself is sized by
+// ml.threads: core::ThreadPool pool(config.ml.threads).
+ExecutorOptions executor_options(const core::MlSection& ml);
+
+// The results of one shard: the text lines to store, in query order.
+struct ShardResult {
+  std::string text;  // format_results of every query; same shard -> same bytes
+  std::size_t queries = 0;
+  std::size_t labelled = 0;
+  std::size_t correct = 0;
+  std::vector<std::chrono::nanoseconds> batch_times;  // one per batch
+};
+
+class Executor {
+ public:
+  Executor(core::ThreadPool& pool, ExecutorOptions options);
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // A zoo model built from `seed`, cached under "zoo:NAME:SEED".
+  boost::asio::awaitable<ModelPtr> zoo_model(std::string name, std::uint64_t seed = 0);
+  // A TorchScript model from bytes (e.g. an SDFS file), cached under `key`
+  // (include the version in it). Validated and warmed up on the pool.
+  boost::asio::awaitable<ModelPtr> load_model(std::string key, std::string bytes, LoadOptions options);
+  // The cached model under `key`, or null.
+  ModelPtr cached(const std::string& key);
+
+  // The zoo plus every model loaded so far (the `models` command), in name
+  // order after the zoo.
+  std::vector<ModelInfo> models() const;
+
+  // One batch, already preprocessed.
+  boost::asio::awaitable<BatchResult> infer(ModelPtr model, Batch batch);
+  // Samples [begin, end) (local indices) of `dataset`, preprocessed on the pool.
+  boost::asio::awaitable<BatchResult> infer(ModelPtr model, DatasetPtr dataset, std::size_t begin, std::size_t end);
+  // Samples [begin, end) in batches of `batch_size`, up to `in_flight`
+  // batches at once on the pool; results in query order.
+  boost::asio::awaitable<ShardResult> infer_shard(ModelPtr model, DatasetPtr dataset, std::size_t begin,
+                                                  std::size_t end, std::size_t batch_size, std::size_t in_flight = 1);
+
+  // Trains a clone of `start` on the pool (occupying one pool thread) and
+  // returns it. Callbacks run on the awaiting coroutine's executor.
+  boost::asio::awaitable<std::pair<ModelPtr, TrainResult>> train(ModelPtr start, DatasetPtr train_set,
+                                                                 DatasetPtr eval_set, TrainOptions options,
+                                                                 TrainCallbacks callbacks);
+
+  core::ThreadPool& pool() { return pool_; }
+  ModelCache& cache() { return cache_; }
+  const ExecutorOptions& options() const { return options_; }
+
+ private:
+  ModelPtr remember(const std::string& key, ModelPtr model);
+
+  core::ThreadPool& pool_;
+  ExecutorOptions options_;
+  ModelCache cache_;
+  std::map<std::string, ModelInfo> loaded_;  // by model name
+};
+
+}  // namespace idunno::ml

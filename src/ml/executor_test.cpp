@@ -1,0 +1,148 @@
+// The executor: shard inference through the pool, deterministic results,
+// model cache and listing, and an event loop that keeps ticking while the
+// pool computes.
+#include <gtest/gtest.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <regex>
+
+#include "core/task_group.hpp"
+#include "ml/errors.hpp"
+#include "ml/executor.hpp"
+#include "ml/idx_dataset.hpp"
+#include "ml/inference.hpp"
+#include "ml/test_loop.hpp"
+#include "ml/test_util.hpp"
+#include "ml/zoo.hpp"
+
+namespace idunno::ml {
+namespace {
+
+namespace asio = boost::asio;
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  asio::io_context io_;
+  core::ThreadPool pool_{2};
+  Executor executor_{pool_, ExecutorOptions{}};
+};
+
+TEST_F(ExecutorTest, ShardResultsAreInQueryOrderAndDeterministic) {
+  const DatasetPtr data = IdxDataset::from_bytes(test::idx_images(100), test::idx_labels(100));
+  const auto model = test::run_loop(io_, executor_.zoo_model("lenet", 5));
+  const auto one = test::run_loop(io_, executor_.infer_shard(model, data, 10, 90, 16, 1));
+  const auto two = test::run_loop(io_, executor_.infer_shard(model, data, 10, 90, 16, 2));
+  EXPECT_EQ(one.queries, 80U);
+  EXPECT_EQ(one.labelled, 80U);
+  EXPECT_EQ(one.batch_times.size(), 5U);
+  EXPECT_EQ(one.text, two.text);
+  const std::regex line("(\\d+) (\\d) (0|1)\\.\\d{6}");
+  std::istringstream lines(one.text);
+  std::string text;
+  std::int64_t expected = 10;
+  while (std::getline(lines, text)) {
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(text, match, line)) << text;
+    EXPECT_EQ(std::stoll(match[1]), expected++);
+  }
+  EXPECT_EQ(expected, 90);
+  // The same batches run directly give the same bytes.
+  std::string direct;
+  for (std::size_t lo = 10; lo < 90; lo += 16) {
+    append_results(direct, run_batch(*model, make_batch(*data, lo, std::min<std::size_t>(lo + 16, 90), model->info())).predictions);
+  }
+  EXPECT_EQ(one.text, direct);
+}
+
+TEST_F(ExecutorTest, InferReportsTimeAndAccuracyCounts) {
+  const DatasetPtr data = IdxDataset::from_bytes(test::idx_images(8), test::idx_labels(8));
+  const auto model = test::run_loop(io_, executor_.zoo_model("lenet"));
+  const auto result = test::run_loop(io_, executor_.infer(model, data, 0, 8));
+  ASSERT_EQ(result.predictions.size(), 8U);
+  EXPECT_GT(result.processing_time.count(), 0);
+  EXPECT_EQ(result.labelled, 8U);
+  EXPECT_LE(result.correct, 8U);
+  EXPECT_THROW(test::run_loop(io_, executor_.infer(model, data, 4, 9)), DatasetError);
+}
+
+TEST_F(ExecutorTest, CachesModelsAndListsLoadedOnes) {
+  const auto a = test::run_loop(io_, executor_.zoo_model("lenet", 1));
+  const auto b = test::run_loop(io_, executor_.zoo_model("lenet", 1));
+  EXPECT_EQ(a.get(), b.get());
+  const std::string bytes = make_zoo_model("lenet", 2)->save_bytes();
+  LoadOptions options{.name = "models/mine", .source = ModelSource::sdfs, .input = {}, .normalization = {}};
+  const auto loaded = test::run_loop(io_, executor_.load_model("sdfs:models/mine@1", bytes, options));
+  EXPECT_EQ(executor_.cached("sdfs:models/mine@1").get(), loaded.get());
+  const auto models = executor_.models();
+  ASSERT_EQ(models.size(), 4U);
+  EXPECT_EQ(models[3].name, "models/mine");
+  EXPECT_EQ(models[3].source, ModelSource::sdfs);
+  EXPECT_EQ(models[3].input, (ImageShape{1, 28, 28}));
+  EXPECT_EQ(models[3].classes, 10);
+  EXPECT_THROW(test::run_loop(io_, executor_.load_model("bad", "junk", options)), ModelError);
+}
+
+TEST(ModelCache, EvictsLeastRecentlyUsedBeyondCapacity) {
+  const ModelPtr a = make_zoo_model("lenet", 1);
+  const ModelPtr b = make_zoo_model("lenet", 2);
+  const ModelPtr c = make_zoo_model("lenet", 3);
+  const std::size_t size = a->memory_bytes();
+  ModelCache cache(2 * size);
+  cache.insert("a", a);
+  cache.insert("b", b);
+  EXPECT_EQ(cache.find("a"), a);  // a is now the most recent
+  cache.insert("c", c);           // evicts b
+  EXPECT_EQ(cache.find("b"), nullptr);
+  EXPECT_EQ(cache.keys(), (std::vector<std::string>{"c", "a"}));
+  EXPECT_EQ(cache.bytes(), 2 * size);
+  ModelCache tiny(1);
+  tiny.insert("a", a);  // kept although alone it does not fit
+  EXPECT_EQ(tiny.size(), 1U);
+}
+
+// While the pool runs forward passes that each take far longer than the
+// timer period, a 5 ms timer on the loop keeps firing on time.
+TEST_F(ExecutorTest, EventLoopStaysResponsiveDuringInference) {
+  const DatasetPtr data = IdxDataset::from_bytes(test::idx_images(64), std::nullopt);
+  const auto model = test::run_loop(io_, executor_.zoo_model("resnet-fmnist"));
+  struct Observed {
+    std::chrono::nanoseconds max_late{0};
+    std::chrono::nanoseconds min_batch{std::chrono::hours(1)};
+    int ticks = 0;
+    bool done = false;
+  };
+  const auto observed = std::make_shared<Observed>();
+  test::run_loop(io_, [](Executor& executor, ModelPtr m, DatasetPtr d, std::shared_ptr<Observed> s) -> asio::awaitable<void> {
+    core::TaskGroup group(co_await asio::this_coro::executor, "test");
+    group.spawn([](std::shared_ptr<Observed> o) -> asio::awaitable<void> {
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      const auto period = std::chrono::milliseconds(5);
+      auto next = std::chrono::steady_clock::now() + period;
+      while (!o->done) {
+        timer.expires_at(next);
+        co_await timer.async_wait(asio::use_awaitable);
+        o->max_late = std::max(o->max_late, std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - next));
+        ++o->ticks;
+        next += period;
+      }
+    }(s));
+    for (int i = 0; i < 2; ++i) {
+      const auto result = co_await executor.infer(m, d, 0, 64);
+      s->min_batch = std::min(s->min_batch, result.processing_time);
+    }
+    s->done = true;
+    co_await group.join();
+  }(executor_, model, data, observed));
+  const Observed& seen = *observed;
+  using Ms = std::chrono::duration<double, std::milli>;
+  std::cout << "min_batch_ms=" << Ms(seen.min_batch).count() << " max_timer_late_ms=" << Ms(seen.max_late).count()
+            << " ticks=" << seen.ticks << "\n";
+  ASSERT_GT(seen.min_batch, std::chrono::milliseconds(40)) << "batches too fast to show a stall";
+  EXPECT_LT(seen.max_late, seen.min_batch / 2);
+  EXPECT_GT(seen.ticks, 10);
+}
+
+}  // namespace
+}  // namespace idunno::ml

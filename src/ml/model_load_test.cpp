@@ -1,0 +1,134 @@
+// Loading TorchScript models: a file written by Python's torch.jit.save
+// loads and computes what Python computed; bad files give clear errors.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "ml/batch.hpp"
+#include "ml/errors.hpp"
+#include "ml/inference.hpp"
+#include "ml/model.hpp"
+#include "ml/model_meta.hpp"
+#include "ml/test_util.hpp"
+#include "ml/zoo.hpp"
+
+namespace idunno::ml {
+namespace {
+
+// Writes a scripted model and its outputs on a fixed input with Python's
+// torch; returns false when no python3 with torch is available.
+bool write_python_model(const test::TempDir& dir, std::string* why) {
+  const std::string script = R"(
+import sys, torch
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 4, 3)
+        self.fc = torch.nn.Linear(4 * 26 * 26, 10)
+    def forward(self, x):
+        return self.fc(torch.flatten(torch.relu(self.conv(x)), 1))
+torch.manual_seed(0)
+m = torch.jit.script(Net().eval())
+m.save(sys.argv[1] + "/plain.pt")
+torch.jit.save(m, sys.argv[1] + "/meta.pt", _extra_files={"idunno_model.txt": "input=1,28,28\nmean=0.5\nstd=0.25\n"})
+x = (torch.arange(2 * 784, dtype=torch.float32).reshape(2, 1, 28, 28) % 17) / 17.0
+with open(sys.argv[1] + "/expected.txt", "w") as f:
+    f.write(" ".join("%.9g" % v for v in m(x).flatten().tolist()))
+)";
+  test::write_file(dir.file("make_model.py"), script);
+  for (const char* python : {"/usr/bin/python3", "python3"}) {
+    const std::string command = std::string(python) + " " + dir.file("make_model.py") + " " + dir.path().string() + " 2>" +
+                                dir.file("python.err");
+    if (std::system(command.c_str()) == 0) return true;
+  }
+  std::ifstream err(dir.file("python.err"));
+  std::stringstream text;
+  text << err.rdbuf();
+  *why = text.str();
+  return false;
+}
+
+template <typename Fn>
+void expect_model_error(Fn fn, const std::string& needle) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected ModelError containing '" << needle << "'";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+LoadOptions named(const std::string& name, std::optional<ImageShape> input = std::nullopt) {
+  return LoadOptions{.name = name, .source = ModelSource::file, .input = input, .normalization = std::nullopt};
+}
+
+TEST(ModelLoad, PythonTorchScriptLoadsAndMatchesPython) {
+  test::TempDir dir;
+  std::string why;
+  if (!write_python_model(dir, &why)) GTEST_SKIP() << "python3 with torch (Debian python3-torch) unavailable: " << why;
+  const auto model = Model::load_file(dir.file("plain.pt"), named("py", ImageShape{1, 28, 28}));
+  EXPECT_EQ(model->info().classes, 10);
+  EXPECT_EQ(model->info().input, (ImageShape{1, 28, 28}));
+  Batch batch;
+  batch.shape = {1, 28, 28};
+  for (int i = 0; i < 2 * 784; ++i) batch.values.push_back(static_cast<float>(i % 17) / 17.0F);
+  batch.indices = {0, 1};
+  batch.labels = {-1, -1};
+  const auto logits = run_logits(*model, batch);
+  std::ifstream expected_file(dir.file("expected.txt"));
+  std::vector<float> expected;
+  for (float v = 0; expected_file >> v;) expected.push_back(v);
+  ASSERT_EQ(logits.size(), expected.size());
+  for (std::size_t i = 0; i < logits.size(); ++i) EXPECT_NEAR(logits[i], expected[i], 1e-4F) << i;
+
+  // Metadata written from Python is honoured.
+  const auto with_meta = Model::load_file(dir.file("meta.pt"), named("py-meta"));
+  EXPECT_EQ(with_meta->info().input, (ImageShape{1, 28, 28}));
+  EXPECT_EQ(with_meta->info().normalization, (Normalization{{0.5F}, {0.25F}}));
+  // Without metadata or a shape, loading asks for the shape.
+  expect_model_error([&] { Model::load_file(dir.file("plain.pt"), named("py")); }, "input shape unknown");
+  // The wrong input shape is refused with the shape in the message.
+  expect_model_error([&] { Model::load_file(dir.file("plain.pt"), named("py", ImageShape{3, 28, 28})); },
+                     "does not accept input 3x28x28");
+  expect_model_error([&] { Model::load_file(dir.file("meta.pt"), named("py", ImageShape{1, 32, 32})); },
+                     "takes input 1x28x28, not 1x32x32");
+}
+
+TEST(ModelLoad, NotTorchScriptIsAClearError) {
+  expect_model_error([] { Model::load_bytes("this is not a model", named("junk")); }, "model junk: not a TorchScript file");
+  expect_model_error([] { Model::load_file("/nonexistent/model.pt", named("gone")); }, "cannot open");
+}
+
+TEST(ModelLoad, TruncatedArchiveIsAClearError) {
+  const std::string bytes = make_zoo_model("lenet", 0)->save_bytes();
+  expect_model_error([&] { Model::load_bytes(bytes.substr(0, bytes.size() / 2), named("half")); },
+                     "corrupt or truncated TorchScript archive");
+}
+
+TEST(ModelLoad, WrongInputShapeIsAClearError) {
+  const auto lenet = make_zoo_model("lenet", 0);
+  expect_model_error([&] { lenet->check_input({3, 224, 224}); }, "model lenet does not accept input 3x224x224");
+  EXPECT_NO_THROW(lenet->check_input({1, 28, 28}));
+  Batch batch;
+  batch.shape = {1, 32, 32};
+  batch.values.assign(1024, 0.0F);
+  batch.indices = {0};
+  batch.labels = {-1};
+  expect_model_error([&] { run_batch(*lenet, batch); }, "takes input 1x28x28");
+}
+
+TEST(ModelMeta, RoundTripAndErrors) {
+  ModelInfo info{"x", ModelSource::zoo, {3, 32, 32}, 7, {{0.1F, 0.2F, 0.3F}, {0.5F}}};
+  const auto meta = decode_model_meta(encode_model_meta(info), "x");
+  EXPECT_EQ(meta.input, info.input);
+  EXPECT_EQ(meta.classes, 7);
+  EXPECT_EQ(meta.normalization, info.normalization);
+  expect_model_error([] { decode_model_meta("input=1,28\n", "m"); }, "C,H,W");
+  expect_model_error([] { decode_model_meta("colour=blue\n", "m"); }, "unknown metadata key");
+  expect_model_error([] { decode_model_meta("std=0\n", "m"); }, "positive");
+}
+
+}  // namespace
+}  // namespace idunno::ml

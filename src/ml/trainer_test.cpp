@@ -1,0 +1,120 @@
+// Training: LeNet on Fashion-MNIST reaches the accuracy users expect in one
+// epoch; stopping, bad inputs, and the executor's awaitable wrapper.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "ml/errors.hpp"
+#include "ml/executor.hpp"
+#include "ml/idx_dataset.hpp"
+#include "ml/test_loop.hpp"
+#include "ml/test_util.hpp"
+#include "ml/trainer.hpp"
+#include "ml/zoo.hpp"
+
+namespace idunno::ml {
+namespace {
+
+namespace asio = boost::asio;
+
+TEST(Trainer, LenetOnFashionMnistOneEpochReaches85Percent) {
+  if (!test::have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed at " << test::fashion_mnist_dir();
+  const auto train_set = open_dataset(test::fashion_mnist_dir() + "/train-images-idx3-ubyte.gz");
+  const auto test_set = open_dataset(test::fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz");
+  auto model = make_zoo_model("lenet", 1);
+  TrainOptions options;
+  options.optimizer = OptimizerKind::adam;
+  options.learning_rate = 0.002;
+  options.batch_size = 32;
+  options.seed = 1;
+  std::size_t progress_calls = 0;
+  TrainCallbacks callbacks;
+  callbacks.on_progress = [&](const TrainProgress& p) {
+    ++progress_calls;
+    EXPECT_EQ(p.steps, 60000U / 32);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  const auto result = train_model(*model, *train_set, test_set.get(), options, callbacks);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(result.epochs.size(), 1U);
+  const auto& epoch = result.epochs[0];
+  std::cout << "lenet_fmnist_1epoch accuracy=" << epoch.accuracy << " loss=" << epoch.loss << " seconds=" << seconds
+            << " train_images_per_s=" << epoch.images_per_second << "\n";
+  EXPECT_GE(epoch.accuracy, 0.85);
+  EXPECT_EQ(epoch.evaluated, 10000U);
+  EXPECT_EQ(epoch.samples, 60000U);
+  EXPECT_GT(progress_calls, 30U);
+  // The trained model saves and loads with its accuracy intact.
+  const auto reloaded = Model::load_bytes(model->save_bytes(), LoadOptions{.name = "trained", .source = ModelSource::sdfs,
+                                                                           .input = {}, .normalization = {}});
+  EXPECT_EQ(reloaded->flat_state(), model->flat_state());
+}
+
+TEST(Trainer, StopFlagEndsTrainingAfterTheCurrentStep) {
+  const auto data = IdxDataset::from_bytes(test::idx_images(256), test::idx_labels(256));
+  auto model = make_zoo_model("lenet", 1);
+  TrainOptions options;
+  options.epochs = 3;
+  options.batch_size = 16;
+  options.stop = std::make_shared<std::atomic<bool>>(true);
+  const auto result = train_model(*model, *data, nullptr, options);
+  EXPECT_TRUE(result.stopped);
+  ASSERT_EQ(result.epochs.size(), 1U);
+  EXPECT_EQ(result.epochs[0].samples, 16U);
+}
+
+TEST(Trainer, HeldOutSplitAndBadInputs) {
+  const auto data = IdxDataset::from_bytes(test::idx_images(100), test::idx_labels(100));
+  auto model = make_zoo_model("lenet", 1);
+  TrainOptions options;
+  options.batch_size = 10;
+  options.holdout_fraction = 0.2;
+  const auto result = train_model(*model, *data, nullptr, options);
+  EXPECT_EQ(result.epochs[0].samples, 80U);
+  EXPECT_EQ(result.epochs[0].evaluated, 20U);
+
+  const auto unlabelled = IdxDataset::from_bytes(test::idx_images(10), std::nullopt);
+  EXPECT_THROW(train_model(*model, *unlabelled, nullptr, options), TrainingError);
+  options.learning_rate = 0;
+  EXPECT_THROW(train_model(*model, *data, nullptr, options), TrainingError);
+  EXPECT_THROW(parse_optimizer("rmsprop"), TrainingError);
+  const auto many_classes = IdxDataset::from_bytes(test::idx_images(20), test::idx_labels(20, 20));
+  options.learning_rate = 0.01;
+  EXPECT_THROW(train_model(*model, *many_classes, nullptr, options), TrainingError);
+}
+
+TEST(Trainer, ExecutorTrainsACloneAndReportsOnTheLoop) {
+  asio::io_context io;
+  core::ThreadPool pool(2);
+  Executor executor(pool, ExecutorOptions{});
+  const DatasetPtr data = IdxDataset::from_bytes(test::idx_images(200), test::idx_labels(200));
+  const auto start = test::run_loop(io, executor.zoo_model("lenet", 3));
+  const auto before = start->flat_state();
+  const auto loop_thread = std::this_thread::get_id();
+  int epochs_seen = 0;
+  int progress_seen = 0;
+  bool all_on_loop = true;
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 20;
+  TrainCallbacks callbacks;
+  callbacks.progress_every = 3;
+  callbacks.on_progress = [&](const TrainProgress&) {
+    ++progress_seen;
+    all_on_loop = all_on_loop && std::this_thread::get_id() == loop_thread;
+  };
+  callbacks.on_epoch = [&](const EpochReport&) {
+    ++epochs_seen;
+    all_on_loop = all_on_loop && std::this_thread::get_id() == loop_thread;
+  };
+  const auto [trained, result] = test::run_loop(io, executor.train(start, data, nullptr, options, callbacks));
+  EXPECT_EQ(result.epochs.size(), 2U);
+  EXPECT_EQ(epochs_seen, 2);
+  EXPECT_EQ(progress_seen, 2 * 3);  // 9 steps per epoch: after steps 3, 6, 9
+  EXPECT_TRUE(all_on_loop);
+  EXPECT_EQ(start->flat_state(), before);  // the shared model is untouched
+  EXPECT_NE(trained->flat_state(), before);
+}
+
+}  // namespace
+}  // namespace idunno::ml

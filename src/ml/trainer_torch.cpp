@@ -1,0 +1,215 @@
+// train_model: the training loop (shuffle, forward, cross-entropy, backward,
+// gradient all-reduce, optimizer step) and held-out evaluation.
+#include <torch/optim/adam.h>
+#include <torch/optim/sgd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "core/logging.hpp"
+#include "ml/batch.hpp"
+#include "ml/collectives.hpp"
+#include "ml/errors.hpp"
+#include "ml/inference.hpp"
+#include "ml/model_impl.hpp"
+#include "ml/trainer.hpp"
+
+namespace idunno::ml {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& params, const TrainOptions& o) {
+  if (o.optimizer == OptimizerKind::adam) {
+    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(o.learning_rate).weight_decay(o.weight_decay));
+  }
+  return std::make_unique<torch::optim::SGD>(
+      params, torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay));
+}
+
+void check_options(const Model& model, const Dataset& train, const TrainOptions& o) {
+  if (o.epochs < 1) throw TrainingError("epochs must be at least 1");
+  if (o.batch_size < 1) throw TrainingError("batch size must be at least 1");
+  if (!(o.learning_rate > 0.0)) throw TrainingError("learning rate must be positive");
+  if (o.holdout_fraction < 0.0 || o.holdout_fraction >= 1.0) throw TrainingError("holdout fraction must be in [0, 1)");
+  if (!train.has_labels()) throw TrainingError("dataset " + train.describe() + " has no labels; training needs labels");
+  if (train.classes() > model.info().classes) {
+    throw TrainingError("dataset " + train.describe() + " has " + std::to_string(train.classes()) + " classes, model " +
+                        model.info().name + " only " + std::to_string(model.info().classes));
+  }
+}
+
+std::vector<at::Tensor> float_buffers(torch::jit::Module& module) {
+  std::vector<at::Tensor> out;
+  for (const auto& b : module.buffers()) {
+    if (b.is_floating_point()) out.push_back(b);
+  }
+  return out;
+}
+
+// Sums [grads..., extras...] across ranks in one all-reduce and averages the
+// gradients; returns the summed extras.
+std::vector<double> reduce_step(ProcessGroup& group, const std::vector<at::Tensor>& params, std::vector<double> extras) {
+  std::vector<at::Tensor> parts;
+  for (const auto& p : params) parts.push_back(p.grad().defined() ? p.grad().reshape({-1}) : at::zeros({p.numel()}));
+  parts.push_back(at::tensor(std::vector<float>(extras.begin(), extras.end())));
+  std::vector<at::Tensor> flat{at::cat(parts)};
+  all_reduce_sum(group, flat);
+  const float scale = 1.0F / static_cast<float>(group.world_size());
+  std::int64_t offset = 0;
+  for (const auto& p : params) {
+    if (p.grad().defined()) p.mutable_grad().copy_(flat[0].slice(0, offset, offset + p.numel()).view_as(p) * scale);
+    offset += p.numel();
+  }
+  const float* tail = flat[0].data_ptr<float>() + offset;
+  return {tail, tail + extras.size()};
+}
+
+// Accuracy counts over `samples` of `dataset`: {correct, total}.
+std::pair<double, double> evaluate(Model& model, const Dataset& dataset, const std::vector<std::size_t>& samples) {
+  auto& module = model.impl().module;
+  module.eval();
+  at::NoGradGuard no_grad;
+  double correct = 0;
+  constexpr std::size_t kEvalBatch = 256;
+  for (std::size_t at = 0; at < samples.size(); at += kEvalBatch) {
+    const std::vector<std::size_t> part(samples.begin() + static_cast<std::ptrdiff_t>(at),
+                                        samples.begin() + static_cast<std::ptrdiff_t>(std::min(at + kEvalBatch, samples.size())));
+    const auto result = run_batch(model, make_batch(dataset, part, model.info()));
+    correct += static_cast<double>(result.correct);
+  }
+  return {correct, static_cast<double>(samples.size())};
+}
+
+std::vector<std::size_t> range(std::size_t begin, std::size_t end, std::size_t stride = 1) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = begin; i < end; i += stride) out.push_back(i);
+  return out;
+}
+}  // namespace
+
+OptimizerKind parse_optimizer(std::string_view name) {
+  if (name == "sgd") return OptimizerKind::sgd;
+  if (name == "adam") return OptimizerKind::adam;
+  throw TrainingError("unknown optimizer '" + std::string(name) + "' (use sgd or adam)");
+}
+
+TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval, const TrainOptions& options,
+                        const TrainCallbacks& callbacks, ProcessGroup* group) {
+  check_options(model, train, options);
+  set_torch_thread_count(std::max(1, options.threads));
+  auto& module = model.impl().module;
+  std::vector<at::Tensor> params;
+  for (const auto& p : module.parameters()) {
+    if (p.requires_grad()) params.push_back(p);
+  }
+  if (params.empty()) throw TrainingError("model " + model.info().name + " has no trainable parameters");
+  const int world = group ? group->world_size() : 1;
+  const int rank = group ? group->rank() : 0;
+
+  // Data: this rank's training samples, and what it evaluates on.
+  const std::size_t available = options.limit ? std::min(options.limit, train.size()) : train.size();
+  const std::size_t held_out = eval ? 0 : static_cast<std::size_t>(static_cast<double>(available) * options.holdout_fraction);
+  const std::size_t train_count = available - held_out;
+  const auto eval_samples = eval ? range(static_cast<std::size_t>(rank), eval->size(), static_cast<std::size_t>(world))
+                                 : range(train_count, available);
+  const Dataset& eval_set = eval ? *eval : train;
+  std::size_t steps = std::max<std::size_t>(1, train_count / options.batch_size);
+  if (train_count == 0) throw TrainingError("dataset " + train.describe() + " has no samples to train on");
+
+  if (group) {
+    // Every rank takes as many steps as the smallest shard allows, and
+    // starts from rank 0's weights.
+    std::vector<double> all(static_cast<std::size_t>(world), 0.0);
+    all[static_cast<std::size_t>(rank)] = static_cast<double>(steps);
+    group->all_reduce_sum(all);
+    steps = static_cast<std::size_t>(*std::min_element(all.begin(), all.end()));
+    at::NoGradGuard no_grad;
+    std::vector<at::Tensor> state = params;
+    for (auto& b : float_buffers(module)) state.push_back(b);
+    broadcast(*group, state, 0);
+  }
+  auto optimizer = make_optimizer(params, options);
+
+  TrainResult result;
+  double total_seconds = 0;
+  double total_samples = 0;
+  for (int epoch = 1; epoch <= options.epochs && !result.stopped; ++epoch) {
+    std::vector<std::size_t> order = range(0, train_count);
+    std::mt19937_64 rng(options.seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
+    std::shuffle(order.begin(), order.end(), rng);
+    module.train(true);
+    const auto start = Clock::now();
+    double loss_sum = 0;
+    double samples = 0;
+    std::size_t step = 0;
+    for (; step < steps && !result.stopped; ++step) {
+      const std::size_t lo = (step * options.batch_size) % train_count;
+      const std::vector<std::size_t> part(order.begin() + static_cast<std::ptrdiff_t>(lo),
+                                          order.begin() + static_cast<std::ptrdiff_t>(std::min(lo + options.batch_size, train_count)));
+      const Batch batch = make_batch(train, part, model.info());
+      const auto& s = batch.shape;
+      const auto n = static_cast<std::int64_t>(batch.size());
+      const auto x = at::from_blob(const_cast<float*>(batch.values.data()), {n, s.channels, s.height, s.width}, at::kFloat);
+      const auto y = at::tensor(batch.labels, at::kLong);
+      at::Tensor loss;
+      try {
+        loss = at::cross_entropy_loss(module.forward({x}).toTensor(), y);
+      } catch (const c10::Error& e) {
+        throw TrainingError("model " + model.info().name + ": training step failed (" + torch_message(e) + ")");
+      }
+      optimizer->zero_grad();
+      loss.backward();
+      double step_loss = loss.item<double>();
+      double step_samples = static_cast<double>(n);
+      const bool stop_here = options.stop && options.stop->load();
+      bool stop_all = stop_here;
+      if (group) {
+        const auto sums = reduce_step(*group, params, {step_loss, step_samples, stop_here ? 1.0 : 0.0});
+        step_loss = sums[0] / world;
+        step_samples = sums[1];
+        stop_all = sums[2] > 0.0;
+      }
+      optimizer->step();
+      loss_sum += step_loss;
+      samples += step_samples;
+      result.stopped = stop_all;
+      if (callbacks.on_progress && ((step + 1) % std::max<std::size_t>(1, callbacks.progress_every) == 0 || step + 1 == steps)) {
+        callbacks.on_progress({epoch, step + 1, steps, loss_sum / static_cast<double>(step + 1)});
+      }
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (group) {
+      // BatchNorm statistics differ per rank: average them.
+      at::NoGradGuard no_grad;
+      auto buffers = float_buffers(module);
+      all_reduce_sum(*group, buffers);
+      for (auto& b : buffers) b.div_(world);
+    }
+    auto [correct, total] = evaluate(model, eval_set, eval_samples);
+    if (group) {
+      std::vector<double> counts{correct, total};
+      group->all_reduce_sum(counts);
+      correct = counts[0];
+      total = counts[1];
+    }
+    EpochReport report{epoch, loss_sum / static_cast<double>(std::max<std::size_t>(step, 1)),
+                       total > 0 ? correct / total : 0.0, static_cast<std::size_t>(samples),
+                       static_cast<std::size_t>(total), seconds, seconds > 0 ? samples / seconds : 0.0};
+    spdlog::info("event=train_epoch model={} rank={} epoch={} loss={:.4f} accuracy={:.4f} images_per_s={:.1f}",
+                 model.info().name, rank, epoch, report.loss, report.accuracy, report.images_per_second);
+    total_seconds += seconds;
+    total_samples += samples;
+    result.epochs.push_back(report);
+    if (callbacks.on_epoch) callbacks.on_epoch(report);
+  }
+  module.eval();
+  result.images_per_second = total_seconds > 0 ? total_samples / total_seconds : 0.0;
+  return result;
+}
+
+}  // namespace idunno::ml
