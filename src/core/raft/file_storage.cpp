@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "core/raft/codec.hpp"
 
@@ -95,10 +96,10 @@ void FileStorage::recover_log(State& state) {
       throw std::runtime_error("Raft log " + log_.path().string() + " is corrupt at offset " +
                                std::to_string(offset) + ": " + e.what());
     }
-    if (entry.index != last_index() + 1) {
-      throw std::runtime_error("Raft log " + log_.path().string() + ": entry " + std::to_string(entry.index) +
-                               " out of sequence");
-    }
+    // Indexes follow each other and terms never decrease along a log: an
+    // entry that breaks this is stale data, the end of what is valid.
+    const Term previous_term = state.entries.empty() ? state.log_start_term : state.entries.back().term;
+    if (entry.index != last_index() + 1 || entry.term < previous_term) break;
     offsets_.push_back(offset);
     state.entries.push_back(std::move(entry));
     offset = end;
@@ -190,15 +191,16 @@ void FileStorage::truncate_after(Index last_kept) {
   if (keep == offsets_.size()) return;
   log_size_ = offsets_[keep];
   offsets_.resize(keep);
+  std::lock_guard lock(files_mutex_);
   log_.truncate(log_size_);
-  log_dirty_ = true;
+  log_.sync_data();
 }
 
-void FileStorage::sync() {
-  if (log_dirty_) {
-    log_.sync_data();
-    log_dirty_ = false;
-  }
+void FileStorage::sync() { sync_files(prepare_sync()); }
+
+FileStorage::SyncJob FileStorage::prepare_sync() {
+  SyncJob job;
+  job.log = std::exchange(log_dirty_, false);
   if (pending_hard_state_) {
     std::string payload;
     Writer w(payload);
@@ -208,9 +210,22 @@ void FileStorage::sync() {
     std::string record;
     add_record(record, payload);
     if (record.size() > kStateSlotBytes) throw std::length_error("Raft vote name too long");
+    std::lock_guard lock(files_mutex_);
+    if (state_unsynced_) state_.sync_data();  // the other slot must be durable first
     state_.write_at((state_sequence_ % 2) * kStateSlotBytes, record);
-    state_.sync_data();
+    state_unsynced_ = true;
     pending_hard_state_.reset();
+    job.state = true;
+  }
+  return job;
+}
+
+void FileStorage::sync_files(const SyncJob& job) {
+  std::lock_guard lock(files_mutex_);
+  if (job.log) log_.sync_data();
+  if (state_unsynced_) {
+    state_.sync_data();
+    state_unsynced_ = false;
   }
 }
 
@@ -250,6 +265,7 @@ void FileStorage::rewrite_log(Index start, Term start_term, Index keep_after) {
     content.append(old, from, log_size_ - from);
     for (auto i = first_kept; i < offsets_.size(); ++i) offsets.push_back(offsets_[i] - from + base);
   }
+  std::lock_guard lock(files_mutex_);
   replace_file(dir_ / "log", content);
   log_ = File(dir_ / "log");
   log_start_ = start;

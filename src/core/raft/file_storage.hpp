@@ -11,13 +11,19 @@
 //             so that a torn write leaves the other slot intact.
 //   snapshot  meta and data with a checksum, replaced atomically (write a
 //             temporary file, fsync, rename, fsync the directory).
-// append/truncate/save_hard_state write at once but are durable only after
-// sync(), which fdatasyncs. A write error throws std::system_error; the node
-// must then stop (fail-stop), since the files may hold a partial record.
-// Owned by the node's driver; used from the event loop thread only.
+// append writes at once, save_hard_state at the next sync; both are durable
+// only after sync(), which fdatasyncs. truncate_after is durable at once (so
+// that dropped entries never come back under new ones after a crash). A write error throws
+// std::system_error; the node must then stop (fail-stop), since the files
+// may hold a partial record.
+//
+// Owned by the node's driver and used from its event loop thread, except
+// sync_files(), which may run on another thread (so that the loop never
+// waits for the disk) concurrently with later writes.
 
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -41,6 +47,22 @@ class FileStorage final : public Storage {
   void compact(Index upto, Term upto_term) override;
   void reset_log(Index start, Term start_term) override;
 
+  // sync() in two halves. prepare_sync() (owner's thread) writes what is
+  // buffered and says which files need flushing; sync_files() flushes them
+  // and may run on any one other thread at a time. It covers every write
+  // made before prepare_sync().
+  struct SyncJob {
+    bool log = false;
+    bool state = false;
+    bool empty() const { return !log && !state; }
+    void merge(const SyncJob& other) {
+      log = log || other.log;
+      state = state || other.state;
+    }
+  };
+  SyncJob prepare_sync();
+  void sync_files(const SyncJob& job);
+
   // Bytes of torn tail dropped from the log at recovery.
   std::uint64_t dropped_tail_bytes() const { return dropped_tail_bytes_; }
   const std::filesystem::path& directory() const { return dir_; }
@@ -53,6 +75,12 @@ class FileStorage final : public Storage {
   Index last_index() const { return log_start_ + offsets_.size(); }
 
   std::filesystem::path dir_;
+  // Held while a file is flushed, its state slot written or the log file
+  // replaced: a flush never runs on a closed descriptor, and a state slot
+  // is never written while the other one's last write is unflushed (a crash
+  // could then tear both and lose a durable vote).
+  std::mutex files_mutex_;
+  bool state_unsynced_ = false;  // guarded by files_mutex_
   File log_;
   File state_;
   State recovered_;

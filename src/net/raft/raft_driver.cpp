@@ -1,0 +1,242 @@
+// RaftDriver: construction, the flush/timer machinery, events and shutdown.
+
+#include "net/raft/raft_driver.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
+#include <random>
+
+#include "core/raft/codec.hpp"
+#include "core/raft/node.hpp"
+
+namespace idunno::net {
+
+namespace asio = boost::asio;
+
+std::string_view to_string(NodeRole role) {
+  switch (role) {
+    case NodeRole::coordinator: return "coordinator";
+    case NodeRole::standby: return "standby";
+    case NodeRole::worker: return "worker";
+  }
+  return "worker";
+}
+
+NotLeader::NotLeader(std::optional<LeaderInfo> leader, bool outcome_unknown)
+    : std::runtime_error(std::string(outcome_unknown ? "leadership was lost; the command may or may not have run"
+                                                     : "this node is not the coordinator") +
+                         (leader ? "; the coordinator is " + leader->name + " at " + leader->address.to_string()
+                                 : "; no coordinator is known yet, retry shortly")),
+      leader_(std::move(leader)),
+      outcome_unknown_(outcome_unknown) {}
+
+RaftDriverOptions RaftDriverOptions::from_config(const core::Config& config) {
+  RaftDriverOptions o;
+  o.name = config.node_name();
+  o.advertise = config.advertise_address();
+  o.data_dir = config.node.data_dir;
+  o.raft = raft::RaftConfig::from(config);
+  return o;
+}
+
+RaftDriver::RaftDriver(asio::any_io_executor executor, RpcServer& server, RpcClient& client,
+                       raft::StateMachine& machine, RaftDriverOptions options)
+    : executor_(executor),
+      client_(client),
+      options_(std::move(options)),
+      file_(options_.data_dir / "raft"),
+      storage_(file_),
+      tasks_(executor, "raft"),
+      timer_(executor),
+      alive_(std::make_shared<bool>(true)) {
+  if (file_.dropped_tail_bytes() > 0) {
+    spdlog::warn("event=raft_torn_tail_dropped bytes={} dir={}", file_.dropped_tail_bytes(),
+                 file_.directory().string());
+  }
+  if (!options_.on_fatal) {
+    options_.on_fatal = [](const std::string& what) {
+      spdlog::critical("event=raft_fatal error=\"{}\"", what);
+      spdlog::shutdown();
+      std::abort();
+    };
+  }
+  core_ = std::make_unique<raft::RaftNode>(options_.name, options_.raft, storage_, machine, clock_,
+                                           std::random_device{}());
+  register_methods(server);
+}
+
+RaftDriver::~RaftDriver() { *alive_ = false; }
+
+void RaftDriver::start() {
+  if (started_) return;
+  started_ = true;
+  started_at_ = members_changed_at_ = std::chrono::steady_clock::now();
+  spdlog::info("event=raft_started node={} term={} last_index={} voters={}", options_.name, core_->term(),
+               core_->last_index(), core_->configuration().voters.size());
+  if (options_.bootstrap == BootstrapMode::if_empty) {
+    raft::Configuration config;
+    config.voters.emplace(options_.name, options_.advertise.to_string());
+    if (core_->bootstrap(config)) spdlog::info("event=raft_bootstrap node={}", options_.name);
+  }
+  tasks_.spawn(timer_loop(), "raft timer");
+  tasks_.spawn(maintenance_loop(), "raft maintenance");
+  schedule_flush();
+}
+
+asio::awaitable<void> RaftDriver::stop(std::chrono::milliseconds handover) {
+  if (stopping_ || !started_) co_return;
+  if (core_->role() == raft::Role::leader && handover.count() > 0 && core_->transfer_leadership()) {
+    schedule_flush();
+    handover_wait_ = std::make_shared<asio::steady_timer>(executor_, handover);
+    auto wait = handover_wait_;
+    co_await wait->async_wait(asio::as_tuple(asio::use_awaitable));
+    handover_wait_.reset();
+    spdlog::info("event=raft_handover node={} leader={}", options_.name, core_->leader().value_or("-"));
+  }
+  stopping_ = true;
+  timer_.cancel();
+  fail_pending(true);
+  co_await tasks_.shutdown(std::chrono::milliseconds(500));
+}
+
+void RaftDriver::on_leadership_change(std::function<void(bool, std::uint64_t)> observer) {
+  leadership_observer_ = std::move(observer);
+}
+
+void RaftDriver::schedule_flush() {
+  if (flush_posted_ || stopping_) return;
+  flush_posted_ = true;
+  asio::post(executor_, [this, alive = alive_] {
+    if (!*alive) return;
+    flush_posted_ = false;
+    flush_now();
+  });
+}
+
+void RaftDriver::flush_now() {
+  if (stopping_) return;
+  raft::Ready ready;
+  try {
+    ready = core_->flush();
+  } catch (const std::exception& e) {
+    fail(std::string("cannot persist Raft state: ") + e.what());
+    return;
+  }
+  rearm_timer();
+  // Outputs wait for an fsync that starts after they were produced: their
+  // own writes, or those of earlier held outputs they build on.
+  if (storage_.take_owed() || syncing_) {
+    held_.push_back(std::move(ready));
+    if (!syncing_) {
+      syncing_ = true;
+      tasks_.spawn(sync_loop(), "raft sync");
+    }
+    return;
+  }
+  release(std::move(ready));
+}
+
+asio::awaitable<void> RaftDriver::sync_loop() {
+  while (!held_.empty() && !stopping_) {
+    auto batch = std::exchange(held_, {});
+    try {
+      const auto job = file_.prepare_sync();
+      co_await disk_.run([this, job] { file_.sync_files(job); });
+    } catch (const std::exception& e) {
+      syncing_ = false;
+      fail(std::string("cannot persist Raft state: ") + e.what());
+      co_return;
+    }
+    for (auto& ready : batch) {
+      if (stopping_) break;
+      release(std::move(ready));
+    }
+  }
+  syncing_ = false;
+}
+
+void RaftDriver::release(raft::Ready ready) {
+  send(std::move(ready.messages));
+  resolve(ready.applied);
+  for (const auto& event : ready.events) {
+    log_event(event);
+    switch (event.kind) {
+      case raft::EventKind::election_won:
+        if (leadership_observer_) leadership_observer_(true, event.term);
+        break;
+      case raft::EventKind::step_down:
+        fail_pending(true);
+        if (handover_wait_) handover_wait_->cancel();
+        if (leadership_observer_) leadership_observer_(false, event.term);
+        break;
+      case raft::EventKind::snapshot_installed:
+        fail_pending_upto(event.index);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void RaftDriver::rearm_timer() {
+  const auto deadline = core_->next_deadline();
+  timer_.expires_at(std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(deadline.time_since_epoch())));
+}
+
+asio::awaitable<void> RaftDriver::timer_loop() {
+  rearm_timer();
+  while (!stopping_) {
+    auto [ec] = co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    if (ec == asio::error::operation_aborted) {
+      // Re-armed by a flush, or cancelled: a cancelled task stops.
+      auto state = co_await asio::this_coro::cancellation_state;
+      if (state.cancelled() != asio::cancellation_type::none) break;
+      continue;
+    }
+    core_->tick();
+    flush_now();
+  }
+}
+
+void RaftDriver::log_event(const raft::Event& e) {
+  using raft::EventKind;
+  const auto name = to_string(e.kind);
+  switch (e.kind) {
+    case EventKind::leader_changed:
+      spdlog::info("event=leader_changed node={} term={} leader={}", options_.name, e.term,
+                   e.node.empty() ? "-" : e.node);
+      break;
+    case EventKind::voter_added:
+    case EventKind::voter_removed:
+    case EventKind::learner_added:
+    case EventKind::learner_removed:
+      spdlog::info("event={} node={} term={} by={}", name, e.node, e.term, options_.name);
+      break;
+    case EventKind::snapshot_taken:
+    case EventKind::snapshot_installed:
+      spdlog::info("event={} node={} term={} index={}", name, options_.name, e.term, e.index);
+      break;
+    case EventKind::transfer_started:
+      spdlog::info("event=transfer_started node={} term={} to={}", options_.name, e.term, e.node);
+      break;
+    default:
+      spdlog::info("event={} node={} term={}{}{}", name, options_.name, e.term, e.reason.empty() ? "" : " reason=",
+                   e.reason);
+      break;
+  }
+}
+
+void RaftDriver::fail(const std::string& what) {
+  stopping_ = true;
+  timer_.cancel();
+  fail_pending(true);
+  options_.on_fatal(what);
+}
+
+}  // namespace idunno::net

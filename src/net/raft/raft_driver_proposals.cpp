@@ -1,0 +1,127 @@
+// RaftDriver: proposals. A proposal waits for its entry to apply on this
+// node; the entry's term tells whether it is ours or a successor leader's
+// replacement. Forwarded submissions retry through elections.
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/timeout.hpp"
+#include "net/raft/raft_driver.hpp"
+#include "net/raft/raft_wire.pb.h"
+#include "net/rpc.hpp"
+
+namespace idunno::net {
+
+namespace asio = boost::asio;
+
+// One proposal waiting for its entry to apply; the timer doubles as the
+// wake-up signal (cancelled when the outcome is known).
+struct RaftDriver::PendingProposal {
+  PendingProposal(asio::any_io_executor executor, raft::Term term_in) : term(term_in), timer(executor) {}
+  raft::Term term;
+  asio::steady_timer timer;
+  bool done = false;
+  std::string result;
+  std::exception_ptr error;
+
+  void finish(std::string value) {
+    done = true;
+    result = std::move(value);
+    timer.cancel();
+  }
+  void finish(std::exception_ptr e) {
+    done = true;
+    error = std::move(e);
+    timer.cancel();
+  }
+};
+
+asio::awaitable<std::string> RaftDriver::propose(std::string command) {
+  if (stopping_) throw NotLeader(leader(), false);
+  const auto proposal = core_->propose(std::move(command));
+  if (!proposal.accepted) throw NotLeader(info_of(proposal.leader_hint), false);
+  auto pending = std::make_shared<PendingProposal>(executor_, proposal.term);
+  pending_[proposal.index] = pending;
+  schedule_flush();
+  pending->timer.expires_after(options_.propose_timeout);
+  auto [ec] = co_await pending->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!pending->done) {
+    if (auto it = pending_.find(proposal.index); it != pending_.end() && it->second == pending) pending_.erase(it);
+    if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
+    throw core::TimeoutError();
+  }
+  if (pending->error) std::rethrow_exception(pending->error);
+  co_return std::move(pending->result);
+}
+
+void RaftDriver::resolve(const std::vector<raft::Applied>& applied) {
+  for (const auto& a : applied) {
+    auto it = pending_.find(a.index);
+    if (it == pending_.end()) continue;
+    if (it->second->term == a.term) {
+      it->second->finish(a.result);
+    } else {
+      // A later leader put another entry at this index: ours never ran.
+      it->second->finish(std::make_exception_ptr(NotLeader(leader(), false)));
+    }
+    pending_.erase(it);
+  }
+}
+
+void RaftDriver::fail_pending_upto(raft::Index index) {
+  // Entries a snapshot install covered were never applied one by one here.
+  while (!pending_.empty() && pending_.begin()->first <= index) {
+    pending_.begin()->second->finish(std::make_exception_ptr(NotLeader(leader(), true)));
+    pending_.erase(pending_.begin());
+  }
+}
+
+void RaftDriver::fail_pending(bool outcome_unknown) {
+  auto pending = std::exchange(pending_, {});
+  for (auto& [index, p] : pending) p->finish(std::make_exception_ptr(NotLeader(leader(), outcome_unknown)));
+}
+
+asio::awaitable<void> RaftDriver::retry_pause(std::chrono::milliseconds delay) {
+  asio::steady_timer timer(executor_, delay);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+asio::awaitable<std::string> RaftDriver::submit(std::string command, std::chrono::milliseconds timeout) {
+  using std::chrono::steady_clock;
+  const auto deadline = steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
+  };
+  std::optional<LeaderInfo> hint;
+  while (left().count() > 0 && !stopping_) {
+    if (core_->role() == raft::Role::leader) {
+      try {
+        co_return co_await core::with_timeout(propose(command), left());
+      } catch (const NotLeader& e) {
+        hint = e.leader();
+      } catch (const core::TimeoutError&) {
+        break;
+      }
+    } else if (auto target = hint ? hint : leader(); target && target->name != options_.name) {
+      hint.reset();
+      raftwire::ProposeRequest request;
+      request.set_command(command);
+      try {
+        auto reply = co_await call_typed<raftwire::ProposeReply>(client_, target->address, "raft.propose", request,
+                                                                 left(), core_->term());
+        if (reply.ok()) co_return reply.result();
+        if (auto address = core::parse_host_port(reply.leader_address()); address && !reply.leader_name().empty()) {
+          hint = LeaderInfo{reply.leader_name(), *address, 0};
+        }
+      } catch (const RpcError& e) {
+        spdlog::debug("event=raft_forward_failed leader={} error=\"{}\"", target->name, e.what());
+      }
+    }
+    if (!hint) co_await retry_pause(std::min(std::chrono::milliseconds(20), std::max(left(), std::chrono::milliseconds(0))));
+  }
+  throw core::TimeoutError();
+}
+
+}  // namespace idunno::net

@@ -1,0 +1,140 @@
+// RaftDriver: the RPC side. Outgoing messages are batched per peer after
+// each flush and sent as one "raft.messages" call each (a bounded number in
+// flight per peer; Raft tolerates what is dropped). Incoming batches are
+// checked, then stepped into the core.
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/raft/codec.hpp"
+#include "core/timeout.hpp"
+#include "net/raft/raft_driver.hpp"
+#include "net/raft/raft_wire.pb.h"
+#include "net/raft/wire_codec.hpp"
+#include "net/rpc_error.hpp"
+
+namespace idunno::net {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr int kMaxInFlightPerPeer = 32;
+
+asio::awaitable<std::string> ready_value(std::string value) { co_return value; }
+}  // namespace
+
+void RaftDriver::register_methods(RpcServer& server) {
+  server.handle("raft.messages", [this, alive = alive_](const RpcContext&, std::string request) {
+    if (!*alive) throw RpcError("raft is stopped");
+    return handle_messages(std::move(request));
+  });
+  server.handle("raft.propose", [this, alive = alive_](const RpcContext&, std::string request) {
+    if (!*alive) throw RpcError("raft is stopped");
+    return handle_propose(std::move(request));
+  });
+  server.handle("raft.status", [this, alive = alive_](const RpcContext&, std::string) {
+    if (!*alive) throw RpcError("raft is stopped");
+    return ready_value(handle_status());
+  });
+}
+
+void RaftDriver::send(std::vector<raft::Message> messages) {
+  std::map<std::string, raftwire::Batch> batches;
+  for (auto& message : messages) {
+    auto& batch = batches[message.to];
+    to_wire(message.payload, batch.add_messages());
+  }
+  for (auto& [to, batch] : batches) {
+    auto address = address_of(to);
+    if (!address) {
+      spdlog::debug("event=raft_no_address peer={}", to);
+      continue;
+    }
+    auto& peer = peers_[to];
+    if (peer.in_flight >= kMaxInFlightPerPeer) continue;  // it is not keeping up; Raft resends
+    batch.set_from(options_.name);
+    batch.set_from_address(options_.advertise.to_string());
+    batch.set_to(to);
+    ++peer.in_flight;
+    tasks_.spawn(send_batch(to, *address, batch.SerializeAsString()), "raft send");
+  }
+}
+
+asio::awaitable<void> RaftDriver::send_batch(std::string to, core::HostPort address, std::string bytes) {
+  try {
+    co_await client_.call(address, "raft.messages", std::move(bytes), options_.message_deadline, core_->term());
+    if (!peers_[to].reachable) spdlog::info("event=raft_peer_reachable peer={} addr={}", to, address.to_string());
+    peers_[to].reachable = true;
+  } catch (const RpcError& e) {
+    if (peers_[to].reachable) {
+      spdlog::info("event=raft_peer_unreachable peer={} addr={} error=\"{}\"", to, address.to_string(), e.what());
+    }
+    peers_[to].reachable = false;
+  }
+  --peers_[to].in_flight;
+}
+
+asio::awaitable<std::string> RaftDriver::handle_messages(std::string request) {
+  raftwire::Batch batch;
+  if (!batch.ParseFromString(request)) throw RpcError("raft.messages: not a valid batch");
+  if (batch.to() != options_.name) {
+    throw RpcError("raft.messages for " + batch.to() + " reached " + options_.name);
+  }
+  if (batch.from().empty() || batch.from() == options_.name) throw RpcError("raft.messages: bad sender");
+  if (stopping_) co_return std::string();
+  if (auto address = core::parse_host_port(batch.from_address())) learned_addresses_[batch.from()] = *address;
+  for (const auto& envelope : batch.messages()) {
+    std::string why;
+    auto payload = from_wire(envelope, &why);
+    if (!payload) {
+      spdlog::warn("event=raft_bad_message from={} reason=\"{}\"", batch.from(), why);
+      continue;
+    }
+    try {
+      core_->step(raft::Message{batch.from(), options_.name, std::move(*payload)});
+    } catch (const raft::DecodeError& e) {
+      // A snapshot the state machine cannot read: drop it.
+      spdlog::warn("event=raft_bad_message from={} reason=\"{}\"", batch.from(), e.what());
+    }
+  }
+  schedule_flush();
+  co_return std::string();
+}
+
+asio::awaitable<std::string> RaftDriver::handle_propose(std::string request) {
+  raftwire::ProposeRequest propose_request;
+  if (!propose_request.ParseFromString(request)) throw RpcError("raft.propose: not a valid request");
+  raftwire::ProposeReply reply;
+  try {
+    reply.set_result(co_await propose(propose_request.command()));
+    reply.set_ok(true);
+  } catch (const NotLeader& e) {
+    reply.set_outcome_unknown(e.outcome_unknown());
+    reply.set_error(e.what());
+    if (e.leader()) {
+      reply.set_leader_name(e.leader()->name);
+      reply.set_leader_address(e.leader()->address.to_string());
+    }
+  } catch (const core::TimeoutError&) {
+    reply.set_outcome_unknown(true);
+    reply.set_error("the coordinator did not commit the command in time");
+  }
+  co_return reply.SerializeAsString();
+}
+
+std::string RaftDriver::handle_status() const {
+  raftwire::StatusReply reply;
+  reply.set_name(options_.name);
+  reply.set_term(core_->term());
+  reply.set_has_state(core_->term() > 0 || core_->last_index() > 0);
+  if (auto l = leader()) {
+    reply.set_leader_name(l->name);
+    reply.set_leader_address(l->address.to_string());
+  }
+  to_wire(core_->configuration().voters.empty() ? discovered_config_ : core_->configuration(),
+          reply.mutable_config());
+  return reply.SerializeAsString();
+}
+
+}  // namespace idunno::net
