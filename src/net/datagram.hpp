@@ -32,6 +32,7 @@ class DatagramTransport {
 
   // The next datagram. Throws boost::system::system_error
   // (operation_aborted) when the transport is closed or the wait cancelled.
+  // One receive() at a time per transport.
   virtual boost::asio::awaitable<Datagram> receive() = 0;
 
   // The bound address (with the real port when bound to port 0).

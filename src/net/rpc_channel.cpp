@@ -1,6 +1,7 @@
 #include "net/rpc_channel.hpp"
 
 #include <boost/asio/error.hpp>
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 #include "core/logging.hpp"
@@ -15,7 +16,8 @@ RpcChannel::RpcChannel(asio::any_io_executor executor, std::unique_ptr<Stream> s
       peer_(stream_->peer()),
       decoder_(max_frame_bytes),
       read_buffer_(read_chunk_bytes),
-      outgoing_ready_(std::move(executor)) {}
+      outgoing_ready_(executor),
+      written_(executor) {}
 
 RpcChannel::~RpcChannel() { close(); }
 
@@ -47,8 +49,13 @@ asio::awaitable<RpcChannel::ReadResult> RpcChannel::read_frame() {
 
 void RpcChannel::send(std::string encoded) {
   if (closed_) return;
+  queued_bytes_ += encoded.size();
   outgoing_.push_back(std::move(encoded));
   outgoing_ready_.notify_all();
+}
+
+asio::awaitable<void> RpcChannel::wait_queued_at_most(std::size_t limit) {
+  while (!closed_ && queued_bytes_ > limit) co_await written_.wait();
 }
 
 asio::awaitable<std::string> RpcChannel::write_loop() {
@@ -71,6 +78,8 @@ asio::awaitable<std::string> RpcChannel::write_loop() {
       if (closed_) co_return std::string{};
       co_return "write failed: " + e.code().message();
     }
+    queued_bytes_ -= std::min(queued_bytes_, batch.size());
+    written_.notify_all();
   }
 }
 
@@ -78,7 +87,9 @@ void RpcChannel::close() {
   if (closed_) return;
   closed_ = true;
   outgoing_.clear();
+  queued_bytes_ = 0;
   outgoing_ready_.notify_all();
+  written_.notify_all();
   stream_->close();
 }
 

@@ -49,6 +49,13 @@ class RpcChannel {
   // write failed (empty after close()).
   boost::asio::awaitable<std::string> write_loop();
 
+  // Bytes queued but not yet written.
+  std::size_t queued_bytes() const { return queued_bytes_; }
+
+  // Waits until at most `limit` bytes are queued (or the channel closed):
+  // back-pressure for a peer that sends requests but does not read replies.
+  boost::asio::awaitable<void> wait_queued_at_most(std::size_t limit);
+
   // Closes the stream; pending reads and the writer end. Idempotent.
   void close();
 
@@ -64,7 +71,9 @@ class RpcChannel {
   FrameDecoder decoder_;
   std::vector<std::uint8_t> read_buffer_;
   std::deque<std::string> outgoing_;
+  std::size_t queued_bytes_ = 0;
   AsyncSignal outgoing_ready_;
+  AsyncSignal written_;
   bool closed_ = false;
 };
 

@@ -1,5 +1,8 @@
 #include "net/rpc_client.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "core/timeout.hpp"
 #include "net/keep_alive.hpp"
 #include "net/rpc_client_impl.hpp"
@@ -34,7 +37,7 @@ asio::awaitable<RpcReply> attempt(std::shared_ptr<RpcClient::Impl> impl, core::H
   frame.set_method(method);
   frame.set_payload(std::move(request));
   frame.set_term(term);
-  frame.set_deadline_ms(static_cast<std::uint32_t>(deadline.count()));
+  frame.set_deadline_ms(static_cast<std::uint32_t>(std::min<std::int64_t>(deadline.count(), UINT32_MAX)));
   RpcFrame reply = co_await connection->call(std::move(frame));
   co_return interpret_reply(std::move(reply), to, method);
 }

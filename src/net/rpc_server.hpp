@@ -27,7 +27,8 @@ namespace idunno::net {
 
 // What a handler knows about the call besides its payload.
 struct RpcContext {
-  core::HostPort peer;       // the remote end of the connection
+  core::HostPort peer;       // the remote end of the connection (over TCP its port is
+                             // the caller's ephemeral one: name nodes in the payload)
   std::uint64_t term = 0;    // the caller's term (Raft fencing), 0 if unused
   std::string method;
   std::chrono::milliseconds deadline{0};  // the caller's deadline, 0 if none

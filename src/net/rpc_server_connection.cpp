@@ -54,6 +54,7 @@ asio::awaitable<void> ServerConnection::run() {
       break;
     }
     while (tasks_.size() > max_in_flight) co_await handler_done_.wait();
+    co_await channel_.wait_queued_at_most(max_queued_reply_bytes);
     tasks_.spawn(keep_alive(self, handle_request(std::move(*read.frame))), "rpc_handler");
   }
   log_connection_closed(channel_.peer(), "server", reason, problem);

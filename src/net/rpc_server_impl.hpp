@@ -51,6 +51,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   // Requests in flight on one connection before the server stops reading
   // from it (back-pressure on a peer that floods).
   static constexpr std::size_t max_in_flight = 1024;
+  // Unsent reply bytes on one connection before the server stops reading
+  // from it (a peer that sends requests but does not read the replies).
+  static constexpr std::size_t max_queued_reply_bytes = 8 * 1024 * 1024;
 
   ServerConnection(std::weak_ptr<RpcServer::Impl> server, std::uint64_t id, std::unique_ptr<Stream> stream);
 
