@@ -27,7 +27,9 @@ ExecutorOptions executor_options(const core::MlSection& ml) {
 }
 
 Executor::Executor(core::ThreadPool& pool, ExecutorOptions options)
-    : pool_(pool), options_(options), cache_(options.model_cache_bytes) {}
+    : pool_(pool), options_(options), cache_(options.model_cache_bytes) {
+  set_torch_interop_threads(options.inter_op_threads);
+}
 
 ModelPtr Executor::remember(const std::string& key, ModelPtr model) {
   cache_.insert(key, model);
@@ -80,6 +82,15 @@ asio::awaitable<BatchResult> Executor::infer(ModelPtr model, Batch batch) {
   auto work = [model = std::move(model), batch = std::move(batch), intra] {
     set_torch_thread_count(intra);
     return run_batch(*model, batch);
+  };
+  co_return co_await pool_.run(std::move(work));
+}
+
+asio::awaitable<BatchResult> Executor::infer(ModelPtr model, std::shared_ptr<const Batch> batch) {
+  const int intra = options_.intra_op_threads;
+  auto work = [model = std::move(model), batch = std::move(batch), intra] {
+    set_torch_thread_count(intra);
+    return run_batch(*model, *batch);
   };
   co_return co_await pool_.run(std::move(work));
 }

@@ -70,6 +70,8 @@ class Executor {
 
   // One batch, already preprocessed.
   boost::asio::awaitable<BatchResult> infer(ModelPtr model, Batch batch);
+  // The same for a batch that is kept and run again (no copy).
+  boost::asio::awaitable<BatchResult> infer(ModelPtr model, std::shared_ptr<const Batch> batch);
   // Samples [begin, end) (local indices) of `dataset`, preprocessed on the pool.
   boost::asio::awaitable<BatchResult> infer(ModelPtr model, DatasetPtr dataset, std::size_t begin, std::size_t end);
   // Samples [begin, end) in batches of `batch_size`, up to `in_flight`

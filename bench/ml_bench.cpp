@@ -1,0 +1,165 @@
+// Inference throughput of the ML executor against bare LibTorch forward
+// loops on the same model, batch and threads, in one process and one run.
+// Prints name=value lines (bench/ml.sh runs it).
+//
+// Executor: a pool of T threads (T = cores unless --threads), LibTorch
+// intra-op threads 1 each, T batches in flight from T coroutines on an
+// io_context, results (softmax, label, score) returned to the loop.
+// Baselines, both on the same TorchScript module under InferenceMode:
+//   bare_threads: T plain threads each running module.forward in a loop
+//                 with 1 intra-op thread (the executor's layout, minus it);
+//   bare_intraop: one thread running module.forward with T intra-op threads.
+// ratio_vs_libtorch = executor / the better baseline. Rounds alternate the
+// three so that background load hits each alike; each keeps its best round.
+#include <ATen/Parallel.h>
+#include <torch/script.h>
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/task_group.hpp"
+#include "core/thread_pool.hpp"
+#include "ml/executor.hpp"
+#include "ml/inference.hpp"
+#include "ml/model_impl.hpp"
+#include "ml/zoo.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace idunno;
+using Clock = std::chrono::steady_clock;
+
+struct Case {
+  std::string model;
+  std::size_t batch;
+  double seconds;  // per measurement
+};
+
+ml::Batch random_batch(const ml::ImageShape& shape, std::size_t n) {
+  ml::Batch batch;
+  batch.shape = shape;
+  batch.values.resize(n * static_cast<std::size_t>(shape.elements()));
+  for (std::size_t i = 0; i < batch.values.size(); ++i) batch.values[i] = static_cast<float>(i % 255) / 255.0F;
+  for (std::size_t i = 0; i < n; ++i) {
+    batch.indices.push_back(static_cast<std::int64_t>(i));
+    batch.labels.push_back(-1);
+  }
+  return batch;
+}
+
+at::Tensor to_tensor(const ml::Batch& batch) {
+  const auto& s = batch.shape;
+  return at::from_blob(const_cast<float*>(batch.values.data()),
+                       {static_cast<std::int64_t>(batch.size()), s.channels, s.height, s.width}, at::kFloat)
+      .clone();
+}
+
+// `threads` threads, each with `intra` intra-op threads, forward in a loop.
+double bare_images_per_s(const ml::Model& model, const ml::Batch& batch, int threads, int intra, double seconds) {
+  std::atomic<std::size_t> images{0};
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto start = Clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      at::set_num_threads(intra);
+      c10::InferenceMode guard;
+      const at::Tensor input = to_tensor(batch);
+      auto& module = model.impl().module;
+      while (Clock::now() < deadline) {
+        const auto output = module.forward({input}).toTensor();
+        images += static_cast<std::size_t>(output.size(0));
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  return static_cast<double>(images) / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The executor with `in_flight` coroutines each awaiting infer() in a loop.
+double executor_images_per_s(ml::Executor& executor, const ml::ModelPtr& model, std::shared_ptr<const ml::Batch> batch,
+                             std::size_t in_flight, double seconds) {
+  asio::io_context io;
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto start = Clock::now();
+  auto images = std::make_shared<std::size_t>(0);
+  auto run = [](ml::Executor* ex, ml::ModelPtr m, std::shared_ptr<const ml::Batch> b, std::size_t n, Clock::time_point until,
+                std::shared_ptr<std::size_t> count) -> asio::awaitable<void> {
+    core::TaskGroup group(co_await asio::this_coro::executor, "bench");
+    for (std::size_t i = 0; i < n; ++i) {
+      group.spawn([](ml::Executor* e, ml::ModelPtr mm, std::shared_ptr<const ml::Batch> bb, Clock::time_point u,
+                     std::shared_ptr<std::size_t> c) -> asio::awaitable<void> {
+        while (Clock::now() < u) {
+          const auto result = co_await e->infer(mm, bb);
+          *c += result.predictions.size();
+        }
+      }(ex, m, b, until, count));
+    }
+    co_await group.join();
+  };
+  auto done = asio::co_spawn(io, run(&executor, model, batch, in_flight, deadline, images), asio::use_future);
+  io.run();
+  done.get();
+  return static_cast<double>(*images) / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string key(const Case& c) {
+  std::string name = c.model;
+  for (auto& ch : name) {
+    if (ch == '-') ch = '_';
+  }
+  return name + "_b" + std::to_string(c.batch);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  int rounds = 2;
+  double scale = 1.0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--threads") == 0) threads = std::stoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::stoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--scale") == 0) scale = std::stod(argv[i + 1]);
+  }
+  const std::vector<Case> cases{{"lenet", 1, 2.0},         {"lenet", 16, 2.0},   {"lenet", 64, 2.0},
+                                {"resnet-fmnist", 16, 3.0}, {"resnet18", 1, 4.0}, {"resnet18", 8, 6.0}};
+  core::ThreadPool pool(static_cast<std::size_t>(threads));
+  ml::ExecutorOptions options;
+  options.intra_op_threads = 1;
+  ml::set_torch_interop_threads(1);
+  ml::Executor executor(pool, options);
+  std::printf("threads=%d\nrounds=%d\n", threads, rounds);
+  for (const auto& c : cases) {
+    const ml::ModelPtr model = ml::make_zoo_model(c.model, 1);
+    const auto shared = std::make_shared<const ml::Batch>(random_batch(model->info().input, c.batch));
+    const ml::Batch& batch = *shared;
+    // Warm both paths (profiling executor, allocator, OpenMP teams).
+    bare_images_per_s(*model, batch, threads, 1, 0.3 * scale);
+    bare_images_per_s(*model, batch, 1, threads, 0.3 * scale);
+    executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), 0.3 * scale);
+    double best_exec = 0, best_threads = 0, best_intra = 0;
+    const double seconds = c.seconds * scale;
+    for (int r = 0; r < rounds; ++r) {
+      best_threads = std::max(best_threads, bare_images_per_s(*model, batch, threads, 1, seconds));
+      best_exec = std::max(best_exec, executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), seconds));
+      best_intra = std::max(best_intra, bare_images_per_s(*model, batch, 1, threads, seconds));
+    }
+    const std::string k = key(c);
+    std::printf("infer_%s_executor_images_per_s=%.1f\n", k.c_str(), best_exec);
+    std::printf("infer_%s_bare_threads_images_per_s=%.1f\n", k.c_str(), best_threads);
+    std::printf("infer_%s_bare_intraop_images_per_s=%.1f\n", k.c_str(), best_intra);
+    std::printf("infer_%s_ratio_vs_libtorch=%.3f\n", k.c_str(), best_exec / std::max(best_threads, best_intra));
+    std::fflush(stdout);
+  }
+  return 0;
+}
