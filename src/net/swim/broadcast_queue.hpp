@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "net/swim/member.hpp"
 
@@ -29,22 +30,29 @@ class BroadcastQueue {
   // each one appended counts a transmission. Returns the bytes appended.
   std::size_t fill(std::string& out, std::size_t budget, int limit);
 
+  // Appends queued updates like fill() without counting transmissions.
+  std::size_t peek(std::string& out, std::size_t budget) const;
+
   bool empty() const { return order_.empty(); }
   std::size_t size() const { return order_.size(); }
   // Forgets everything (e.g. after leaving).
   void clear();
 
+  BroadcastQueue() = default;
+  BroadcastQueue(const BroadcastQueue&) = delete;  // keys point into items_
+  BroadcastQueue& operator=(const BroadcastQueue&) = delete;
+
  private:
   struct Item {
     std::string encoded;
     int transmits = 0;
-    std::uint64_t serial = 0;  // larger is newer
+    std::uint64_t serial = 0;  // larger is newer; unique
+    const MemberId* about = nullptr;  // the key of this item in items_
   };
-  // Sort key: fewest transmits first, then newest.
-  using Key = std::tuple<int, std::uint64_t, MemberId>;
-  static Key key_of(const MemberId& about, const Item& item) {
-    return {item.transmits, ~item.serial, about};
-  }
+  // Sort key: fewest transmits first, then newest. Serials are unique, so
+  // the pointer is only carried along, never compared.
+  using Key = std::tuple<int, std::uint64_t, Item*>;
+  static Key key_of(Item& item) { return {item.transmits, ~item.serial, &item}; }
 
   std::map<MemberId, Item> items_;
   std::set<Key> order_;

@@ -34,8 +34,7 @@ void Gossip::flush_to_all(core::TimePoint now) {
   // Copies of the queue contents go to everyone; the queue itself keeps
   // spreading them afterwards.
   std::string updates;
-  BroadcastQueue copy = ctx_.broadcasts;
-  copy.fill(updates, ctx_.config.max_packet_bytes - ctx_.envelope.overhead(), 1 << 30);
+  ctx_.broadcasts.peek(updates, ctx_.config.max_packet_bytes - ctx_.envelope.overhead());
   const auto messages = decode_body(as_bytes(updates));
   if (!messages) return;
   for (const auto& to : targets) ctx_.send(now, to, *messages, false);

@@ -37,6 +37,17 @@ Member* MemberTable::newest_at(const core::HostPort& addr) {
   return best;
 }
 
+std::vector<Member*> MemberTable::same_name_or_addr(const std::string& name, const core::HostPort& addr) {
+  std::vector<Member*> out;
+  auto [lo, hi] = by_name_.equal_range(name);
+  for (auto it = lo; it != hi; ++it) out.push_back(it->second);
+  auto [alo, ahi] = by_addr_.equal_range(addr);
+  for (auto it = alo; it != ahi; ++it) {
+    if (std::find(out.begin(), out.end(), it->second) == out.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
 Member& MemberTable::insert(Member member, Rng& rng) {
   auto [it, inserted] = members_.emplace(member.id, std::move(member));
   Member& m = it->second;

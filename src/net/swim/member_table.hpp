@@ -30,6 +30,8 @@ class MemberTable {
   // The newest member (latest start) that has this name or this address.
   Member* newest_with_name(const std::string& name);
   Member* newest_at(const core::HostPort& addr);
+  // Every member with this name or this address (each once).
+  std::vector<Member*> same_name_or_addr(const std::string& name, const core::HostPort& addr);
 
   // Adds a member; it takes a random place in the current probe round so it
   // is probed soon. The id must not be present.

@@ -29,12 +29,13 @@ std::vector<Message> Prober::ping_messages(std::uint32_t seq, const Member& targ
   return messages;
 }
 
-void Prober::start_probe(core::TimePoint now, const MemberId& target_id) {
+bool Prober::start_probe(core::TimePoint now, const MemberId& target_id) {
   const Member* target = ctx_.table.find(target_id);
-  if (!target || !is_active(target->state)) return;
+  if (!target || !is_active(target->state)) return false;
   const std::uint32_t seq = ctx_.next_seq();
   Probe probe;
   probe.target = target_id;
+  probe.started = now;
   probe.end = now + ctx_.awareness.scale(ctx_.config.probe_interval);
   ctx_.send(now, target->id.addr, ping_messages(seq, *target));
   ++ctx_.metrics.probes_sent;
@@ -42,14 +43,15 @@ void Prober::start_probe(core::TimePoint now, const MemberId& target_id) {
                                              [this, seq] { on_probe_timeout(seq); });
   probe.end_timer = ctx_.timers.schedule(probe.end, [this, seq] { finish(seq, false); });
   probes_.emplace(seq, std::move(probe));
+  return true;
 }
 
-void Prober::confirm_probe(core::TimePoint now, const MemberId& target) {
-  if (ctx_.leaving) return;
+bool Prober::probe_now(core::TimePoint now, const MemberId& target) {
+  if (ctx_.leaving) return false;
   for (const auto& [seq, probe] : probes_) {
-    if (probe.target == target) return;
+    if (probe.target == target) return true;
   }
-  start_probe(now, target);
+  return start_probe(now, target);
 }
 
 void Prober::notify(core::TimePoint now, const Member& target, const Message& news) {
@@ -70,8 +72,11 @@ void Prober::on_probe_timeout(std::uint32_t seq) {
                                            [&self, &target_id](const Member& m) {
                                              return m.state == MemberState::alive && m.id != self && m.id != target_id;
                                            });
+  std::vector<Message> request{PingReqMsg{seq, target->id.tag(), target->id.addr}};
+  // A helper that knows the target is suspected tells it on its ping.
+  if (target->state != MemberState::alive) request.push_back(state_message(*target, ctx_.self_tag()));
   for (Member* helper : helpers) {
-    ctx_.send(now, helper->id.addr, {PingReqMsg{seq, target->id.tag(), target->id.addr}});
+    ctx_.send(now, helper->id.addr, request);
     ++ctx_.metrics.indirect_probes_sent;
   }
   probe.expected_nacks = static_cast<int>(helpers.size());
@@ -94,22 +99,24 @@ void Prober::finish(std::uint32_t seq, bool acked) {
   if (acked) {
     ++ctx_.metrics.acks_received;
     ctx_.awareness.apply(-1);
-    return;
+  } else {
+    ++ctx_.metrics.probes_failed;
+    // Lifeguard: helpers that should have nacked but did not point at our
+    // own link or load; with no helpers every failure counts.
+    ctx_.awareness.apply(probe.expected_nacks > 0 ? probe.expected_nacks - probe.nacks : 1);
   }
-  ++ctx_.metrics.probes_failed;
-  // Lifeguard: helpers that should have nacked but did not point at our own
-  // link or load; with no helpers every failure counts.
-  ctx_.awareness.apply(probe.expected_nacks > 0 ? probe.expected_nacks - probe.nacks : 1);
-  updates_.suspect_locally(ctx_.input_time, probe.target);
+  updates_.on_probe_result(ctx_.input_time, probe.target, probe.started, acked);
 }
 
-void Prober::on_ping(core::TimePoint now, const core::HostPort& from, std::uint32_t sender_tag, const PingMsg& ping) {
+void Prober::on_ping(core::TimePoint now, const core::HostPort& from, std::uint32_t sender_tag, const PingMsg& ping,
+                     bool refute) {
   if (ping.target_tag != ctx_.self_tag()) {
     ctx_.metrics.drop(DropReason::wrong_target);
     return;
   }
   ++ctx_.metrics.pings_received;
   std::vector<Message> reply{AckMsg{ping.seq}};
+  if (refute) reply.push_back(AliveMsg{ctx_.self_id, ctx_.self().incarnation});
   // A pinger we believe suspect or dead hears it at once and can refute.
   if (const Member* sender = ctx_.table.find_by_tag(sender_tag);
       sender && sender->id != ctx_.self_id && (sender->state == MemberState::suspect || sender->state == MemberState::dead)) {

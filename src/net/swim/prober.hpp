@@ -29,14 +29,18 @@ class Prober {
   void start(core::TimePoint now);
   void stop();
 
-  void on_ping(core::TimePoint now, const core::HostPort& from, std::uint32_t sender_tag, const PingMsg& ping);
+  // `refute`: the packet accused us, so the ack carries our alive record.
+  void on_ping(core::TimePoint now, const core::HostPort& from, std::uint32_t sender_tag, const PingMsg& ping,
+               bool refute);
   void on_ack(core::TimePoint now, const AckMsg& ack);
   void on_nack(const NackMsg& nack);
   void on_ping_req(core::TimePoint now, const core::HostPort& from, const PingReqMsg& req);
 
-  // An extra probe of a member someone else suspects; it also tells the
-  // suspect (buddy system). No-op when a probe of it is already running.
-  void confirm_probe(core::TimePoint now, const MemberId& target);
+  // An extra probe of a member someone else suspects (it also tells the
+  // suspect: buddy system), or of a suspect about to be declared dead.
+  // True when a probe of it is running afterwards (a new one or one that
+  // was already running); false when this node is leaving.
+  bool probe_now(core::TimePoint now, const MemberId& target);
   // A one-off ping carrying `news` about the target, whose ack is not
   // waited for (used to tell a member that we think it is dead).
   void notify(core::TimePoint now, const Member& target, const Message& news);
@@ -52,6 +56,7 @@ class Prober {
  private:
   struct Probe {
     MemberId target;
+    core::TimePoint started{};
     core::TimePoint end{};
     int expected_nacks = 0;
     int nacks = 0;
@@ -66,7 +71,7 @@ class Prober {
   };
 
   void period();
-  void start_probe(core::TimePoint now, const MemberId& target);
+  bool start_probe(core::TimePoint now, const MemberId& target);
   void on_probe_timeout(std::uint32_t seq);
   void finish(std::uint32_t seq, bool acked);
   std::vector<Message> ping_messages(std::uint32_t seq, const Member& target) const;

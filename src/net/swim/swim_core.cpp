@@ -15,10 +15,17 @@ SwimCore::SwimCore(SwimConfig config, MemberId self, std::uint64_t seed, core::T
       gossip_(ctx_),
       anti_entropy_(ctx_, updates_, prober_) {
   ctx_.input_time = now;
-  updates_.set_confirm_probe([this](core::TimePoint t, const MemberId& id) { prober_.confirm_probe(t, id); });
+  updates_.set_probe_hook([this](core::TimePoint t, const MemberId& id) { return prober_.probe_now(t, id); });
   prober_.start(now);
   gossip_.start(now);
   anti_entropy_.start(now);
+}
+
+bool SwimCore::accuses_self(const Message& m) const {
+  if (const auto* s = std::get_if<SuspectMsg>(&m)) return s->id == ctx_.self_id;
+  if (const auto* d = std::get_if<DeadMsg>(&m)) return d->id == ctx_.self_id;
+  if (const auto* l = std::get_if<LeftMsg>(&m)) return l->id == ctx_.self_id;
+  return false;
 }
 
 void SwimCore::enter(core::TimePoint now) {
@@ -46,10 +53,19 @@ void SwimCore::on_packet(core::TimePoint now, const core::HostPort& from, std::s
     return;
   }
   // Updates first: a refutation triggered by the packet then rides on the
-  // ack that answers it.
-  for (const auto& m : *messages) updates_.apply(now, m);
+  // ack that answers it. A packet that accuses us (even of an old
+  // incarnation) is answered with our alive record.
+  bool accused = false;
+  bool pinged = false;
   for (const auto& m : *messages) {
-    if (const auto* ping = std::get_if<PingMsg>(&m)) prober_.on_ping(now, from, opened->sender_tag, *ping);
+    accused = accused || accuses_self(m);
+    pinged = pinged || std::holds_alternative<PingMsg>(m);
+    updates_.apply(now, m);
+  }
+  accused = accused && !ctx_.leaving;
+  if (accused && !pinged) ctx_.send(now, from, {AliveMsg{ctx_.self_id, ctx_.self().incarnation}}, false);
+  for (const auto& m : *messages) {
+    if (const auto* ping = std::get_if<PingMsg>(&m)) prober_.on_ping(now, from, opened->sender_tag, *ping, accused);
     else if (const auto* ack = std::get_if<AckMsg>(&m)) prober_.on_ack(now, *ack);
     else if (const auto* nack = std::get_if<NackMsg>(&m)) prober_.on_nack(*nack);
     else if (const auto* req = std::get_if<PingReqMsg>(&m)) prober_.on_ping_req(now, from, *req);

@@ -68,6 +68,7 @@ class SwimCore {
 
  private:
   void enter(core::TimePoint now);
+  bool accuses_self(const Message& m) const;
   std::optional<std::vector<Message>> open_stream(core::TimePoint now, std::span<const std::uint8_t> payload);
 
   SwimContext ctx_;

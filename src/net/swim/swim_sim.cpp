@@ -35,7 +35,7 @@ void SwimSimulation::start(std::size_t i, const std::vector<std::size_t>& seeds)
   const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now_ - sim_start).count();
   // +i keeps start times distinct even for nodes started at the same instant.
   MemberId id{node.name, addr_of(i), wall_epoch_ms + static_cast<std::uint64_t>(elapsed_ms) + i};
-  node.core = std::make_unique<SwimCore>(config_, id, rng_(), now_);
+  node.core = std::make_unique<SwimCore>(node.config ? *node.config : config_, id, rng_(), now_);
   node.crashed = false;
   ++node.epoch;
   node.next_wake = core::TimePoint::max();
@@ -118,7 +118,10 @@ void SwimSimulation::after_input(std::size_t i) {
   Node& node = nodes_[i];
   if (!node.core || node.crashed) return;
   Output out = node.core->take_output();
-  for (auto& e : out.events) records_.push_back(Record{now_, i, std::move(e)});
+  for (auto& e : out.events) {
+    record_index_[{e.member.id, e.kind}].push_back(records_.size());
+    records_.push_back(Record{now_, i, std::move(e)});
+  }
   for (auto& p : out.packets) route_packet(i, std::move(p));
   for (auto& s : out.streams) route_stream(i, std::move(s));
   const auto deadline = node.core->next_deadline();
@@ -251,10 +254,15 @@ bool SwimSimulation::converged() const {
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     if (nodes_[i].core && !nodes_[i].crashed && !nodes_[i].core->leaving()) live.push_back(nodes_[i].core->self().id);
   }
+  // A cheap count check on every node first; the full check only when all
+  // counts agree.
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i].core || nodes_[i].crashed || nodes_[i].core->leaving()) continue;
+    if (nodes_[i].core->live_members() != live.size()) return false;
+  }
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     if (!nodes_[i].core || nodes_[i].crashed || nodes_[i].core->leaving()) continue;
     const SwimCore& core = *nodes_[i].core;
-    if (core.live_members() != live.size()) return false;
     for (const auto& id : live) {
       const Member* m = core.find(id);
       if (!m || m->state != MemberState::alive) return false;
@@ -265,8 +273,11 @@ bool SwimSimulation::converged() const {
 
 std::optional<core::TimePoint> SwimSimulation::first_event(std::size_t observer, const MemberId& member, EventKind kind,
                                                            core::TimePoint since) const {
-  for (const auto& r : records_) {
-    if (r.observer == observer && r.event.kind == kind && r.event.member.id == member && r.at >= since) return r.at;
+  auto it = record_index_.find({member, kind});
+  if (it == record_index_.end()) return std::nullopt;
+  for (auto index : it->second) {
+    const Record& r = records_[index];
+    if (r.observer == observer && r.at >= since) return r.at;
   }
   return std::nullopt;
 }

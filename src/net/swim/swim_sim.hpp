@@ -47,6 +47,9 @@ class SwimSimulation {
 
   // Adds `count` nodes named nodeK (not started).
   void add_nodes(std::size_t count);
+  // Node i runs with its own config from its next start (e.g. another
+  // cluster secret).
+  void configure(std::size_t i, SwimConfig config) { nodes_[i].config = std::move(config); }
   // Starts node i and joins it through `seeds` (node indexes).
   void start(std::size_t i, const std::vector<std::size_t>& seeds);
   // Adds and starts n nodes joining through the first `seeds` nodes, then
@@ -110,6 +113,7 @@ class SwimSimulation {
   struct Node {
     std::string name;
     std::unique_ptr<SwimCore> core;
+    std::optional<SwimConfig> config;
     bool crashed = false;
     std::uint64_t epoch = 0;
     core::TimePoint next_wake = core::TimePoint::max();
@@ -138,6 +142,8 @@ class SwimSimulation {
   std::vector<Node> nodes_;
   std::map<core::HostPort, std::size_t> by_addr_;
   std::vector<Record> records_;
+  // Record indexes by (member, kind), for first_event.
+  std::map<std::pair<MemberId, EventKind>, std::vector<std::size_t>> record_index_;
 };
 
 }  // namespace idunno::swim

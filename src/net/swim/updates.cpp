@@ -19,16 +19,9 @@ bool MembershipUpdates::superseded(const MemberId& id) {
 }
 
 void MembershipUpdates::retire_predecessors(core::TimePoint now, const MemberId& id) {
-  std::vector<MemberId> old;
-  for (const auto& [other_id, other] : ctx_.table.all()) {
-    if (other_id == id || !is_active(other.state) || other_id == ctx_.self_id) continue;
-    if ((other_id.name == id.name || other_id.addr == id.addr) && other_id.start_ms < id.start_ms) {
-      old.push_back(other_id);
-    }
-  }
-  for (const auto& other_id : old) {
-    Member* m = ctx_.table.find(other_id);
-    mark_dead(now, *m, m->incarnation);
+  for (Member* other : ctx_.table.same_name_or_addr(id.name, id.addr)) {
+    if (other->id == id || other->id == ctx_.self_id || !is_active(other->state)) continue;
+    if (other->id.start_ms < id.start_ms) mark_dead(now, *other, other->incarnation);
   }
 }
 
@@ -43,9 +36,10 @@ void MembershipUpdates::mark_dead(core::TimePoint now, Member& m, std::uint32_t 
 
 void MembershipUpdates::on_alive(core::TimePoint now, const AliveMsg& msg) {
   if (msg.id == ctx_.self_id) return;  // only we speak for ourselves
+  Member* m = ctx_.table.find(msg.id);
+  if (m && msg.incarnation <= m->incarnation) return;  // the common case: nothing new
   if (msg.id.name == ctx_.self_id.name || msg.id.addr == ctx_.self_id.addr) return;
   if (superseded(msg.id)) return;
-  Member* m = ctx_.table.find(msg.id);
   if (!m) {
     Member& added = ctx_.table.insert(Member{msg.id, MemberState::alive, msg.incarnation, now}, ctx_.rng);
     ctx_.broadcast(msg.id, msg);
@@ -53,7 +47,6 @@ void MembershipUpdates::on_alive(core::TimePoint now, const AliveMsg& msg) {
     retire_predecessors(now, msg.id);
     return;
   }
-  if (msg.incarnation <= m->incarnation) return;
   const MemberState before = m->state;
   cancel_suspicion(m->id);
   m->incarnation = msg.incarnation;
@@ -65,7 +58,7 @@ void MembershipUpdates::on_alive(core::TimePoint now, const AliveMsg& msg) {
 
 void MembershipUpdates::on_suspect(core::TimePoint now, const SuspectMsg& msg) {
   if (msg.id == ctx_.self_id) {
-    if (!ctx_.leaving && msg.incarnation >= ctx_.self().incarnation) refute(now, msg.incarnation);
+    if (!ctx_.leaving && msg.incarnation >= ctx_.self().incarnation) refute(now, msg.incarnation, msg.from_tag);
     return;
   }
   Member* m = ctx_.table.find(msg.id);
@@ -83,22 +76,44 @@ void MembershipUpdates::on_suspect(core::TimePoint now, const SuspectMsg& msg) {
   m->incarnation = msg.incarnation;
   start_suspicion(now, *m, msg.from_tag);
   ctx_.broadcast(m->id, msg);
-  if (msg.from_tag != ctx_.self_tag() && confirm_probe_) {
+  if (msg.from_tag != ctx_.self_tag() && probe_) {
     const double n = static_cast<double>(ctx_.group_size());
     const double p = std::min(1.0, static_cast<double>(ctx_.config.confirm_probers) / std::max(1.0, n - 2.0));
-    if (std::uniform_real_distribution<double>(0.0, 1.0)(ctx_.rng) < p) confirm_probe_(now, m->id);
+    if (std::uniform_real_distribution<double>(0.0, 1.0)(ctx_.rng) < p) probe_(now, m->id);
   }
 }
 
-void MembershipUpdates::suspect_locally(core::TimePoint now, const MemberId& id) {
+void MembershipUpdates::on_probe_result(core::TimePoint now, const MemberId& id, core::TimePoint started, bool acked) {
   Member* m = ctx_.table.find(id);
   if (!m || !is_active(m->state)) return;
-  on_suspect(now, SuspectMsg{id, m->incarnation, ctx_.self_tag()});
+  auto it = suspicions_.find(id);
+  const bool during = it != suspicions_.end() && started >= it->second.suspicion.start();
+  if (acked) {
+    if (m->state == MemberState::suspect && during) {
+      // It answered us after being suspected: it will refute with a higher
+      // incarnation; until then we no longer suspect it ourselves.
+      cancel_suspicion(id);
+      ctx_.table.set_state(*m, MemberState::alive, now);
+      ctx_.emit(EventKind::alive, *m, now);
+    }
+    return;
+  }
+  if (m->state == MemberState::alive || it == suspicions_.end()) {
+    on_suspect(now, SuspectMsg{id, m->incarnation, ctx_.self_tag()});
+    return;
+  }
+  Active& active = it->second;
+  if (during) active.verified = true;
+  if (active.suspicion.confirm(ctx_.self_tag())) {
+    ++ctx_.metrics.confirmations;
+    ctx_.broadcast(id, SuspectMsg{id, m->incarnation, ctx_.self_tag()});
+  }
+  reschedule(id, active, m->incarnation);
 }
 
 void MembershipUpdates::on_dead(core::TimePoint now, const DeadMsg& msg) {
   if (msg.id == ctx_.self_id) {
-    if (!ctx_.leaving && msg.incarnation >= ctx_.self().incarnation) refute(now, msg.incarnation);
+    if (!ctx_.leaving && msg.incarnation >= ctx_.self().incarnation) refute(now, msg.incarnation, msg.from_tag);
     return;
   }
   Member* m = ctx_.table.find(msg.id);
@@ -108,7 +123,7 @@ void MembershipUpdates::on_dead(core::TimePoint now, const DeadMsg& msg) {
 
 void MembershipUpdates::on_left(core::TimePoint now, const LeftMsg& msg) {
   if (msg.id == ctx_.self_id) {
-    if (!ctx_.leaving && msg.incarnation >= ctx_.self().incarnation) refute(now, msg.incarnation);
+    if (!ctx_.leaving && msg.incarnation >= ctx_.self().incarnation) refute(now, msg.incarnation, 0);
     return;
   }
   Member* m = ctx_.table.find(msg.id);
@@ -129,12 +144,19 @@ void MembershipUpdates::on_left(core::TimePoint now, const LeftMsg& msg) {
   ctx_.emit(EventKind::left, *m, now);
 }
 
-void MembershipUpdates::refute(core::TimePoint now, std::uint32_t seen_incarnation) {
+void MembershipUpdates::refute(core::TimePoint now, std::uint32_t seen_incarnation, std::uint32_t accuser_tag) {
   Member& me = ctx_.self();
   me.incarnation = std::max(me.incarnation, seen_incarnation) + 1;
   ++ctx_.metrics.refutations;
   ctx_.awareness.apply(1);
-  ctx_.broadcast(me.id, AliveMsg{me.id, me.incarnation});
+  const AliveMsg alive{me.id, me.incarnation};
+  ctx_.broadcast(me.id, alive);
+  // The accuser's own suspicion runs first and longest: tell it directly
+  // instead of hoping gossip reaches it.
+  if (const Member* accuser = ctx_.table.find_by_tag(accuser_tag);
+      accuser && accuser->id != me.id && is_active(accuser->state)) {
+    ctx_.send(now, accuser->id.addr, {alive}, false);
+  }
   ctx_.emit(EventKind::alive, me, now);
 }
 
@@ -145,7 +167,7 @@ void MembershipUpdates::start_suspicion(core::TimePoint now, Member& m, std::uin
   const std::size_t n = ctx_.group_size();
   // The suspect and the first accuser cannot confirm.
   const int expected = std::min<int>(ctx_.config.suspicion_confirmations, std::max<int>(0, static_cast<int>(n) - 2));
-  Active active{Suspicion(from, expected, ctx_.config.suspicion_min(n), ctx_.config.suspicion_max(n), now), 0};
+  Active active{Suspicion(from, expected, ctx_.config.suspicion_min(n), ctx_.config.suspicion_max(n), now)};
   auto [it, inserted] = suspicions_.emplace(m.id, std::move(active));
   reschedule(m.id, it->second, m.incarnation);
   ctx_.emit(EventKind::suspect, m, now);
@@ -153,7 +175,7 @@ void MembershipUpdates::start_suspicion(core::TimePoint now, Member& m, std::uin
 
 void MembershipUpdates::reschedule(const MemberId& id, Active& active, std::uint32_t incarnation) {
   if (active.timer) ctx_.timers.cancel(active.timer);
-  active.timer = ctx_.timers.schedule(active.suspicion.deadline(),
+  active.timer = ctx_.timers.schedule(std::max(active.suspicion.deadline(), ctx_.input_time),
                                       [this, id, incarnation] { on_suspicion_timeout(ctx_.input_time, id, incarnation); });
 }
 
@@ -165,9 +187,17 @@ void MembershipUpdates::cancel_suspicion(const MemberId& id) {
 }
 
 void MembershipUpdates::on_suspicion_timeout(core::TimePoint now, const MemberId& id, std::uint32_t incarnation) {
-  suspicions_.erase(id);
+  auto it = suspicions_.find(id);
+  if (it == suspicions_.end()) return;
+  it->second.timer = 0;
   Member* m = ctx_.table.find(id);
-  if (!m || m->state != MemberState::suspect || m->incarnation != incarnation) return;
+  if (!m || m->state != MemberState::suspect || m->incarnation != incarnation) {
+    suspicions_.erase(it);
+    return;
+  }
+  // Unverified: probe once more; the result comes back through
+  // on_probe_result, which re-arms this timer.
+  if (!it->second.verified && probe_ && probe_(now, id)) return;
   mark_dead(now, *m, incarnation);
 }
 

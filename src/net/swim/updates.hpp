@@ -19,14 +19,16 @@ namespace idunno::swim {
 
 class MembershipUpdates {
  public:
-  using ProbeHook = std::function<void(core::TimePoint, const MemberId&)>;
+  // Starts a probe of the member unless one is running; false when this
+  // node cannot probe (it is leaving).
+  using ProbeHook = std::function<bool(core::TimePoint, const MemberId&)>;
 
   explicit MembershipUpdates(SwimContext& ctx) : ctx_(ctx) {}
 
-  // Called when this node hears of a new suspicion from someone else and
+  // Used when this node hears of a new suspicion from someone else and
   // decides to check the suspect itself (Lifeguard confirmations, buddy
-  // system).
-  void set_confirm_probe(ProbeHook hook) { confirm_probe_ = std::move(hook); }
+  // system), and to verify a suspect before declaring it dead.
+  void set_probe_hook(ProbeHook hook) { probe_ = std::move(hook); }
 
   void on_alive(core::TimePoint now, const AliveMsg& m);
   void on_suspect(core::TimePoint now, const SuspectMsg& m);
@@ -34,8 +36,10 @@ class MembershipUpdates {
   void on_left(core::TimePoint now, const LeftMsg& m);
   void apply(core::TimePoint now, const Message& m);
 
-  // Our own probe of `id` failed.
-  void suspect_locally(core::TimePoint now, const MemberId& id);
+  // The outcome of our own probe of `id`, started at `started`. A failure
+  // suspects an alive member, or verifies (and confirms) a running
+  // suspicion; an ack during a suspicion withdraws our suspicion.
+  void on_probe_result(core::TimePoint now, const MemberId& id, core::TimePoint started, bool acked);
 
   // Leaves the group (state left, announced) / comes back after a leave.
   void leave(core::TimePoint now);
@@ -46,10 +50,15 @@ class MembershipUpdates {
  private:
   struct Active {
     Suspicion suspicion;
-    core::TimerQueue::TimerId timer;
+    core::TimerQueue::TimerId timer = 0;
+    // A probe of ours that started after the suspicion did failed: the
+    // suspect may be declared dead at the deadline. Otherwise the deadline
+    // first runs one such probe (a last check that costs a live member its
+    // life only if this node also cannot reach it).
+    bool verified = false;
   };
 
-  void refute(core::TimePoint now, std::uint32_t seen_incarnation);
+  void refute(core::TimePoint now, std::uint32_t seen_incarnation, std::uint32_t accuser_tag);
   void start_suspicion(core::TimePoint now, Member& m, std::uint32_t from);
   void reschedule(const MemberId& id, Active& active, std::uint32_t incarnation);
   void cancel_suspicion(const MemberId& id);
@@ -61,7 +70,7 @@ class MembershipUpdates {
   void mark_dead(core::TimePoint now, Member& m, std::uint32_t incarnation);
 
   SwimContext& ctx_;
-  ProbeHook confirm_probe_;
+  ProbeHook probe_;
   std::map<MemberId, Active> suspicions_;
 };
 
