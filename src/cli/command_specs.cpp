@@ -57,6 +57,15 @@ std::string render_message(const json::value& v) {
   return pretty_json(v) + "\n";
 }
 
+std::string render_coordinator(const json::value& v) {
+  const auto& o = v.as_object();
+  if (field(o, "name").empty()) return "no coordinator known (term " + field(o, "term") + ")\n";
+  return field(o, "name") + " at " + field(o, "addr") + " (term " + field(o, "term") + "); this node is " +
+         field(o, "self_role") + "\n";
+}
+
+std::string render_value(const json::value& v) { return field(v.as_object(), "value") + "\n"; }
+
 }  // namespace
 
 const CommandTable& CommandTable::builtin() {
@@ -66,6 +75,9 @@ const CommandTable& CommandTable::builtin() {
       {"list_mem", "", "the membership list", 0, 0, render_members},
       {"join", "", "join the group through the seeds", 0, 0, render_message},
       {"leave", "", "leave the group", 0, 0, render_message},
+      {"coordinator", "", "the current coordinator (Raft leader) and term", 0, 0, render_coordinator},
+      {"kv-put", "KEY VALUE", "store KEY=VALUE in the replicated test state machine", 2, 2, render_message},
+      {"kv-get", "KEY", "read KEY from the replicated test state machine (linearizable)", 1, 1, render_value},
   });
   return table;
 }

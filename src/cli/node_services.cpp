@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/logging.hpp"
+#include "net/lossy_datagram.hpp"
+#include "net/swim/swim_config.hpp"
 
 namespace idunno::cli {
 
@@ -39,8 +41,24 @@ void NodeServices::start() {
   tcp = net::TcpNetwork::listen(executor, config.node.bind);
   rpc_server = std::make_unique<net::RpcServer>(executor, *tcp, config.rpc);
   rpc_client = std::make_unique<net::RpcClient>(executor, *tcp, config.rpc);
+  udp = net::UdpTransport::bind(executor, config.node.bind);
+  if (config.membership.inject_loss_percent > 0) {
+    spdlog::warn("event=inject_loss percent={}", config.membership.inject_loss_percent);
+    udp = std::make_unique<net::LossyDatagramTransport>(
+        std::move(udp), config.membership.inject_loss_percent / 100.0, static_cast<std::uint64_t>(::getpid()));
+  }
+  const auto start_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(started_at.time_since_epoch()).count());
+  swim = std::make_unique<swim::SwimDriver>(
+      executor, *udp, *rpc_server, *rpc_client, swim::from_config(config.membership, config.cluster),
+      swim::MemberId{config.node_name(), config.advertise_address(), start_ms},
+      start_ms ^ std::hash<std::string>{}(config.node_name()));
+  raft = std::make_unique<net::RaftDriver>(executor, *rpc_server, *rpc_client, coordinator_state,
+                                           net::RaftDriverOptions::from_config(config));
 
-  bind_node_commands(*this);
+  bind_coordinator_commands(*this);
+  bind_membership_commands(*this);
+  wire_membership();
 
   console = std::make_unique<net::console::ConsoleServer>(
       executor, config.console.bind,
@@ -50,6 +68,8 @@ void NodeServices::start() {
       [this] { return metrics.render(); }, config.console.token, dashboard_page());
 
   rpc_server->start();
+  swim->start(config.cluster.seeds);
+  raft->start();
   console->start();
 }
 
@@ -59,6 +79,11 @@ asio::awaitable<void> NodeServices::stop(std::chrono::milliseconds budget) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   };
   if (console) co_await console->stop(std::min(left() / 4, std::chrono::milliseconds(1000)));
+  // Leave first so that others see `left`, not a failure; a leader then
+  // hands over while RPC still runs.
+  if (swim) co_await swim->leave(std::min(left() / 4, std::chrono::milliseconds(600)));
+  if (raft) co_await raft->stop(std::min(left() / 4, std::chrono::milliseconds(500)));
+  if (swim) co_await swim->stop();
   if (rpc_server) co_await rpc_server->stop();
   if (rpc_client) co_await rpc_client->stop();
   co_await tasks.shutdown(std::max(left(), std::chrono::milliseconds(0)));

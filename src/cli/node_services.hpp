@@ -13,10 +13,14 @@
 
 #include "cli/command_dispatcher.hpp"
 #include "core/config.hpp"
+#include "core/raft/kv_state_machine.hpp"
 #include "core/metrics.hpp"
 #include "core/task_group.hpp"
 #include "core/thread_pool.hpp"
 #include "net/console/console_server.hpp"
+#include "net/raft/raft_driver.hpp"
+#include "net/datagram.hpp"
+#include "net/swim/swim_driver.hpp"
 #include "net/rpc_client.hpp"
 #include "net/rpc_server.hpp"
 #include "net/stream.hpp"
@@ -35,6 +39,10 @@ struct NodeServices {
   // drain the task group.
   boost::asio::awaitable<void> stop(std::chrono::milliseconds budget);
 
+  // Membership events feed the voter set, the console's event stream and
+  // the metrics (node_membership.cpp).
+  void wire_membership();
+
   const core::Config& config;
   boost::asio::any_io_executor executor;
   const std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
@@ -47,9 +55,17 @@ struct NodeServices {
   std::unique_ptr<net::RpcServer> rpc_server;
   std::unique_ptr<net::RpcClient> rpc_client;
   std::unique_ptr<net::console::ConsoleServer> console;
+
+  std::unique_ptr<net::DatagramTransport> udp;
+  std::unique_ptr<swim::SwimDriver> swim;
+
+  // The replicated coordinator state; for now the key-value test machine.
+  raft::KvStateMachine coordinator_state;
+  std::unique_ptr<net::RaftDriver> raft;
 };
 
 // Each binds its service's commands to `services.dispatcher`.
-void bind_node_commands(NodeServices& services);
+void bind_coordinator_commands(NodeServices& services);
+void bind_membership_commands(NodeServices& services);
 
 }  // namespace idunno::cli
