@@ -20,7 +20,9 @@ UP_TIMEOUT=${IDUNNO_UP_TIMEOUT:-60}
 die() { echo "cluster.sh: $*" >&2; exit 2; }
 node_dir() { echo "$RUN/node$1"; }
 pid_of() { cat "$(node_dir "$1")/pid" 2>/dev/null || true; }
-is_running() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# A killed node may linger as a zombie until its parent reaps it: not running.
+pid_alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [[ "$st" != Z* ]]; }
+is_running() { local p; p=$(pid_of "$1"); [ -n "$p" ] && pid_alive "$p"; }
 known_nodes() { ls -d "$RUN"/node* 2>/dev/null | sed 's/.*node//' | sort -n; }
 
 start_node() {
@@ -84,8 +86,8 @@ case "$cmd" in
     deadline=$((SECONDS + 10))
     for p in "${pids[@]:-}"; do
       [ -n "$p" ] || continue
-      while kill -0 "$p" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-      kill -0 "$p" 2>/dev/null && { echo "cluster.sh: pid $p ignored SIGTERM; killing" >&2; kill -KILL "$p" 2>/dev/null || true; }
+      while pid_alive "$p" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+      pid_alive "$p" && { echo "cluster.sh: pid $p ignored SIGTERM; killing" >&2; kill -KILL "$p" 2>/dev/null || true; }
     done
     echo "cluster.sh: down"
     ;;

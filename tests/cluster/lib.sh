@@ -18,6 +18,9 @@ fail() {
   exit 1
 }
 
+# True while pid $1 runs (a zombie does not count).
+pid_alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [[ "$st" != Z* ]]; }
+
 # Stops every node this test started, gracefully then by force, by pid.
 cleanup() {
   local pids=() p
@@ -28,7 +31,7 @@ cleanup() {
   local deadline=$((SECONDS + 8))
   for p in "${pids[@]:-}"; do
     [ -n "$p" ] || continue
-    while kill -0 "$p" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+    while pid_alive "$p" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   done
   [ -n "${KEEP_RUN:-}" ] || rm -rf "$IDUNNO_RUN"

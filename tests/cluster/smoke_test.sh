@@ -48,7 +48,7 @@ log "SIGTERM: exit 0 within 5 s"
 p=$(cat "$IDUNNO_RUN/node3/pid")
 kill -TERM "$p"
 start=$SECONDS
-while kill -0 "$p" 2>/dev/null; do
+while pid_alive "$p"; do
   [ $((SECONDS - start)) -le 5 ] || fail "node3 still running 5 s after SIGTERM"
   sleep 0.1
 done
@@ -57,5 +57,5 @@ grep -q "event=node_stopped" "$IDUNNO_RUN/node3/node.log" || fail "node3 did not
 log "down leaves no process behind"
 pids=$(cat "$IDUNNO_RUN"/node*/pid)
 scripts/cluster.sh down >/dev/null
-for p in $pids; do kill -0 "$p" 2>/dev/null && fail "pid $p survived down"; done
+for p in $pids; do pid_alive "$p" && fail "pid $p survived down"; done
 log "PASS"
