@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Driver of bench/membership.sh: starts clusters with scripts/cluster.sh,
+kills nodes, and reads detection times from the nodes' own logs
+(event=member_dead lines carry millisecond timestamps)."""
+import datetime
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+N, KILLS, LOSS_SECONDS, IDLE_SECONDS = (int(x) for x in sys.argv[1:5])
+RUN = os.environ["IDUNNO_RUN"]
+BIN = "build/bin"
+
+
+def cluster(*args, env=None):
+    subprocess.run(["scripts/cluster.sh", *map(str, args)], check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, **(env or {})})
+
+
+def member_id(k):
+    import json
+    out = subprocess.run([f"{BIN}/idunno", "--node", f"127.0.0.1:{8000 + k}", "--json", "list_self"],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["id"]
+
+
+LINE = re.compile(r"^(\S+) \S+ node=(\S+) event=member_dead member=(\S+)")
+
+
+def dead_times(victim_id):
+    """Time each node logged victim_id dead, by node name."""
+    seen = {}
+    for k in range(1, N + 1):
+        path = f"{RUN}/node{k}/node.log"
+        if not os.path.exists(path):
+            continue
+        for line in open(path, errors="replace"):
+            m = LINE.match(line)
+            if m and m.group(3) == victim_id and m.group(2) not in seen:
+                seen[m.group(2)] = datetime.datetime.fromisoformat(m.group(1)).timestamp()
+    return seen
+
+
+def metric_sum(name):
+    total = 0.0
+    for k in range(1, N + 1):
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{8000 + k}/metrics", timeout=5).read().decode()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                total += float(line.split()[1])
+    return total
+
+
+def quantiles(xs):
+    return statistics.median(xs), max(xs)
+
+
+rng = random.Random(1)
+cluster("up", N)
+first, every = [], []
+for _ in range(KILLS):
+    victim = rng.randint(2, N)
+    vid = member_id(victim)
+    t0 = time.time()
+    cluster("kill", victim)
+    deadline = t0 + 30
+    while time.time() < deadline:
+        seen = dead_times(vid)
+        if len(seen) >= N - 1:
+            break
+        time.sleep(0.2)
+    seen = dead_times(vid)
+    if len(seen) < N - 1:
+        print(f"# kill of node{victim}: only {len(seen)} of {N - 1} survivors declared it dead", file=sys.stderr)
+    if seen:
+        first.append(min(seen.values()) - t0)
+        every.append(max(seen.values()) - t0)
+    cluster("start", victim)
+    subprocess.run(["sleep", "3"])  # let the new incarnation join before the next kill
+med, mx = quantiles(first)
+print(f"detect_first_median_s={med:.2f}\ndetect_first_max_s={mx:.2f}")
+med, mx = quantiles(every)
+print(f"detect_all_median_s={med:.2f}\ndetect_all_max_s={mx:.2f}\nkills={len(every)}")
+
+# Idle traffic on a fresh cluster.
+cluster("down")
+cluster("up", N)
+time.sleep(5)
+b0 = metric_sum("idunno_swim_bytes_out_total") + metric_sum("idunno_swim_stream_bytes_out_total")
+time.sleep(IDLE_SECONDS)
+b1 = metric_sum("idunno_swim_bytes_out_total") + metric_sum("idunno_swim_stream_bytes_out_total")
+print(f"idle_payload_bytes_per_s_node={(b1 - b0) / IDLE_SECONDS / N:.1f}")
+cluster("down")
+
+for loss in (3, 10, 30):
+    # Every node drops `loss`% of incoming membership datagrams; no node dies,
+    # so every dead declaration is a false one.
+    env = {"IDUNNO_NODE_ARGS": f"--config bench/out/loss{loss}.toml"}
+    with open(f"bench/out/loss{loss}.toml", "w") as f:
+        f.write(f"[membership]\ninject_loss_percent = {loss}\n")
+    cluster("up", N, env=env)
+    time.sleep(LOSS_SECONDS)
+    deaths = 0
+    for k in range(1, N + 1):
+        deaths += sum(1 for line in open(f"{RUN}/node{k}/node.log", errors="replace") if "event=member_dead" in line)
+    print(f"false_dead_loss{loss}pct={deaths}\nloss{loss}pct_seconds={LOSS_SECONDS}")
+    cluster("down")
