@@ -64,6 +64,17 @@ std::string render_coordinator(const json::value& v) {
          field(o, "self_role") + "\n";
 }
 
+std::string render_models(const json::value& v) {
+  Table table({"NAME", "SOURCE", "INPUT", "CLASSES"});
+  for (const auto& m : v.at("models").as_array()) {
+    const auto& o = m.as_object();
+    std::string input;
+    for (const auto& d : o.at("input").as_array()) input += (input.empty() ? "" : "x") + json::serialize(d);
+    table.add({field(o, "name"), field(o, "source"), input, field(o, "classes")});
+  }
+  return table.str();
+}
+
 std::string render_value(const json::value& v) { return field(v.as_object(), "value") + "\n"; }
 
 }  // namespace
@@ -77,6 +88,7 @@ const CommandTable& CommandTable::builtin() {
       {"leave", "", "leave the group", 0, 0, render_message},
       {"coordinator", "", "the current coordinator (Raft leader) and term", 0, 0, render_coordinator},
       {"kv-put", "KEY VALUE", "store KEY=VALUE in the replicated test state machine", 2, 2, render_message},
+      {"models", "", "the models this node knows (zoo and loaded TorchScript)", 0, 0, render_models},
       {"kv-get", "KEY", "read KEY from the replicated test state machine (linearizable)", 1, 1, render_value},
   });
   return table;

@@ -58,6 +58,10 @@ void NodeServices::start() {
 
   bind_coordinator_commands(*this);
   bind_membership_commands(*this);
+#ifdef IDUNNO_WITH_ML
+  ml = std::make_unique<ml::Executor>(pool, ml::executor_options(config.ml));
+  bind_ml_commands(*this);
+#endif
   wire_membership();
 
   console = std::make_unique<net::console::ConsoleServer>(

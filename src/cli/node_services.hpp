@@ -21,6 +21,9 @@
 #include "net/raft/raft_driver.hpp"
 #include "net/datagram.hpp"
 #include "net/swim/swim_driver.hpp"
+#ifdef IDUNNO_WITH_ML
+#include "ml/executor.hpp"
+#endif
 #include "net/rpc_client.hpp"
 #include "net/rpc_server.hpp"
 #include "net/stream.hpp"
@@ -62,10 +65,16 @@ struct NodeServices {
   // The replicated coordinator state; for now the key-value test machine.
   raft::KvStateMachine coordinator_state;
   std::unique_ptr<net::RaftDriver> raft;
+
+#ifdef IDUNNO_WITH_ML
+  // Every forward pass and training run of this node, on `pool`.
+  std::unique_ptr<ml::Executor> ml;
+#endif
 };
 
 // Each binds its service's commands to `services.dispatcher`.
 void bind_coordinator_commands(NodeServices& services);
 void bind_membership_commands(NodeServices& services);
+void bind_ml_commands(NodeServices& services);
 
 }  // namespace idunno::cli
