@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/raft/kv_state_machine.hpp"
+#include "core/task_group.hpp"
 #include "net/raft/raft_driver.hpp"
 #include "net/stream.hpp"
 
@@ -189,6 +190,54 @@ TEST_F(SevenVoters, LeaderKillToNewLeaderCommitting) {
   std::cout << "failover_7_voters_median_ms=" << times[times.size() / 2] << " max_ms=" << times.back()
             << " runs=" << times.size() << "\n";
   EXPECT_LT(times[times.size() / 2], 1000.0);
+}
+
+// What the clients of the throughput test record.
+struct LoadStats {
+  std::vector<double> latencies_ms;
+  std::size_t failures = 0;
+};
+
+// One client: sequential small writes on the leader until `until`.
+asio::awaitable<void> load_client(RaftDriver* driver, std::chrono::steady_clock::time_point until, int id,
+                                  std::shared_ptr<LoadStats> stats) {
+  for (int i = 0; std::chrono::steady_clock::now() < until; ++i) {
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      co_await driver->propose(raft::kv_put("c" + std::to_string(id) + "-" + std::to_string(i), "value"));
+      stats->latencies_ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    } catch (const std::exception&) {
+      ++stats->failures;
+    }
+  }
+}
+
+asio::awaitable<void> run_load(RaftDriver* driver, std::chrono::milliseconds window, int clients,
+                               std::shared_ptr<LoadStats> stats) {
+  core::TaskGroup group(co_await asio::this_coro::executor, "clients");
+  const auto until = std::chrono::steady_clock::now() + window;
+  for (int c = 0; c < clients; ++c) group.spawn(load_client(driver, until, c, stats), "client");
+  co_await group.join();
+}
+
+// Small writes from many concurrent clients on the leader: what one fsync
+// per batch buys. Prints commits/s and latency percentiles.
+TEST_F(SevenVoters, CommitThroughputAndLatencyOfSmallEntries) {
+  wait_for_full_voter_set();
+  auto* l = leader();
+  ASSERT_NE(l, nullptr);
+  auto stats = std::make_shared<LoadStats>();
+  const auto window = 2000ms;
+  l->await(run_load(&l->driver(), window, 32, stats));
+  auto& latencies = stats->latencies_ms;
+  ASSERT_FALSE(latencies.empty());
+  std::sort(latencies.begin(), latencies.end());
+  const double per_second = static_cast<double>(latencies.size()) / std::chrono::duration<double>(window).count();
+  std::cout << "commit_7_voters_per_s=" << per_second << " latency_p50_ms=" << latencies[latencies.size() / 2]
+            << " latency_p99_ms=" << latencies[latencies.size() * 99 / 100] << " clients=32\n";
+  EXPECT_EQ(stats->failures, 0u);
+  EXPECT_GT(per_second, 50.0);
 }
 
 }  // namespace

@@ -99,6 +99,7 @@ asio::awaitable<void> RaftDriver::stop(std::chrono::milliseconds handover) {
   }
   stopping_ = true;
   timer_.cancel();
+  for (auto& waiter : std::exchange(leader_waiters_, {})) waiter->cancel();
   fail_pending(true);
   co_await tasks_.shutdown(std::chrono::milliseconds(500));
 }
@@ -167,6 +168,11 @@ void RaftDriver::release(raft::Ready ready) {
     switch (event.kind) {
       case raft::EventKind::election_won:
         if (leadership_observer_) leadership_observer_(true, event.term);
+        break;
+      case raft::EventKind::leader_changed:
+        if (!event.node.empty()) {
+          for (auto& waiter : std::exchange(leader_waiters_, {})) waiter->cancel();
+        }
         break;
       case raft::EventKind::step_down:
         fail_pending(true);

@@ -7,8 +7,9 @@
 // fsyncs on a thread of its own (one fsync covers every flush since the
 // last; a flush's outputs are held until its fsync is done), sends messages
 // batched per peer, resolves proposals when their entries apply, logs
-// events, and turns membership events into voter-set changes. Other nodes reach the leader through it ("raft.propose" forwards
-// a command; "raft.status" answers who the coordinator is).
+// events, and turns membership events into voter-set changes. Other nodes
+// reach the leader through it ("raft.propose" forwards a command;
+// "raft.status" answers who the coordinator is).
 //
 // Ownership and order: construct after the RpcServer/RpcClient and before
 // RpcServer::start() (it registers its methods); start(); at shutdown
@@ -172,7 +173,8 @@ class RaftDriver {
   void resolve(const std::vector<raft::Applied>& applied);
   void fail_pending(bool outcome_unknown);
   void fail_pending_upto(raft::Index index);
-  boost::asio::awaitable<void> retry_pause(std::chrono::milliseconds delay);
+  // Waits up to `limit` for a leader to become known (or known anew).
+  boost::asio::awaitable<void> wait_for_leader(std::chrono::milliseconds limit);
 
   // raft_driver_membership.cpp
   std::optional<core::HostPort> address_of(const std::string& name) const;
@@ -211,6 +213,7 @@ class RaftDriver {
   std::size_t discover_cursor_ = 0;
   std::function<void(bool, std::uint64_t)> leadership_observer_;
   std::shared_ptr<boost::asio::steady_timer> handover_wait_;
+  std::vector<std::shared_ptr<boost::asio::steady_timer>> leader_waiters_;
 };
 
 }  // namespace idunno::net

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -83,9 +85,11 @@ void RaftDriver::fail_pending(bool outcome_unknown) {
   for (auto& [index, p] : pending) p->finish(std::make_exception_ptr(NotLeader(leader(), outcome_unknown)));
 }
 
-asio::awaitable<void> RaftDriver::retry_pause(std::chrono::milliseconds delay) {
-  asio::steady_timer timer(executor_, delay);
-  co_await timer.async_wait(asio::use_awaitable);
+asio::awaitable<void> RaftDriver::wait_for_leader(std::chrono::milliseconds limit) {
+  auto timer = std::make_shared<asio::steady_timer>(executor_, limit);
+  leader_waiters_.push_back(timer);
+  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  std::erase(leader_waiters_, timer);
 }
 
 asio::awaitable<std::string> RaftDriver::submit(std::string command, std::chrono::milliseconds timeout) {
@@ -119,7 +123,10 @@ asio::awaitable<std::string> RaftDriver::submit(std::string command, std::chrono
         spdlog::debug("event=raft_forward_failed leader={} error=\"{}\"", target->name, e.what());
       }
     }
-    if (!hint) co_await retry_pause(std::min(std::chrono::milliseconds(20), std::max(left(), std::chrono::milliseconds(0))));
+    // A leader being elected says so (leader_changed); the cap covers a
+    // leader that is known but unreachable, and non-members that learn
+    // leaders by asking.
+    if (!hint) co_await wait_for_leader(std::clamp(left(), std::chrono::milliseconds(0), std::chrono::milliseconds(50)));
   }
   throw core::TimeoutError();
 }

@@ -191,11 +191,21 @@ TEST_F(RaftDriverTest, GracefulStopHandsLeadershipOver) {
   })));
   put("b", "k", "v");
   const auto old_leader = *leader_name();
+  std::optional<std::chrono::steady_clock::time_point> stepped_down;
+  nodes_.at(old_leader)->driver->on_leadership_change([&](bool leader, std::uint64_t) {
+    if (!leader) stepped_down = std::chrono::steady_clock::now();
+  });
+  const auto started = std::chrono::steady_clock::now();
   run(stop(*nodes_.at(old_leader), 1000ms));
-  // The successor was chosen by the handover, not by an election timeout.
+  ASSERT_TRUE(stepped_down);
+  const auto took = *stepped_down - started;
+  // The successor was chosen by the handover, well before any election
+  // timeout could have fired.
   const auto leader = leader_name();
   ASSERT_TRUE(leader);
   EXPECT_NE(*leader, old_leader);
+  EXPECT_LT(took, 1000ms);
+  std::cout << "handover_ms=" << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << "\n";
   announce_members();
   put(*leader, "k2", "v2");
 }
