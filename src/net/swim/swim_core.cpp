@@ -121,6 +121,7 @@ void SwimCore::on_stream_failed(core::TimePoint now, std::uint64_t id) {
   enter(now);
   auto pending = ctx_.pending_streams.find(id);
   if (pending == ctx_.pending_streams.end()) return;
+  ++ctx_.metrics.stream_failures;
   if (pending->second == StreamKind::ping) prober_.on_fallback_result(id, false);
   ctx_.pending_streams.erase(pending);
 }

@@ -47,6 +47,7 @@ struct SwimMetrics {
   std::uint64_t refutations = 0;   // times this node refuted a suspicion or death of itself
   std::uint64_t deaths = 0;        // members declared dead (by us or learned)
   std::uint64_t push_pulls = 0;    // state exchanges completed (either side)
+  std::uint64_t stream_failures = 0;  // our stream requests that got no reply
   std::uint64_t broadcasts_queued = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(DropReason::count_)> dropped{};
 
