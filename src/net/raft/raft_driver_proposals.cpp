@@ -121,12 +121,15 @@ asio::awaitable<std::string> RaftDriver::submit(std::string command, std::chrono
         }
       } catch (const RpcError& e) {
         spdlog::debug("event=raft_forward_failed leader={} error=\"{}\"", target->name, e.what());
+        if (discovered_leader_ && discovered_leader_->name == target->name) discovered_leader_.reset();
       }
     }
-    // A leader being elected says so (leader_changed); the cap covers a
-    // leader that is known but unreachable, and non-members that learn
-    // leaders by asking.
-    if (!hint) co_await wait_for_leader(std::clamp(left(), std::chrono::milliseconds(0), std::chrono::milliseconds(50)));
+    if (hint) continue;
+    // A node outside the configuration hears of no election: it asks.
+    if (!core_->configuration().is_member(options_.name)) co_await discover(false);
+    // News of a leader (leader_changed) ends the wait at once; the cap
+    // bounds it when the known leader is unreachable or not yet replaced.
+    co_await wait_for_leader(std::clamp(left(), std::chrono::milliseconds(0), std::chrono::milliseconds(50)));
   }
   throw core::TimeoutError();
 }
