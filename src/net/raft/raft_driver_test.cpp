@@ -52,7 +52,7 @@ class RaftDriverTest : public testing::CoroutineTest {
   }
 
   // Starts (or restarts, on a new port) `name` with its data dir.
-  TestNode& start(const std::string& name, BootstrapMode bootstrap) {
+  TestNode& start(const std::string& name, BootstrapMode bootstrap, std::size_t target_voters = 7) {
     auto& node = nodes_[name];
     if (!node) node = std::make_unique<TestNode>();
     node->name = name;
@@ -66,6 +66,7 @@ class RaftDriverTest : public testing::CoroutineTest {
     options.data_dir = dir_ / name;
     options.bootstrap = bootstrap;
     options.bootstrap_settle = 300ms;
+    options.raft.target_voters = target_voters;
     node->driver = std::make_unique<RaftDriver>(executor(), *node->server, *node->client, node->machine, options);
     node->server->start();
     node->driver->start();
@@ -228,6 +229,31 @@ TEST_F(RaftDriverTest, RestartResumesFromDiskUnderNewAddresses) {
   const auto leader = *leader_name();
   for (int i = 0; i < 10; ++i) EXPECT_EQ(nodes_.at(leader)->machine.get("k" + std::to_string(i)), std::to_string(i));
   EXPECT_EQ(voters_at(leader), 3u);
+}
+
+TEST_F(RaftDriverTest, WorkerForwardsToTheCoordinatorAcrossAFailover) {
+  start("a", BootstrapMode::if_empty, 3);
+  for (const auto* name : {"b", "c", "d"}) start(name, BootstrapMode::never, 3);
+  announce_members();
+  ASSERT_TRUE(run(eventually([&] {
+    auto l = leader_name();
+    return l && voters_at(*l) == 3 && !nodes_.at(*l)->driver->core().config_change_pending();
+  })));
+  std::string worker;
+  for (auto& [name, node] : nodes_) {
+    if (node->driver->role() == NodeRole::worker) worker = name;
+  }
+  ASSERT_FALSE(worker.empty()) << "three voters out of four nodes leave one worker";
+  put(worker, "k1", "v1");
+  ASSERT_TRUE(run(eventually([&] { return nodes_.at(worker)->driver->role_of(*leader_name()) == NodeRole::coordinator; })));
+  const auto old_leader = *leader_name();
+  run(stop(*nodes_.at(old_leader), 0ms));
+  announce_members();
+  put(worker, "k2", "v2");  // finds the new coordinator by asking
+  const auto leader = *leader_name();
+  EXPECT_NE(leader, old_leader);
+  EXPECT_EQ(nodes_.at(leader)->machine.get("k1"), "v1");
+  EXPECT_EQ(nodes_.at(leader)->machine.get("k2"), "v2");
 }
 
 TEST_F(RaftDriverTest, FreshNodesFoundOneClusterByThemselves) {
