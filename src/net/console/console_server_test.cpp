@@ -147,6 +147,20 @@ TEST_F(ConsoleTest, ServesTheDashboardFile) {
   std::filesystem::remove(page);
 }
 
+TEST_F(ConsoleTest, TheRepositoryDashboardIsSelfContained) {
+  start_server("", {}, std::filesystem::path(IDUNNO_WEB_DIR) / "index.html");
+  const std::string page = run(http_get(address_, "/")).body();
+  ASSERT_NE(page.find("<title>IDunno console</title>"), std::string::npos);
+  // It talks to this console only, and loads nothing from elsewhere.
+  EXPECT_NE(page.find("\"/ws\""), std::string::npos);
+  for (const char* external : {"src=\"http", "href=\"http", "src=\"//", "href=\"//", "@import", "url("}) {
+    EXPECT_EQ(page.find(external), std::string::npos) << external;
+  }
+  for (const char* command : {"\"list_mem\"", "\"job-rates\"", "\"get-stats\"", "\"store\"", "\"subscribe\""}) {
+    EXPECT_NE(page.find(command), std::string::npos) << command;
+  }
+}
+
 TEST_F(ConsoleTest, MissingDashboardFileGetsABuiltInPageSayingSo) {
   start_server();
   const auto response = run(http_get(address_, "/"));

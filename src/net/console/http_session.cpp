@@ -97,6 +97,7 @@ asio::awaitable<void> HttpSession::run() {
       WsSession session(context_, std::move(stream_), peer_);
       registration_.set(&session);
       co_await session.run(std::move(request));
+      registration_.set(nullptr);  // the session is about to be destroyed
       co_return;
     }
 
