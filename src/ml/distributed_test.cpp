@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "ml/test_util.hpp"
+#include "ml/base/test_util.hpp"
 
 extern char** environ;
 

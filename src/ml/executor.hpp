@@ -21,11 +21,11 @@
 
 #include "core/config.hpp"
 #include "core/thread_pool.hpp"
-#include "ml/batch.hpp"
-#include "ml/dataset.hpp"
+#include "ml/base/batch.hpp"
+#include "ml/base/dataset.hpp"
 #include "ml/model.hpp"
 #include "ml/model_cache.hpp"
-#include "ml/results.hpp"
+#include "ml/base/results.hpp"
 #include "ml/trainer.hpp"
 
 namespace idunno::ml {

@@ -9,12 +9,12 @@
 #include <regex>
 
 #include "core/task_group.hpp"
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 #include "ml/executor.hpp"
-#include "ml/idx_dataset.hpp"
+#include "ml/base/idx_dataset.hpp"
 #include "ml/inference.hpp"
 #include "ml/test_loop.hpp"
-#include "ml/test_util.hpp"
+#include "ml/base/test_util.hpp"
 #include "ml/zoo.hpp"
 
 namespace idunno::ml {

@@ -5,9 +5,9 @@
 
 #include <vector>
 
-#include "ml/batch.hpp"
+#include "ml/base/batch.hpp"
 #include "ml/model.hpp"
-#include "ml/results.hpp"
+#include "ml/base/results.hpp"
 
 namespace idunno::ml {
 

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <mutex>
 
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 #include "ml/inference.hpp"
 #include "ml/model_impl.hpp"
 

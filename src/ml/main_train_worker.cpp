@@ -18,8 +18,8 @@
 #include <map>
 #include <string>
 
-#include "ml/dataset.hpp"
-#include "ml/errors.hpp"
+#include "ml/base/dataset.hpp"
+#include "ml/base/errors.hpp"
 #include "ml/model.hpp"
 #include "ml/process_group.hpp"
 #include "ml/trainer.hpp"

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ml/model_info.hpp"
+#include "ml/base/model_info.hpp"
 
 namespace idunno::ml {
 

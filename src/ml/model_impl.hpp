@@ -7,7 +7,7 @@
 #include <string>
 
 #include "ml/model.hpp"
-#include "ml/model_meta.hpp"
+#include "ml/base/model_meta.hpp"
 
 namespace idunno::ml {
 

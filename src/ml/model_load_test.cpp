@@ -6,12 +6,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "ml/batch.hpp"
-#include "ml/errors.hpp"
+#include "ml/base/batch.hpp"
+#include "ml/base/errors.hpp"
 #include "ml/inference.hpp"
 #include "ml/model.hpp"
-#include "ml/model_meta.hpp"
-#include "ml/test_util.hpp"
+#include "ml/base/test_util.hpp"
 #include "ml/zoo.hpp"
 
 namespace idunno::ml {
@@ -117,17 +116,6 @@ TEST(ModelLoad, WrongInputShapeIsAClearError) {
   batch.indices = {0};
   batch.labels = {-1};
   expect_model_error([&] { run_batch(*lenet, batch); }, "takes input 1x28x28");
-}
-
-TEST(ModelMeta, RoundTripAndErrors) {
-  ModelInfo info{"x", ModelSource::zoo, {3, 32, 32}, 7, {{0.1F, 0.2F, 0.3F}, {0.5F}}};
-  const auto meta = decode_model_meta(encode_model_meta(info), "x");
-  EXPECT_EQ(meta.input, info.input);
-  EXPECT_EQ(meta.classes, 7);
-  EXPECT_EQ(meta.normalization, info.normalization);
-  expect_model_error([] { decode_model_meta("input=1,28\n", "m"); }, "C,H,W");
-  expect_model_error([] { decode_model_meta("colour=blue\n", "m"); }, "unknown metadata key");
-  expect_model_error([] { decode_model_meta("std=0\n", "m"); }, "positive");
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 #include "ml/model_impl.hpp"
 
 namespace idunno::ml {

@@ -9,7 +9,7 @@
 
 #include "core/logging.hpp"
 #include "ml/collectives.hpp"
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 #include "ml/model_impl.hpp"
 
 namespace idunno::ml {

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ml/dataset.hpp"
+#include "ml/base/dataset.hpp"
 #include "ml/model.hpp"
 
 namespace idunno::ml {

@@ -4,11 +4,11 @@
 
 #include <thread>
 
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 #include "ml/executor.hpp"
-#include "ml/idx_dataset.hpp"
+#include "ml/base/idx_dataset.hpp"
 #include "ml/test_loop.hpp"
-#include "ml/test_util.hpp"
+#include "ml/base/test_util.hpp"
 #include "ml/trainer.hpp"
 #include "ml/zoo.hpp"
 

@@ -11,9 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include "core/logging.hpp"
-#include "ml/batch.hpp"
+#include "ml/base/batch.hpp"
 #include "ml/collectives.hpp"
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 #include "ml/inference.hpp"
 #include "ml/model_impl.hpp"
 #include "ml/trainer.hpp"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "ml/model.hpp"
-#include "ml/model_info.hpp"
+#include "ml/base/model_info.hpp"
 
 namespace idunno::ml {
 

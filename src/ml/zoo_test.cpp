@@ -3,8 +3,8 @@
 
 #include <random>
 
-#include "ml/batch.hpp"
-#include "ml/errors.hpp"
+#include "ml/base/batch.hpp"
+#include "ml/base/errors.hpp"
 #include "ml/inference.hpp"
 #include "ml/zoo.hpp"
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <functional>
 
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 #include "ml/model_impl.hpp"
 #include "ml/zoo.hpp"
 #include "ml/zoo_builder.hpp"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "ml/dataset.hpp"
+#include "ml/base/dataset.hpp"
 
 namespace idunno::ml {
 

@@ -1,4 +1,4 @@
-#include "ml/image_folder.hpp"
+#include "ml/base/image_folder.hpp"
 
 #include <stb_image.h>
 
@@ -8,7 +8,7 @@
 #include <limits>
 #include <map>
 
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 
 namespace idunno::ml {
 

@@ -1,11 +1,11 @@
-#include "ml/model_meta.hpp"
+#include "ml/base/model_meta.hpp"
 
 #include <charconv>
 #include <sstream>
 #include <string_view>
 #include <vector>
 
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 
 namespace idunno::ml {
 

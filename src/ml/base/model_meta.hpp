@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "ml/model_info.hpp"
+#include "ml/base/model_info.hpp"
 
 namespace idunno::ml {
 

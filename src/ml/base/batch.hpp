@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "ml/dataset.hpp"
-#include "ml/model_info.hpp"
+#include "ml/base/dataset.hpp"
+#include "ml/base/model_info.hpp"
 
 namespace idunno::ml {
 

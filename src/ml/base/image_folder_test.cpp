@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 #include <stb_image_write.h>
 
-#include "ml/batch.hpp"
-#include "ml/errors.hpp"
-#include "ml/image_folder.hpp"
-#include "ml/test_util.hpp"
+#include "ml/base/batch.hpp"
+#include "ml/base/errors.hpp"
+#include "ml/base/image_folder.hpp"
+#include "ml/base/test_util.hpp"
 
 namespace idunno::ml {
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "ml/model_info.hpp"
+#include "ml/base/model_info.hpp"
 
 namespace idunno::ml {
 

@@ -1,8 +1,8 @@
-#include "ml/idx.hpp"
+#include "ml/base/idx.hpp"
 
 #include <string>
 
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 
 namespace idunno::ml {
 

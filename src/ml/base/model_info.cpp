@@ -1,4 +1,4 @@
-#include "ml/model_info.hpp"
+#include "ml/base/model_info.hpp"
 
 namespace idunno::ml {
 

@@ -1,4 +1,4 @@
-#include "ml/results.hpp"
+#include "ml/base/results.hpp"
 
 #include <cinttypes>
 #include <cstdio>

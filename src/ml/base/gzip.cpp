@@ -1,10 +1,10 @@
-#include "ml/gzip.hpp"
+#include "ml/base/gzip.hpp"
 
 #include <zlib.h>
 
 #include <limits>
 
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 
 namespace idunno::ml {
 

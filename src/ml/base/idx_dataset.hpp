@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "ml/dataset.hpp"
-#include "ml/idx.hpp"
+#include "ml/base/dataset.hpp"
+#include "ml/base/idx.hpp"
 
 namespace idunno::ml {
 

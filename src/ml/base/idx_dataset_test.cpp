@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include "ml/errors.hpp"
-#include "ml/gzip.hpp"
-#include "ml/idx_dataset.hpp"
-#include "ml/test_util.hpp"
+#include "ml/base/errors.hpp"
+#include "ml/base/gzip.hpp"
+#include "ml/base/idx_dataset.hpp"
+#include "ml/base/test_util.hpp"
 
 namespace idunno::ml {
 namespace {

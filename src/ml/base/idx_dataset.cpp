@@ -1,10 +1,10 @@
-#include "ml/idx_dataset.hpp"
+#include "ml/base/idx_dataset.hpp"
 
 #include <algorithm>
 #include <filesystem>
 
-#include "ml/errors.hpp"
-#include "ml/gzip.hpp"
+#include "ml/base/errors.hpp"
+#include "ml/base/gzip.hpp"
 
 namespace idunno::ml {
 

@@ -1,13 +1,13 @@
-#include "ml/dataset.hpp"
+#include "ml/base/dataset.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
-#include "ml/errors.hpp"
-#include "ml/idx_dataset.hpp"
-#include "ml/image_folder.hpp"
+#include "ml/base/errors.hpp"
+#include "ml/base/idx_dataset.hpp"
+#include "ml/base/image_folder.hpp"
 
 namespace idunno::ml {
 

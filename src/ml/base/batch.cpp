@@ -1,10 +1,10 @@
-#include "ml/batch.hpp"
+#include "ml/base/batch.hpp"
 
 #include <stb_image_resize.h>
 
 #include <array>
 
-#include "ml/errors.hpp"
+#include "ml/base/errors.hpp"
 
 namespace idunno::ml {
 
