@@ -31,7 +31,7 @@ Executor::Executor(core::ThreadPool& pool, ExecutorOptions options)
   set_torch_interop_threads(options.inter_op_threads);
 }
 
-ModelPtr Executor::remember(const std::string& key, ModelPtr model) {
+ModelPtr Executor::add_model(const std::string& key, ModelPtr model) {
   cache_.insert(key, model);
   if (model->info().source != ModelSource::zoo) loaded_[model->info().name] = model->info();
   spdlog::info("event=model_loaded key={} model={} input={} classes={} bytes={} cache_bytes={}", key,
@@ -54,7 +54,7 @@ asio::awaitable<ModelPtr> Executor::zoo_model(std::string name, std::uint64_t se
     return built;
   };
   ModelPtr model = co_await pool_.run(std::move(work));
-  co_return remember(key, std::move(model));
+  co_return add_model(key, std::move(model));
 }
 
 asio::awaitable<ModelPtr> Executor::load_model(std::string key, std::string bytes, LoadOptions options) {
@@ -68,7 +68,7 @@ asio::awaitable<ModelPtr> Executor::load_model(std::string key, std::string byte
     return loaded;
   };
   ModelPtr model = co_await pool_.run(std::move(work));
-  co_return remember(key, std::move(model));
+  co_return add_model(key, std::move(model));
 }
 
 std::vector<ModelInfo> Executor::models() const {

@@ -63,6 +63,8 @@ class Executor {
   boost::asio::awaitable<ModelPtr> load_model(std::string key, std::string bytes, LoadOptions options);
   // The cached model under `key`, or null.
   ModelPtr cached(const std::string& key);
+  // Caches and lists a model made here (e.g. just trained) under `key`.
+  ModelPtr add_model(const std::string& key, ModelPtr model);
 
   // The zoo plus every model loaded so far (the `models` command), in name
   // order after the zoo.
@@ -90,8 +92,6 @@ class Executor {
   const ExecutorOptions& options() const { return options_; }
 
  private:
-  ModelPtr remember(const std::string& key, ModelPtr model);
-
   core::ThreadPool& pool_;
   ExecutorOptions options_;
   ModelCache cache_;

@@ -82,6 +82,12 @@ TEST_F(ExecutorTest, CachesModelsAndListsLoadedOnes) {
   EXPECT_EQ(models[3].input, (ImageShape{1, 28, 28}));
   EXPECT_EQ(models[3].classes, 10);
   EXPECT_THROW(test::run_loop(io_, executor_.load_model("bad", "junk", options)), ModelError);
+  auto trained = make_zoo_model("lenet", 4);
+  trained->set_name("models/job1", ModelSource::sdfs);
+  executor_.add_model("sdfs:models/job1@1", trained);
+  EXPECT_EQ(executor_.cached("sdfs:models/job1@1").get(), trained.get());
+  EXPECT_EQ(executor_.models().size(), 5U);
+  EXPECT_EQ(executor_.models()[3].name, "models/job1");
 }
 
 TEST(ModelCache, EvictsLeastRecentlyUsedBeyondCapacity) {

@@ -78,6 +78,9 @@ void warm_up(const Model& model, int runs) {
 void set_torch_thread_count(int intra_op_threads) {
   thread_local int current = 0;
   if (intra_op_threads <= 0 || current == intra_op_threads) return;
+  // ATen resets a thread's OpenMP team size to the process-wide value on
+  // the thread's first parallel region; do that now so it cannot undo ours.
+  at::internal::lazy_init_num_threads();
   at::set_num_threads(intra_op_threads);
   current = intra_op_threads;
 }

@@ -2,8 +2,6 @@
 
 #include <stb_image_resize.h>
 
-#include <array>
-
 #include "ml/base/errors.hpp"
 
 namespace idunno::ml {
