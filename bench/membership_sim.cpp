@@ -3,7 +3,7 @@
 // and idle traffic, from the deterministic SWIM simulation.
 //
 // Usage: membership_sim [--nodes N] [--trials K] [--loss P] [--soak-s S]
-//                       [--seed X] [--no-fallback] [--stream-loss P]
+//                       [--seed X] [--no-fallback] [--stream-loss P] [--crash-at-once K]
 // Prints name=value lines.
 
 #include <algorithm>
@@ -29,6 +29,7 @@ struct Options {
   std::uint64_t seed = 1;
   bool fallback = true;
   double stream_loss = -1.0;  // negative: as if TCP segments met the same loss
+  std::size_t at_once = 1;     // nodes crashed together per trial
 };
 
 Options parse(int argc, char** argv) {
@@ -43,6 +44,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--seed") o.seed = std::stoull(next());
     else if (a == "--no-fallback") o.fallback = false;
     else if (a == "--stream-loss") o.stream_loss = std::stod(next());
+    else if (a == "--crash-at-once") o.at_once = std::stoul(next());
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       std::exit(2);
@@ -84,14 +86,28 @@ int main(int argc, char** argv) {
   int missed = 0;
   std::mt19937_64 pick(o.seed);
   for (int t = 0; t < o.trials; ++t) {
-    const std::size_t victim = 3 + pick() % (o.nodes - 3);
-    const auto id = sim.id_of(victim);
+    // Victims among the non-seeds (nodes 0..2 are the seeds).
+    std::vector<std::size_t> victims;
+    while (victims.size() < o.at_once) {
+      const std::size_t v = 3 + pick() % (o.nodes - 3);
+      if (std::find(victims.begin(), victims.end(), v) == victims.end()) victims.push_back(v);
+    }
+    std::vector<swim::MemberId> ids;
+    for (auto v : victims) ids.push_back(sim.id_of(v));
     const auto t0 = sim.now();
-    sim.crash(victim);
+    for (auto v : victims) sim.crash(v);
+    if (std::getenv("MEMBERSHIP_SIM_TRACE")) {
+      std::fprintf(stderr, "crash t=%.3f:", std::chrono::duration<double>(t0.time_since_epoch()).count());
+      for (auto v : victims) std::fprintf(stderr, " node%zu", v + 1);
+      std::fprintf(stderr, "\n");
+    }
     const bool done = sim.run_until(
         [&] {
           for (std::size_t i = 0; i < sim.size(); ++i) {
-            if (sim.running(i) && sim.view(i, victim) != swim::MemberState::dead) return false;
+            if (!sim.running(i)) continue;
+            for (auto v : victims) {
+              if (sim.view(i, v) != swim::MemberState::dead) return false;
+            }
           }
           return true;
         },
@@ -99,19 +115,28 @@ int main(int argc, char** argv) {
     if (!done) {
       ++missed;
     } else {
-      double lo = 1e9, hi = 0;
-      for (std::size_t i = 0; i < sim.size(); ++i) {
-        if (!sim.running(i)) continue;
-        auto at = sim.first_event(i, id, swim::EventKind::dead, t0);
-        if (!at) continue;
-        lo = std::min(lo, secs(*at - t0));
-        hi = std::max(hi, secs(*at - t0));
+      for (const auto& id : ids) {
+        double lo = 1e9, hi = 0;
+        for (std::size_t i = 0; i < sim.size(); ++i) {
+          if (!sim.running(i)) continue;
+          auto at = sim.first_event(i, id, swim::EventKind::dead, t0);
+          if (!at) continue;
+          lo = std::min(lo, secs(*at - t0));
+          hi = std::max(hi, secs(*at - t0));
+        }
+        if (std::getenv("MEMBERSHIP_SIM_TRACE") && hi > 2.0) {
+          for (const auto& r : sim.records()) {
+            if (r.at < t0 || r.event.member.id != id) continue;
+            std::printf("trace victim=%s t=%.3f observer=%zu kind=%s score=%d\n", id.name.c_str(), secs(r.at - t0), r.observer,
+                        std::string(swim::to_string(r.event.kind)).c_str(), sim.core(r.observer).health_score());
+          }
+        }
+        first.push_back(lo);
+        all.push_back(hi);
+        spread.push_back(hi - lo);
       }
-      first.push_back(lo);
-      all.push_back(hi);
-      spread.push_back(hi - lo);
     }
-    sim.restart(victim, {0, 1, 2});
+    for (auto v : victims) sim.restart(v, {0, 1, 2});
     sim.run_until([&] { return sim.converged(); }, 60s);
     sim.run_for(3s);
   }

@@ -53,6 +53,7 @@ Member& MemberTable::insert(Member member, Rng& rng) {
   Member& m = it->second;
   if (!inserted) return m;
   index_add(m);
+  if (m.state == MemberState::alive) ++alive_;
   if (is_active(m.state)) {
     ++active_;
     // A random place in the rest of the current round.
@@ -66,6 +67,8 @@ Member& MemberTable::insert(Member member, Rng& rng) {
 void MemberTable::set_state(Member& member, MemberState state, core::TimePoint now) {
   if (is_active(member.state) && !is_active(state)) --active_;
   if (!is_active(member.state) && is_active(state)) ++active_;
+  if (member.state == MemberState::alive && state != MemberState::alive) --alive_;
+  if (member.state != MemberState::alive && state == MemberState::alive) ++alive_;
   member.state = state;
   member.state_since = now;
 }
@@ -74,6 +77,7 @@ void MemberTable::erase(const MemberId& id) {
   auto it = members_.find(id);
   if (it == members_.end()) return;
   if (is_active(it->second.state)) --active_;
+  if (it->second.state == MemberState::alive) --alive_;
   index_remove(it->second);
   members_.erase(it);
 }

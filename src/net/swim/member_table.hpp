@@ -52,6 +52,8 @@ class MemberTable {
 
   // Members in alive or suspect state, self included.
   std::size_t active_count() const { return active_; }
+  // Members in alive state, self included.
+  std::size_t alive_count() const { return alive_; }
   std::size_t size() const { return members_.size(); }
   const std::map<MemberId, Member>& all() const { return members_; }
 
@@ -68,6 +70,7 @@ class MemberTable {
   std::vector<MemberId> probe_round_;
   std::size_t probe_index_ = 0;
   std::size_t active_ = 0;
+  std::size_t alive_ = 0;
 };
 
 }  // namespace idunno::swim

@@ -101,9 +101,11 @@ void Prober::finish(std::uint32_t seq, bool acked) {
     ctx_.awareness.apply(-1);
   } else {
     ++ctx_.metrics.probes_failed;
-    // Lifeguard: helpers that should have nacked but did not point at our
-    // own link or load; with no helpers every failure counts.
-    ctx_.awareness.apply(probe.expected_nacks > 0 ? probe.expected_nacks - probe.nacks : 1);
+    // Lifeguard: when not even the helpers' nacks came back, the trouble is
+    // likely our own link or load. Unlike memberlist we count a probe once,
+    // not once per missing nack: helpers may be dead too (several members
+    // crashed together), and that must not slow our own detection down.
+    if (probe.nacks == 0) ctx_.awareness.apply(1);
   }
   updates_.on_probe_result(ctx_.input_time, probe.target, probe.started, acked);
 }

@@ -2,7 +2,7 @@
 
 namespace idunno::swim {
 
-bool ReplayWindow::accept(std::uint32_t sender, std::uint64_t counter, std::uint64_t now_us) {
+bool ReplayWindow::accept(std::uint64_t sender, std::uint64_t counter, std::uint64_t now_us) {
   if (counter == 0) return false;
   if (counter + max_age_us_ < now_us || counter > now_us + max_age_us_) return false;
   auto it = windows_.find(sender);

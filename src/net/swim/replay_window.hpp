@@ -20,8 +20,9 @@ class ReplayWindow {
   explicit ReplayWindow(std::uint64_t max_age_us = 600'000'000, std::size_t max_senders = 4096)
       : max_age_us_(max_age_us), max_senders_(max_senders) {}
 
-  // True (and recorded) when (sender, counter) is fresh and new.
-  bool accept(std::uint32_t sender, std::uint64_t counter, std::uint64_t now_us);
+  // True (and recorded) when (sender, counter) is fresh and new. `sender`
+  // names one ordered channel of one peer (e.g. its tag and the transport).
+  bool accept(std::uint64_t sender, std::uint64_t counter, std::uint64_t now_us);
 
   std::size_t senders() const { return windows_.size(); }
 
@@ -36,7 +37,7 @@ class ReplayWindow {
   std::uint64_t max_age_us_;
   std::size_t max_senders_;
   std::uint64_t uses_ = 0;
-  std::map<std::uint32_t, Window> windows_;
+  std::map<std::uint64_t, Window> windows_;
 };
 
 }  // namespace idunno::swim

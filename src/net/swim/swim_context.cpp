@@ -67,14 +67,16 @@ void SwimContext::emit(EventKind kind, const Member& member, core::TimePoint now
   out.events.push_back(MemberEvent{kind, member, now});
 }
 
-std::optional<OpenedEnvelope> SwimContext::open(core::TimePoint now, std::span<const std::uint8_t> bytes) {
+std::optional<OpenedEnvelope> SwimContext::open(core::TimePoint now, std::span<const std::uint8_t> bytes,
+                                                bool stream) {
   auto opened = envelope.open(bytes);
   if (auto* reason = std::get_if<DropReason>(&opened)) {
     metrics.drop(*reason);
     return std::nullopt;
   }
   auto& env = std::get<OpenedEnvelope>(opened);
-  if (envelope.authenticated() && !replay_.accept(env.sender_tag, env.counter, wall_us(now))) {
+  const std::uint64_t channel = (stream ? std::uint64_t{1} << 32 : 0) | env.sender_tag;
+  if (envelope.authenticated() && !replay_.accept(channel, env.counter, wall_us(now))) {
     metrics.drop(DropReason::replayed);
     return std::nullopt;
   }

@@ -52,8 +52,10 @@ class SwimContext {
   void broadcast(const MemberId& about, const Message& update);
   void emit(EventKind kind, const Member& member, core::TimePoint now);
 
-  // Opens an envelope and checks for replays; counts drops.
-  std::optional<OpenedEnvelope> open(core::TimePoint now, std::span<const std::uint8_t> bytes);
+  // Opens an envelope and checks for replays; counts drops. Datagrams and
+  // stream payloads have separate replay windows (they are not ordered
+  // with each other).
+  std::optional<OpenedEnvelope> open(core::TimePoint now, std::span<const std::uint8_t> bytes, bool stream);
 
   // This node's estimate of wall-clock microseconds (start time + elapsed).
   std::uint64_t wall_us(core::TimePoint now) const;

@@ -45,7 +45,7 @@ void SwimCore::on_packet(core::TimePoint now, const core::HostPort& from, std::s
     ctx_.metrics.drop(DropReason::too_large);
     return;
   }
-  auto opened = ctx_.open(now, bytes);
+  auto opened = ctx_.open(now, bytes, false);
   if (!opened) return;
   auto messages = decode_body(opened->body, ctx_.config.max_packet_bytes);
   if (!messages) {
@@ -78,7 +78,7 @@ std::optional<std::vector<Message>> SwimCore::open_stream(core::TimePoint now, s
     ctx_.metrics.drop(DropReason::too_large);
     return std::nullopt;
   }
-  auto opened = ctx_.open(now, payload);
+  auto opened = ctx_.open(now, payload, true);
   if (!opened) return std::nullopt;
   auto messages = decode_body(opened->body);
   if (!messages) ctx_.metrics.drop(DropReason::malformed);

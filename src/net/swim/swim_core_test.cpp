@@ -130,6 +130,13 @@ TEST(SwimCoreSim, AuthenticatedGroupWorksAndKeepsStrangersOut) {
   }
 }
 
+TEST(SwimCoreSim, PacketsStayWithinTheDatagramLimitWhileAGroupForms) {
+  SwimSimulation sim(5, SwimConfig{});
+  ASSERT_TRUE(sim.bootstrap(150));  // hundreds of queued updates per node
+  EXPECT_GT(sim.largest_packet(), 1000u);
+  EXPECT_LE(sim.largest_packet(), SwimConfig{}.max_packet_bytes);
+}
+
 TEST(SwimCoreSim, IdleTrafficIsSmall) {
   SwimSimulation sim(4, SwimConfig{});
   ASSERT_TRUE(sim.bootstrap(10));

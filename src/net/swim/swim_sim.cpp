@@ -137,6 +137,7 @@ void SwimSimulation::after_input(std::size_t i) {
 }
 
 void SwimSimulation::route_packet(std::size_t from, OutPacket packet) {
+  largest_packet_ = std::max(largest_packet_, packet.bytes.size());
   auto to = node_at(packet.to);
   if (!to || !reachable(from, *to) || chance(faults_.loss)) return;
   const int copies = chance(faults_.duplicate) ? 2 : 1;

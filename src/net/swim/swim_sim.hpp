@@ -88,6 +88,8 @@ class SwimSimulation {
                                              core::TimePoint since = {}) const;
   std::uint64_t seed() const { return seed_; }
   std::uint64_t events_processed() const { return steps_; }
+  // The largest datagram any node sent so far.
+  std::size_t largest_packet() const { return largest_packet_; }
 
  private:
   enum class ItemKind : std::uint8_t { packet, stream_request, stream_result, timer };
@@ -139,6 +141,7 @@ class SwimSimulation {
   std::priority_queue<Item, std::vector<Item>, Later> queue_;
   std::uint64_t next_order_ = 0;
   std::uint64_t steps_ = 0;
+  std::size_t largest_packet_ = 0;
   std::vector<Node> nodes_;
   std::map<core::HostPort, std::size_t> by_addr_;
   std::vector<Record> records_;

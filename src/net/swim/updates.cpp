@@ -165,8 +165,11 @@ void MembershipUpdates::start_suspicion(core::TimePoint now, Member& m, std::uin
   ctx_.table.set_state(m, MemberState::suspect, now);
   ++ctx_.metrics.suspicions;
   const std::size_t n = ctx_.group_size();
-  // The suspect and the first accuser cannot confirm.
-  const int expected = std::min<int>(ctx_.config.suspicion_confirmations, std::max<int>(0, static_cast<int>(n) - 2));
+  // Who could confirm: members we see alive (self included; the suspect
+  // no longer is) except the first accuser. Other suspects cannot, so when
+  // several members fail together fewer confirmations are waited for.
+  const int could_confirm = static_cast<int>(ctx_.table.alive_count()) - 1;
+  const int expected = std::clamp(could_confirm, 0, ctx_.config.suspicion_confirmations);
   Active active{Suspicion(from, expected, ctx_.config.suspicion_min(n), ctx_.config.suspicion_max(n), now)};
   auto [it, inserted] = suspicions_.emplace(m.id, std::move(active));
   reschedule(m.id, it->second, m.incarnation);
