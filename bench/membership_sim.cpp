@@ -96,11 +96,6 @@ int main(int argc, char** argv) {
     for (auto v : victims) ids.push_back(sim.id_of(v));
     const auto t0 = sim.now();
     for (auto v : victims) sim.crash(v);
-    if (std::getenv("MEMBERSHIP_SIM_TRACE")) {
-      std::fprintf(stderr, "crash t=%.3f:", std::chrono::duration<double>(t0.time_since_epoch()).count());
-      for (auto v : victims) std::fprintf(stderr, " node%zu", v + 1);
-      std::fprintf(stderr, "\n");
-    }
     const bool done = sim.run_until(
         [&] {
           for (std::size_t i = 0; i < sim.size(); ++i) {
@@ -123,13 +118,6 @@ int main(int argc, char** argv) {
           if (!at) continue;
           lo = std::min(lo, secs(*at - t0));
           hi = std::max(hi, secs(*at - t0));
-        }
-        if (std::getenv("MEMBERSHIP_SIM_TRACE") && hi > 2.0) {
-          for (const auto& r : sim.records()) {
-            if (r.at < t0 || r.event.member.id != id) continue;
-            std::printf("trace victim=%s t=%.3f observer=%zu kind=%s score=%d\n", id.name.c_str(), secs(r.at - t0), r.observer,
-                        std::string(swim::to_string(r.event.kind)).c_str(), sim.core(r.observer).health_score());
-          }
         }
         first.push_back(lo);
         all.push_back(hi);
@@ -159,18 +147,7 @@ int main(int argc, char** argv) {
     int false_dead = 0, suspicions = 0;
     for (std::size_t r = before; r < sim.records().size(); ++r) {
       const auto& rec = sim.records()[r];
-      if (rec.event.kind == swim::EventKind::dead) {
-        ++false_dead;
-        if (std::getenv("MEMBERSHIP_SIM_TRACE")) {
-          for (std::size_t q = before; q < sim.records().size(); ++q) {
-            const auto& o2 = sim.records()[q];
-            if (o2.event.member.id.name != rec.event.member.id.name) continue;
-            if (o2.at < rec.at - 4s || o2.at > rec.at + 2s) continue;
-            std::printf("trace t=%.3f observer=%zu kind=%s inc=%u\n", secs(o2.at - t0), o2.observer,
-                        std::string(swim::to_string(o2.event.kind)).c_str(), o2.event.member.incarnation);
-          }
-        }
-      }
+      if (rec.event.kind == swim::EventKind::dead) ++false_dead;
       if (rec.event.kind == swim::EventKind::suspect) ++suspicions;
     }
     std::uint64_t bytes1 = 0;

@@ -131,7 +131,7 @@ void MembershipUpdates::on_left(core::TimePoint now, const LeftMsg& msg) {
   // A member that left may be declared dead by peers that missed the
   // announcement; the leave is the better account at the same incarnation.
   if (m->state == MemberState::dead && msg.incarnation == m->incarnation) {
-    m->state = MemberState::left;
+    ctx_.table.set_state(*m, MemberState::left, now);
     ctx_.broadcast(m->id, msg);
     ctx_.emit(EventKind::left, *m, now);
     return;
