@@ -6,15 +6,18 @@
 // intra-op threads 1 each, T batches in flight from T coroutines on an
 // io_context, results (softmax, label, score) returned to the loop.
 // Baselines, both on the same TorchScript module under InferenceMode:
-//   bare_threads: T plain threads each running module.forward in a loop
-//                 with 1 intra-op thread (the executor's layout, minus it);
+//   bare_threads: T long-lived plain threads each running module.forward in
+//                 a loop with 1 intra-op thread (the executor's layout,
+//                 minus the executor);
 //   bare_intraop: one thread running module.forward with T intra-op threads.
-// ratio_vs_libtorch = executor / the better baseline. Rounds alternate the
-// three so that background load hits each alike; each keeps its best round.
+// ratio_vs_libtorch = executor / the better baseline. Rounds interleave the
+// three (the executor first in odd rounds, second in even ones) so that
+// background load hits each alike; each keeps its best round.
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
-#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -63,27 +66,76 @@ at::Tensor to_tensor(const ml::Batch& batch) {
       .clone();
 }
 
-// `threads` threads, each with `intra` intra-op threads, forward in a loop.
-double bare_images_per_s(const ml::Model& model, const ml::Batch& batch, int threads, int intra, double seconds) {
-  std::atomic<std::size_t> images{0};
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  const auto start = Clock::now();
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
-      at::set_num_threads(intra);
-      c10::InferenceMode guard;
-      const at::Tensor input = to_tensor(batch);
-      auto& module = model.impl().module;
-      while (Clock::now() < deadline) {
-        const auto output = module.forward({input}).toTensor();
-        images += static_cast<std::size_t>(output.size(0));
-      }
-    });
+// Bare LibTorch: `threads` long-lived plain threads (like the executor's
+// pool), each set once to `intra` intra-op threads, running module.forward
+// in a loop when measure() asks.
+class BareThreads {
+ public:
+  BareThreads(int threads, int intra) {
+    for (int t = 0; t < threads; ++t) threads_.emplace_back([this, intra] { loop(intra); });
   }
-  for (auto& w : workers) w.join();
-  return static_cast<double>(images) / std::chrono::duration<double>(Clock::now() - start).count();
-}
+  ~BareThreads() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  BareThreads(const BareThreads&) = delete;
+  BareThreads& operator=(const BareThreads&) = delete;
+
+  double measure(const ml::Model& model, const ml::Batch& batch, double seconds) {
+    std::unique_lock lock(mutex_);
+    model_ = &model;
+    batch_ = &batch;
+    images_ = 0;
+    running_ = threads_.size();
+    const auto start = Clock::now();
+    deadline_ = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    ++generation_;
+    wake_.notify_all();
+    done_.wait(lock, [this] { return running_ == 0; });
+    return static_cast<double>(images_) / std::chrono::duration<double>(Clock::now() - start).count();
+  }
+
+ private:
+  void loop(int intra) {
+    ml::set_torch_thread_count(intra);  // as the executor's threads do
+    std::uint64_t seen = 0;
+    for (;;) {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      const ml::Model& model = *model_;
+      const at::Tensor input = to_tensor(*batch_);
+      const auto deadline = deadline_;
+      lock.unlock();
+      std::size_t images = 0;
+      {
+        c10::InferenceMode guard;
+        auto& module = model.impl().module;
+        while (Clock::now() < deadline) images += static_cast<std::size_t>(module.forward({input}).toTensor().size(0));
+      }
+      lock.lock();
+      images_ += images;
+      if (--running_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::vector<std::thread> threads_;
+  bool stop_ = false;
+  std::uint64_t generation_ = 0;
+  std::size_t running_ = 0;
+  std::size_t images_ = 0;
+  const ml::Model* model_ = nullptr;
+  const ml::Batch* batch_ = nullptr;
+  Clock::time_point deadline_;
+};
 
 // The executor with `in_flight` coroutines each awaiting infer() in a loop.
 double executor_images_per_s(ml::Executor& executor, const ml::ModelPtr& model, std::shared_ptr<const ml::Batch> batch,
@@ -126,10 +178,12 @@ int main(int argc, char** argv) {
   int threads = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   int rounds = 2;
   double scale = 1.0;
+  bool verbose = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--threads") == 0) threads = std::stoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::stoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--scale") == 0) scale = std::stod(argv[i + 1]);
+    if (std::strcmp(argv[i], "--verbose") == 0) verbose = std::strcmp(argv[i + 1], "1") == 0;
   }
   const std::vector<Case> cases{{"lenet", 1, 2.0},         {"lenet", 16, 2.0},   {"lenet", 64, 2.0},
                                 {"resnet-fmnist", 16, 3.0}, {"resnet18", 1, 4.0}, {"resnet18", 8, 6.0}};
@@ -138,21 +192,34 @@ int main(int argc, char** argv) {
   options.intra_op_threads = 1;
   ml::set_torch_interop_threads(1);
   ml::Executor executor(pool, options);
+  BareThreads bare_threads(threads, 1);
+  BareThreads bare_intraop(1, threads);
   std::printf("threads=%d\nrounds=%d\n", threads, rounds);
   for (const auto& c : cases) {
     const ml::ModelPtr model = ml::make_zoo_model(c.model, 1);
     const auto shared = std::make_shared<const ml::Batch>(random_batch(model->info().input, c.batch));
     const ml::Batch& batch = *shared;
     // Warm both paths (profiling executor, allocator, OpenMP teams).
-    bare_images_per_s(*model, batch, threads, 1, 0.3 * scale);
-    bare_images_per_s(*model, batch, 1, threads, 0.3 * scale);
+    bare_threads.measure(*model, batch, 0.3 * scale);
+    bare_intraop.measure(*model, batch, 0.3 * scale);
     executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), 0.3 * scale);
     double best_exec = 0, best_threads = 0, best_intra = 0;
     const double seconds = c.seconds * scale;
     for (int r = 0; r < rounds; ++r) {
-      best_threads = std::max(best_threads, bare_images_per_s(*model, batch, threads, 1, seconds));
-      best_exec = std::max(best_exec, executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), seconds));
-      best_intra = std::max(best_intra, bare_images_per_s(*model, batch, 1, threads, seconds));
+      // Odd rounds run the executor first, so that neither side always
+      // follows the other.
+      double exec = 0;
+      if (r % 2 == 1) exec = executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), seconds);
+      const double threads_rate = bare_threads.measure(*model, batch, seconds);
+      if (r % 2 == 0) exec = executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), seconds);
+      const double intra_rate = bare_intraop.measure(*model, batch, seconds);
+      if (verbose) {
+        std::fprintf(stderr, "%s round %d: bare_threads=%.1f executor=%.1f bare_intraop=%.1f\n", key(c).c_str(), r,
+                     threads_rate, exec, intra_rate);
+      }
+      best_threads = std::max(best_threads, threads_rate);
+      best_exec = std::max(best_exec, exec);
+      best_intra = std::max(best_intra, intra_rate);
     }
     const std::string k = key(c);
     std::printf("infer_%s_executor_images_per_s=%.1f\n", k.c_str(), best_exec);

@@ -84,8 +84,8 @@ int run(const Args& args) {
 
   TrainCallbacks callbacks;
   callbacks.on_epoch = [](const EpochReport& r) {
-    std::printf("epoch=%d loss=%.6f accuracy=%.6f samples=%zu seconds=%.3f images_per_s=%.1f\n", r.epoch, r.loss,
-                r.accuracy, r.samples, r.seconds, r.images_per_second);
+    std::printf("epoch=%d loss=%.6f accuracy=%.6f samples=%zu seconds=%.3f sync_seconds=%.3f images_per_s=%.1f\n",
+                r.epoch, r.loss, r.accuracy, r.samples, r.seconds, r.sync_seconds, r.images_per_second);
     std::fflush(stdout);
   };
   const auto result = train_model(*model, *train_set, eval_set.get(), options, callbacks, group.get());

@@ -62,6 +62,7 @@ struct EpochReport {
   std::size_t samples = 0;  // trained on, all ranks
   std::size_t evaluated = 0;
   double seconds = 0.0;             // training time of the epoch (evaluation excluded)
+  double sync_seconds = 0.0;        // of which waiting in gradient all-reduces
   double images_per_second = 0.0;   // all ranks
 };
 

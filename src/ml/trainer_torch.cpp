@@ -146,6 +146,7 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
     const auto start = Clock::now();
     double loss_sum = 0;
     double samples = 0;
+    double sync_seconds = 0;
     std::size_t step = 0;
     for (; step < steps && !result.stopped; ++step) {
       const std::size_t lo = (step * options.batch_size) % train_count;
@@ -169,7 +170,9 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
       const bool stop_here = options.stop && options.stop->load();
       bool stop_all = stop_here;
       if (group) {
+        const auto sync_start = Clock::now();
         const auto sums = reduce_step(*group, params, {step_loss, step_samples, stop_here ? 1.0 : 0.0});
+        sync_seconds += std::chrono::duration<double>(Clock::now() - sync_start).count();
         step_loss = sums[0] / world;
         step_samples = sums[1];
         stop_all = sums[2] > 0.0;
@@ -199,9 +202,9 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
     }
     EpochReport report{epoch, loss_sum / static_cast<double>(std::max<std::size_t>(step, 1)),
                        total > 0 ? correct / total : 0.0, static_cast<std::size_t>(samples),
-                       static_cast<std::size_t>(total), seconds, seconds > 0 ? samples / seconds : 0.0};
-    spdlog::info("event=train_epoch model={} rank={} epoch={} loss={:.4f} accuracy={:.4f} images_per_s={:.1f}",
-                 model.info().name, rank, epoch, report.loss, report.accuracy, report.images_per_second);
+                       static_cast<std::size_t>(total), seconds, sync_seconds, seconds > 0 ? samples / seconds : 0.0};
+    spdlog::info("event=train_epoch model={} rank={} epoch={} loss={:.4f} accuracy={:.4f} images_per_s={:.1f} sync_s={:.3f}",
+                 model.info().name, rank, epoch, report.loss, report.accuracy, report.images_per_second, sync_seconds);
     total_seconds += seconds;
     total_samples += samples;
     result.epochs.push_back(report);
