@@ -4,6 +4,7 @@
 //
 // Usage: membership_sim [--nodes N] [--trials K] [--loss P] [--soak-s S]
 //                       [--seed X] [--no-fallback] [--stream-loss P] [--crash-at-once K]
+//                       [--secret S]
 // Prints name=value lines.
 
 #include <algorithm>
@@ -30,6 +31,7 @@ struct Options {
   bool fallback = true;
   double stream_loss = -1.0;  // negative: as if TCP segments met the same loss
   std::size_t at_once = 1;     // nodes crashed together per trial
+  std::string secret;          // cluster secret: authenticated packets
 };
 
 Options parse(int argc, char** argv) {
@@ -45,6 +47,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--no-fallback") o.fallback = false;
     else if (a == "--stream-loss") o.stream_loss = std::stod(next());
     else if (a == "--crash-at-once") o.at_once = std::stoul(next());
+    else if (a == "--secret") o.secret = next();
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       std::exit(2);
@@ -68,6 +71,7 @@ int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   swim::SwimConfig config;
   config.tcp_fallback = o.fallback;
+  config.secret = o.secret;
   const double period = secs(config.probe_interval);
   swim::SwimSimulation sim(o.seed, config);
   const auto wall0 = std::chrono::steady_clock::now();

@@ -37,10 +37,10 @@ Envelope::Envelope(std::string_view secret) {
   sodium_memzero(material.data(), material.size());
 }
 
-std::array<std::uint8_t, 16> Envelope::mac(std::span<const std::uint8_t> data) const {
+std::array<std::uint8_t, mac_bytes> Envelope::mac(std::span<const std::uint8_t> data) const {
   std::array<unsigned char, crypto_auth_hmacsha256_BYTES> full{};
   crypto_auth_hmacsha256(full.data(), data.data(), data.size(), key_.data());
-  std::array<std::uint8_t, 16> out{};
+  std::array<std::uint8_t, mac_bytes> out{};
   std::copy_n(full.begin(), out.size(), out.begin());
   return out;
 }
