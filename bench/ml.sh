@@ -28,10 +28,13 @@ BIN="$BUILD/bin"
 echo "cores=$(nproc)"
 "$BIN/idunno-ml-bench" --scale "$SCALE"
 
-# Training: the same total samples, 1 rank vs 2 ranks (one core each).
-train_args=(--model lenet --data "$DATA/train-images-idx3-ubyte.gz" --limit "$SAMPLES" --batch 32 --epochs 1
+# Training: the same total samples, 1 rank vs 2 ranks (one core each, batch
+# 64 per rank, gradients all-reduced every step).
+train_args=(--model lenet --data "$DATA/train-images-idx3-ubyte.gz" --limit "$SAMPLES" --batch 64 --epochs 1
             --optimizer adam --lr 0.002 --seed 1 --threads 1)
 rate() { sed -n 's/^train_images_per_s=//p' "$1"; }
+# Share of rank 0's training time spent waiting in gradient all-reduces.
+sync_share() { awk '/^epoch=1 /{for(i=1;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "%.3f\n", v["sync_seconds"]/v["seconds"]}' "$1"; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$BIN/idunno-train-worker" "${train_args[@]}" >"$tmp/solo" 2>/dev/null
@@ -46,3 +49,5 @@ two=$(rate "$tmp/rank0")
 echo "train_lenet_1proc_images_per_s=$one"
 echo "train_lenet_2proc_gloo_images_per_s=$two"
 awk -v a="$one" -v b="$two" 'BEGIN { printf "train_2proc_speedup=%.3f\n", b / a }'
+echo "train_2proc_allreduce_wait_share=$(sync_share "$tmp/rank0")"
+echo "load_average_1min=$(cut -d' ' -f1 /proc/loadavg)"

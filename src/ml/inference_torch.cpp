@@ -1,8 +1,9 @@
 // run_batch: a batch in plain memory -> tensor (no copy) -> forward ->
-// softmax -> (label, probability) per query.
+// (label, softmax probability) per query.
 #include <ATen/Parallel.h>
 
 #include <chrono>
+#include <cmath>
 #include <mutex>
 
 #include "ml/base/errors.hpp"
@@ -38,21 +39,25 @@ BatchResult run_batch(const Model& model, const Batch& batch) {
   const auto start = std::chrono::steady_clock::now();
   BatchResult result;
   if (batch.size() == 0) return result;
-  {
-    c10::InferenceMode guard;
-    const auto probabilities = at::softmax(forward(model, batch), 1);
-    const auto [score, label] = probabilities.max(1);
-    const auto scores = score.contiguous();
-    const auto labels = label.contiguous();
-    const float* score_data = scores.data_ptr<float>();
-    const std::int64_t* label_data = labels.data_ptr<std::int64_t>();
-    result.predictions.reserve(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      result.predictions.push_back({batch.indices[i], label_data[i], score_data[i]});
-      if (batch.labels[i] >= 0) {
-        ++result.labelled;
-        if (batch.labels[i] == label_data[i]) ++result.correct;
-      }
+  c10::InferenceMode guard;
+  const auto logits = forward(model, batch).to(at::kFloat).contiguous();
+  const auto classes = static_cast<std::size_t>(logits.size(1));
+  const float* row = logits.data_ptr<float>();
+  result.predictions.reserve(batch.size());
+  // Softmax of the best class only, in plain C++ (a few ATen calls fewer per
+  // batch, which shows at batch size 1): p = 1 / sum_j exp(l_j - l_max).
+  for (std::size_t i = 0; i < batch.size(); ++i, row += classes) {
+    std::size_t best = 0;
+    for (std::size_t c = 1; c < classes; ++c) {
+      if (row[c] > row[best]) best = c;
+    }
+    double sum = 0;
+    for (std::size_t c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(row[c]) - row[best]);
+    const auto label = static_cast<std::int64_t>(best);
+    result.predictions.push_back({batch.indices[i], label, static_cast<float>(1.0 / sum)});
+    if (batch.labels[i] >= 0) {
+      ++result.labelled;
+      if (batch.labels[i] == label) ++result.correct;
     }
   }
   result.processing_time = std::chrono::steady_clock::now() - start;
