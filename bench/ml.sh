@@ -5,25 +5,20 @@
 # training images/s of LeNet on Fashion-MNIST with 1 process vs 2 processes
 # all-reducing through Gloo. Builds what it needs; prints name=value lines.
 #
-# Environment: IDUNNO_BENCH_BUILD (build folder, default build-bench-ml),
-# IDUNNO_FASHION_MNIST (default /usr/share/datasets/fashion-mnist),
+# Environment: IDUNNO_FASHION_MNIST (default /usr/share/datasets/fashion-mnist),
 # ML_BENCH_SCALE (multiplies measurement times, default 1),
 # ML_BENCH_TRAIN_SAMPLES (default 12000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${IDUNNO_BENCH_BUILD:-build-bench-ml}
-DATA=${IDUNNO_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 SCALE=${ML_BENCH_SCALE:-1}
 SAMPLES=${ML_BENCH_TRAIN_SAMPLES:-12000}
+DATA=${IDUNNO_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 
-extra=()
-if ! grep -qs "bench/ml.cmake\|ml.cmake" CMakeLists.txt bench/CMakeLists.txt; then
-  # The build does not include the benchmark targets yet: add them for this build.
-  extra=(-DCMAKE_PROJECT_INCLUDE="$PWD/bench/ml_project_include.cmake")
-fi
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DIDUNNO_BUILD_ML=ON "${extra[@]}" >/dev/null
-cmake --build "$BUILD" --target idunno-ml-bench idunno-train-worker -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
-BIN="$BUILD/bin"
+# The regular build (RelWithDebInfo: LibTorch itself is the same prebuilt
+# library either way) with the benchmark target switched on.
+scripts/build.sh -DIDUNNO_BUILD_BENCH=ON >/dev/null
+cmake --build build --target idunno-ml-bench idunno-train-worker -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+BIN=build/bin
 
 echo "cores=$(nproc)"
 "$BIN/idunno-ml-bench" --scale "$SCALE"

@@ -15,6 +15,9 @@
 // process (robust to other load on a shared host). Rounds interleave the
 // three (the executor first in odd rounds, second in even ones) so that
 // background load hits each alike; each keeps its best round.
+// Options: --threads T, --rounds R, --scale S (measurement time factor),
+// --verbose 1 (every round on stderr), --case MODEL_bBATCH (only that case,
+// e.g. resnet18_b8), --intraop 0 (skip the intra-op baseline).
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
@@ -208,11 +211,15 @@ int main(int argc, char** argv) {
   int rounds = 3;
   double scale = 1.0;
   bool verbose = false;
+  std::string only;  // run just this case (e.g. resnet18_b8)
+  bool intraop = true;  // also measure the intra-op baseline
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--threads") == 0) threads = std::stoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::stoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--scale") == 0) scale = std::stod(argv[i + 1]);
     if (std::strcmp(argv[i], "--verbose") == 0) verbose = std::strcmp(argv[i + 1], "1") == 0;
+    if (std::strcmp(argv[i], "--case") == 0) only = argv[i + 1];
+    if (std::strcmp(argv[i], "--intraop") == 0) intraop = std::strcmp(argv[i + 1], "1") == 0;
   }
   const std::vector<Case> cases{{"lenet", 1, 2.0},         {"lenet", 16, 2.0},   {"lenet", 64, 2.0},
                                 {"resnet-fmnist", 16, 3.0}, {"resnet18", 1, 6.0}, {"resnet18", 8, 10.0}};
@@ -225,12 +232,13 @@ int main(int argc, char** argv) {
   BareThreads bare_intraop(1, threads);
   std::printf("threads=%d\nrounds=%d\n", threads, rounds);
   for (const auto& c : cases) {
+    if (!only.empty() && key(c) != only) continue;
     const ml::ModelPtr model = ml::make_zoo_model(c.model, 1);
     const auto shared = std::make_shared<const ml::Batch>(random_batch(model->info().input, c.batch));
     const ml::Batch& batch = *shared;
     // Warm both paths (profiling executor, allocator, OpenMP teams).
     bare_threads.measure(*model, batch, 0.3 * scale);
-    bare_intraop.measure(*model, batch, 0.3 * scale);
+    if (intraop) bare_intraop.measure(*model, batch, 0.3 * scale);
     executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), 0.3 * scale);
     Rate best_exec, best_threads, best_intra;
     const double seconds = c.seconds * scale;
@@ -241,7 +249,7 @@ int main(int argc, char** argv) {
       if (r % 2 == 1) exec = executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), seconds);
       const Rate threads_rate = bare_threads.measure(*model, batch, seconds);
       if (r % 2 == 0) exec = executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), seconds);
-      const Rate intra_rate = bare_intraop.measure(*model, batch, seconds);
+      const Rate intra_rate = intraop ? bare_intraop.measure(*model, batch, seconds) : Rate{};
       if (verbose) {
         std::fprintf(stderr, "%s round %d: bare_threads=%.1f executor=%.1f bare_intraop=%.1f (per cpu-s %.1f %.1f %.1f)\n",
                      key(c).c_str(), r, threads_rate.wall, exec.wall, intra_rate.wall, threads_rate.cpu, exec.cpu,

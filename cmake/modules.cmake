@@ -19,14 +19,31 @@ function(idunno_module name)
     target_link_libraries(${name} INTERFACE ${M_DEPS})
     return()
   endif()
-  add_library(${name} STATIC ${srcs})
+  # Protos compile with src/ as the root, so src/net/x.proto becomes
+  # gen/net/x.pb.{h,cc}: code includes "net/x.pb.h" and protos import each
+  # other by src-relative path. (CMake's protobuf_generate would flatten the
+  # output to gen/x.pb.*.)
+  set(generated)
   if(protos)
-    protobuf_generate(TARGET ${name} PROTOS ${protos}
-      IMPORT_DIRS ${CMAKE_SOURCE_DIR}/src
-      PROTOC_OUT_DIR ${CMAKE_BINARY_DIR}/gen
-      OUT_VAR generated)
+    file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR}/src ${dir})
+    set(out_dir ${CMAKE_BINARY_DIR}/gen/${rel})
+    file(MAKE_DIRECTORY ${out_dir})
+    foreach(proto ${protos})
+      get_filename_component(base ${proto} NAME_WE)
+      set(out ${out_dir}/${base}.pb.cc ${out_dir}/${base}.pb.h)
+      add_custom_command(
+        OUTPUT ${out}
+        COMMAND protobuf::protoc --cpp_out ${CMAKE_BINARY_DIR}/gen -I ${CMAKE_SOURCE_DIR}/src ${proto}
+        DEPENDS ${proto} protobuf::protoc
+        COMMENT "protoc ${rel}/${base}.proto"
+        VERBATIM)
+      list(APPEND generated ${out})
+    endforeach()
     # Generated code is not ours: no warnings from it.
-    set_source_files_properties(${generated} PROPERTIES COMPILE_OPTIONS -w)
+    set_source_files_properties(${generated} PROPERTIES GENERATED TRUE COMPILE_OPTIONS -w)
+  endif()
+  add_library(${name} STATIC ${srcs} ${generated})
+  if(protos)
     target_include_directories(${name} SYSTEM PUBLIC ${CMAKE_BINARY_DIR}/gen)
     target_link_libraries(${name} PUBLIC protobuf::libprotobuf)
   endif()
