@@ -115,6 +115,7 @@ void RaftNode::become_leader() {
   votes_.clear();
   set_leader(self_);
   emit(EventKind::election_won);
+  committed_in_term_ = false;
   progress_.clear();
   transfer_target_.reset();
   sync_progress();

@@ -15,6 +15,7 @@ namespace idunno::raft {
 enum class EventKind {
   election_started,   // became candidate in `term`
   election_won,       // became leader of `term`
+  leader_committing,  // the leader committed its first entry of `term` (`index`): it serves
   election_lost,      // a majority refused, or the election timed out
   step_down,          // left the leader role; `reason` says why
   leader_changed,     // `node` is the leader now known for `term` (empty: none)
@@ -39,6 +40,7 @@ inline std::string_view to_string(EventKind kind) {
   switch (kind) {
     case EventKind::election_started: return "election_started";
     case EventKind::election_won: return "election_won";
+    case EventKind::leader_committing: return "leader_committing";
     case EventKind::election_lost: return "election_lost";
     case EventKind::step_down: return "step_down";
     case EventKind::leader_changed: return "leader_changed";

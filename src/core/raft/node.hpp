@@ -178,6 +178,7 @@ class RaftNode {
   Index commit_ = 0;
   Index applied_ = 0;
   Index synced_last_ = 0;  // the local log is durable up to here
+  bool committed_in_term_ = false;  // leader: an entry of term_ has committed
   bool storage_dirty_ = false;
   std::shared_ptr<const Snapshot> snapshot_;
   struct IncomingSnapshot {

@@ -51,6 +51,7 @@ class Group {
       for (auto& [name, m] : members_) {
         auto ready = m.raft->flush();
         for (auto& a : ready.applied) applied_[name].push_back(a);
+        for (auto& e : ready.events) events_[name].push_back(e);
         for (auto& msg : ready.messages) messages.push_back(std::move(msg));
       }
       if (messages.empty()) return;
@@ -80,6 +81,14 @@ class Group {
   }
 
   std::vector<Applied>& applied(const NodeName& n) { return applied_[n]; }
+  // The events of `kind` that node `n` reported so far.
+  std::vector<Event> events(const NodeName& n, EventKind kind) {
+    std::vector<Event> out;
+    for (const auto& e : events_[n]) {
+      if (e.kind == kind) out.push_back(e);
+    }
+    return out;
+  }
 
  private:
   struct Member {
@@ -91,6 +100,7 @@ class Group {
   std::map<NodeName, Member> members_;
   std::set<NodeName> isolated_;
   std::map<NodeName, std::vector<Applied>> applied_;
+  std::map<NodeName, std::vector<Event>> events_;
 };
 
 TEST(RaftNode, SingleVoterElectsItselfAndCommitsOnFlush) {
@@ -103,6 +113,31 @@ TEST(RaftNode, SingleVoterElectsItselfAndCommitsOnFlush) {
   ASSERT_EQ(g.applied("a").size(), 1u);
   EXPECT_EQ(g.applied("a")[0].index, p.index);
   EXPECT_EQ(g.kv("a").get("k"), "v");
+}
+
+// The failover benchmark measures "kill -> new leader committing" by this
+// event: once per leadership term, when the first entry of that term commits.
+TEST(RaftNode, LeaderReportsCommittingOncePerTerm) {
+  Group g({"a", "b", "c"});
+  g.run(600ms);
+  const auto first = *g.leader();
+  auto committing = g.events(first, EventKind::leader_committing);
+  ASSERT_EQ(committing.size(), 1u);
+  EXPECT_EQ(committing[0].term, g[first].term());
+  EXPECT_GT(committing[0].index, 0u);
+  EXPECT_LE(committing[0].index, g[first].commit_index());
+  ASSERT_TRUE(g[first].propose(kv_put("k", "v")).accepted);
+  g.settle();
+  EXPECT_EQ(g.events(first, EventKind::leader_committing).size(), 1u);  // not again in the same term
+
+  g.isolate(first);
+  g.run(3s);
+  const auto second = *g.leader();
+  ASSERT_NE(second, first);
+  committing = g.events(second, EventKind::leader_committing);
+  ASSERT_EQ(committing.size(), 1u);
+  EXPECT_EQ(committing[0].term, g[second].term());
+  EXPECT_GT(committing[0].term, g[first].term());
 }
 
 TEST(RaftNode, FollowerRedirectsProposalsToTheLeader) {

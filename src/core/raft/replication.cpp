@@ -130,7 +130,13 @@ void RaftNode::maybe_commit() {
   std::sort(matches.begin(), matches.end(), std::greater<>());
   const Index candidate = matches[membership_.quorum() - 1];
   // Only an entry of the current term commits by counting (Raft 5.4.2).
-  if (candidate > commit_ && log_.term_at(candidate) == term_) advance_commit(candidate);
+  if (candidate > commit_ && log_.term_at(candidate) == term_) {
+    if (!committed_in_term_) {
+      committed_in_term_ = true;
+      emit(EventKind::leader_committing, {}, {}, candidate);
+    }
+    advance_commit(candidate);
+  }
 }
 
 void RaftNode::advance_commit(Index commit) {

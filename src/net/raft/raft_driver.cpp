@@ -224,6 +224,7 @@ void RaftDriver::log_event(const raft::Event& e) {
     case EventKind::learner_removed:
       spdlog::info("event={} node={} term={} by={}", name, e.node, e.term, options_.name);
       break;
+    case EventKind::leader_committing:
     case EventKind::snapshot_taken:
     case EventKind::snapshot_installed:
       spdlog::info("event={} node={} term={} index={}", name, options_.name, e.term, e.index);
