@@ -1,12 +1,16 @@
-// Data-parallel training across two real processes (idunno-train-worker)
-// meeting through a FileStore on loopback: both end with identical weights.
+// idunno-train-worker as a user runs it: data-parallel training across two
+// real processes meeting through a FileStore on loopback (both end with
+// identical weights), and training followed by inference over the test set
+// through the executor.
 #include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
+#include "ml/base/dataset.hpp"
 #include "ml/base/test_util.hpp"
 
 extern char** environ;
@@ -71,6 +75,38 @@ TEST(Distributed, TwoGlooRanksEndWithIdenticalWeights) {
                             "--epochs", "2", "--lr", "0.02", "--seed", "7", "--threads", "1", "--state-out", dir.file("solo")});
   ASSERT_EQ(wait_exit(solo), 0);
   EXPECT_NE(read_all(dir.file("solo")), read_all(dir.file("lenet.state0")));
+}
+
+TEST(TrainWorker, TrainsLenetThenWritesResultsForTheWholeTestSet) {
+  if (!test::have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed at " << test::fashion_mnist_dir();
+  test::TempDir dir;
+  const std::string test_set = test::fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz";
+  const pid_t worker = spawn({IDUNNO_TRAIN_WORKER, "--model", "lenet", "--data",
+                              test::fashion_mnist_dir() + "/train-images-idx3-ubyte.gz", "--limit", "6000", "--batch",
+                              "32", "--optimizer", "adam", "--lr", "0.002", "--seed", "1", "--threads", "2", "--eval",
+                              test_set, "--results", dir.file("results.txt"), "--out", dir.file("lenet.pt")});
+  ASSERT_EQ(wait_exit(worker), 0);
+  // One "INDEX LABEL SCORE" line per test image, in query order; the
+  // predictions agree with the labels well above chance (10 classes).
+  const auto labels = open_dataset(test_set);
+  std::istringstream results(read_all(dir.file("results.txt")));
+  std::size_t lines = 0;
+  std::size_t correct = 0;
+  std::size_t index = 0;
+  std::int64_t label = 0;
+  double score = 0;
+  while (results >> index >> label >> score) {
+    ASSERT_EQ(index, lines);
+    ASSERT_GE(label, 0);
+    ASSERT_LT(label, 10);
+    ASSERT_GT(score, 0.0);
+    ASSERT_LE(score, 1.0);
+    if (labels->label(index) == label) ++correct;
+    ++lines;
+  }
+  EXPECT_EQ(lines, labels->size());
+  EXPECT_GT(static_cast<double>(correct) / static_cast<double>(lines), 0.7);
+  EXPECT_GT(read_all(dir.file("lenet.pt")).size(), 1000U);
 }
 
 }  // namespace

@@ -8,9 +8,18 @@
 //       (each rank trains on its own contiguous shard of the first N samples)
 //       [--rank R --world K (--store FILE | --host H --port P)]
 //       [--out model.pt] [--state-out weights.f32]
+//       [--results results.txt [--infer-batch 64]]
+//
+// --results runs the trained model over the whole --eval set through the
+// node's inference executor (its thread pool, awaited from an event loop)
+// and writes one "INDEX LABEL SCORE" line per query (rank 0 only).
 //
 // Prints one name=value line per epoch and a summary; exit 0 on success,
 // 1 on a training error, 2 on a usage error.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -19,7 +28,9 @@
 #include <string>
 
 #include "ml/base/dataset.hpp"
+#include "core/thread_pool.hpp"
 #include "ml/base/errors.hpp"
+#include "ml/executor.hpp"
 #include "ml/model.hpp"
 #include "ml/process_group.hpp"
 #include "ml/trainer.hpp"
@@ -44,6 +55,30 @@ std::string get(const Args& args, const std::string& key, const std::string& fal
   return it == args.end() ? fallback : it->second;
 }
 
+// Runs `model` over all of `eval_set` on an executor, as the node does for
+// an inference shard; writes the results to `path` and prints accuracy and
+// throughput.
+void infer_eval_set(const idunno::ml::ModelPtr& model, const idunno::ml::DatasetPtr& eval_set,
+                    std::size_t batch_size, int threads, const std::string& path) {
+  using namespace idunno;
+  core::ThreadPool pool(static_cast<std::size_t>(threads > 0 ? threads : 0));
+  ml::Executor executor(pool, ml::ExecutorOptions{});
+  boost::asio::io_context loop;
+  const auto begin = std::chrono::steady_clock::now();
+  auto future = boost::asio::co_spawn(
+      loop, executor.infer_shard(model, eval_set, 0, eval_set->size(), batch_size, pool.size()),
+      boost::asio::use_future);
+  loop.run();
+  const ml::ShardResult shard = future.get();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  std::ofstream file(path, std::ios::binary);
+  file << shard.text;
+  if (!file.flush()) throw ml::TrainingError("cannot write " + path);
+  std::printf("test_queries=%zu test_accuracy=%.6f infer_images_per_s=%.1f results=%s\n", shard.queries,
+              shard.labelled ? static_cast<double>(shard.correct) / static_cast<double>(shard.labelled) : 0.0,
+              static_cast<double>(shard.queries) / seconds, path.c_str());
+}
+
 int run(const Args& args) {
   using namespace idunno::ml;
   const std::string model_name = get(args, "model", "lenet");
@@ -55,6 +90,8 @@ int run(const Args& args) {
   DatasetPtr train_set = open_dataset(get(args, "data", ""));
   const std::string eval_path = get(args, "eval", "");
   const DatasetPtr eval_set = eval_path.empty() ? nullptr : open_dataset(eval_path);
+  const std::string results_path = get(args, "results", "");
+  if (!results_path.empty() && !eval_set) throw std::invalid_argument("--results needs --eval");
 
   TrainOptions options;
   options.optimizer = parse_optimizer(get(args, "optimizer", "sgd"));
@@ -97,6 +134,9 @@ int run(const Args& args) {
     file.write(reinterpret_cast<const char*>(state.data()), static_cast<std::streamsize>(state.size() * sizeof(float)));
     if (!file) throw TrainingError("cannot write " + out);
   }
+  if (!results_path.empty() && (!group || group->rank() == 0)) {
+    infer_eval_set(model, eval_set, std::stoul(get(args, "infer-batch", "64")), options.threads, results_path);
+  }
   return 0;
 }
 
@@ -112,6 +152,9 @@ int main(int argc, char** argv) {
   }
   try {
     return run(args);
+  } catch (const std::invalid_argument& e) {  // a missing or malformed option value
+    std::cerr << "idunno-train-worker: " << e.what() << " (see the usage at the top of main_train_worker.cpp)\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "idunno-train-worker: " << e.what() << "\n";
     return 1;
