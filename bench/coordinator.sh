@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Coordinator failover benchmark with 7 real processes on loopback (not part
 # of the test suite). Prints name=value lines:
-#   failover_median_s / failover_max_s  kill -9 of the coordinator -> a new
-#       coordinator has committed (first kv-put acknowledged after the kill)
-#   split_votes                          terms that elected nobody (from the logs)
-#   commit_p50_ms / commit_per_s          kv-put latency and rate through the client
+#   failover_elected_{median,max}_s     kill -9 of the coordinator -> a new one elected
+#   failover_committing_{median,max}_s  ... -> the new one committed an entry of its term
+#   split_votes                         terms in which an election started and nobody won
+#   commit_latency_{p50,p99,max}_ms     sequential kv-puts over one console WebSocket
+#   commit_throughput_per_s             16 concurrent writers for 5 s
 # Knobs: KILLS (20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
