@@ -86,6 +86,9 @@ struct SdfsSection {
 struct MlSection {
   int threads = 0;  // 0: one per core
   int model_cache_mb = 512;
+  // Inference batches with at least this many input floats run alone with
+  // every ml thread working on each op (LibTorch intra-op); 0: never.
+  long long wide_batch_floats = 0;
 };
 
 struct ConsoleSection {
