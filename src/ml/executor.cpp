@@ -23,11 +23,12 @@ namespace asio = boost::asio;
 ExecutorOptions executor_options(const core::MlSection& ml) {
   ExecutorOptions options;
   options.model_cache_bytes = static_cast<std::size_t>(std::max(ml.model_cache_mb, 1)) << 20;
+  options.wide_batch_elements = static_cast<std::size_t>(std::max(ml.wide_batch_floats, 0LL));
   return options;
 }
 
 Executor::Executor(core::ThreadPool& pool, ExecutorOptions options)
-    : pool_(pool), options_(options), cache_(options.model_cache_bytes) {
+    : pool_(pool), options_(options), cache_(options.model_cache_bytes), slots_(core::SlotGate::create(pool.size())) {
   set_torch_interop_threads(options.inter_op_threads);
 }
 
@@ -77,31 +78,44 @@ std::vector<ModelInfo> Executor::models() const {
   return out;
 }
 
-asio::awaitable<BatchResult> Executor::infer(ModelPtr model, Batch batch) {
+template <typename Work>
+asio::awaitable<BatchResult> Executor::run_inference(std::size_t input_elements, Work work) {
   const int intra = options_.intra_op_threads;
-  auto work = [model = std::move(model), batch = std::move(batch), intra] {
-    set_torch_thread_count(intra);
-    return run_batch(*model, batch);
+  const bool wide = options_.wide_batch_elements > 0 && input_elements >= options_.wide_batch_elements && intra > 0 &&
+                    static_cast<std::size_t>(intra) < pool_.size();
+  const int threads = wide ? static_cast<int>(pool_.size()) : intra;
+  const auto lease = co_await slots_->acquire(wide ? pool_.size() : 1);
+  // Every job sets the layout it needs; a thread keeps its last one, so a
+  // run of batches of one kind changes nothing.
+  auto job = [work = std::move(work), threads] {
+    set_torch_thread_count(threads);
+    return work();
   };
-  co_return co_await pool_.run(std::move(work));
+  core::ThreadPool& runner = wide ? wide_thread_ : pool_;
+  BatchResult result = co_await runner.run(std::move(job));
+  if (wide) ++wide_batches_;  // counted once it ran (a cancelled batch may hold slots, never run)
+  co_return result;
+}
+
+asio::awaitable<BatchResult> Executor::infer(ModelPtr model, Batch batch) {
+  const std::size_t elements = batch.values.size();
+  auto work = [model = std::move(model), batch = std::move(batch)] { return run_batch(*model, batch); };
+  co_return co_await run_inference(elements, std::move(work));
 }
 
 asio::awaitable<BatchResult> Executor::infer(ModelPtr model, std::shared_ptr<const Batch> batch) {
-  const int intra = options_.intra_op_threads;
-  auto work = [model = std::move(model), batch = std::move(batch), intra] {
-    set_torch_thread_count(intra);
-    return run_batch(*model, *batch);
-  };
-  co_return co_await pool_.run(std::move(work));
+  const std::size_t elements = batch->values.size();
+  auto work = [model = std::move(model), batch = std::move(batch)] { return run_batch(*model, *batch); };
+  co_return co_await run_inference(elements, std::move(work));
 }
 
 asio::awaitable<BatchResult> Executor::infer(ModelPtr model, DatasetPtr dataset, std::size_t begin, std::size_t end) {
-  const int intra = options_.intra_op_threads;
-  auto work = [model = std::move(model), dataset = std::move(dataset), begin, end, intra] {
-    set_torch_thread_count(intra);
+  const std::size_t elements =
+      (end > begin ? end - begin : 0) * static_cast<std::size_t>(model->info().input.elements());
+  auto work = [model = std::move(model), dataset = std::move(dataset), begin, end] {
     return run_batch(*model, make_batch(*dataset, begin, end, model->info()));
   };
-  co_return co_await pool_.run(std::move(work));
+  co_return co_await run_inference(elements, std::move(work));
 }
 
 asio::awaitable<ShardResult> Executor::infer_shard(ModelPtr model, DatasetPtr dataset, std::size_t begin,

@@ -6,7 +6,16 @@
 // Threads are set on purpose: the pool has one thread per core (ml.threads)
 // and each pool thread runs LibTorch with `intra_op_threads` (default 1), so
 // concurrent batches of different jobs use the cores without
-// oversubscription. Loaded models are cached under a key, bounded by
+// oversubscription. Optionally (ml.wide_batch_floats) a batch too big for
+// that (e.g. ResNet-18 at batch 8) runs "wide": on
+// the executor's own wide thread, whose LibTorch intra-op team has as many
+// threads as the pool, while no other inference batch runs (always the same
+// thread, so only one OpenMP team exists), so its large activations stay
+// in cache instead of two forwards thrashing it. Inference batches take the
+// pool's slots first come, first served (core::SlotGate: one each, a wide
+// one all of them), so a wide batch is neither starved nor shares the cores
+// with other batches. Model loads and training runs do not take slots: a
+// training run occupies one pool thread for its whole length. Loaded models are cached under a key, bounded by
 // ml.model_cache_mb, and warmed up on load.
 //
 // Owned by the Node; touch it only from the event loop. It must outlive
@@ -16,10 +25,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/slot_gate.hpp"
 #include "core/thread_pool.hpp"
 #include "ml/base/batch.hpp"
 #include "ml/base/dataset.hpp"
@@ -35,6 +46,9 @@ struct ExecutorOptions {
   int inter_op_threads = 1;  // process-wide, set once
   std::size_t model_cache_bytes = std::size_t{512} << 20;
   int warm_up_runs = 2;  // forward passes on load
+  // A batch whose input has at least this many floats runs wide (alone,
+  // all pool threads intra-op); 0: never (ml.wide_batch_floats).
+  std::size_t wide_batch_elements = 0;
 };
 
 // From the [ml] section (model_cache_mb). The pool itself is sized by
@@ -88,14 +102,27 @@ class Executor {
                                                                  TrainCallbacks callbacks);
 
   core::ThreadPool& pool() { return pool_; }
+  // Inference slots taken now, batches waiting for slots, and batches that
+  // ran wide so far (tests, metrics).
+  std::size_t slots_in_use() const { return slots_->in_use(); }
+  std::size_t queued_batches() const { return slots_->queued(); }
+  std::size_t wide_batches() const { return wide_batches_; }
   ModelCache& cache() { return cache_; }
   const ExecutorOptions& options() const { return options_; }
 
  private:
+  // Runs work() -> BatchResult on the pool for a batch of `input_elements`
+  // floats, narrow or wide.
+  template <typename Work>
+  boost::asio::awaitable<BatchResult> run_inference(std::size_t input_elements, Work work);
+
   core::ThreadPool& pool_;
   ExecutorOptions options_;
   ModelCache cache_;
   std::map<std::string, ModelInfo> loaded_;  // by model name
+  std::shared_ptr<core::SlotGate> slots_;  // one per pool thread
+  core::ThreadPool wide_thread_{1};         // runs wide batches (holding every slot)
+  std::size_t wide_batches_ = 0;
 };
 
 }  // namespace idunno::ml

@@ -3,6 +3,7 @@
 // pool computes.
 #include <gtest/gtest.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -88,6 +89,85 @@ TEST_F(ExecutorTest, CachesModelsAndListsLoadedOnes) {
   EXPECT_EQ(executor_.cached("sdfs:models/job1@1").get(), trained.get());
   EXPECT_EQ(executor_.models().size(), 5U);
   EXPECT_EQ(executor_.models()[3].name, "models/job1");
+}
+
+// A wide batch (run alone, with as many intra-op threads as the pool)
+// predicts what the same batch predicts narrow.
+TEST_F(ExecutorTest, WideBatchesPredictWhatNarrowOnesDo) {
+  const DatasetPtr data = IdxDataset::from_bytes(test::idx_images(64), test::idx_labels(64));
+  Executor wide(pool_, ExecutorOptions{.wide_batch_elements = 1});
+  const auto model = test::run_loop(io_, executor_.zoo_model("resnet-fmnist", 3));
+  const auto narrow_result = test::run_loop(io_, executor_.infer(model, data, 0, 64));
+  EXPECT_EQ(executor_.wide_batches(), 0U);  // by default no batch runs wide
+  const auto wide_result = test::run_loop(io_, wide.infer(model, data, 0, 64));
+  EXPECT_EQ(wide.wide_batches(), 1U);
+  ASSERT_EQ(wide_result.predictions.size(), 64U);
+  for (std::size_t i = 0; i < 64; ++i) {
+    EXPECT_EQ(wide_result.predictions[i].index, narrow_result.predictions[i].index);
+    EXPECT_EQ(wide_result.predictions[i].label, narrow_result.predictions[i].label);
+    EXPECT_NEAR(wide_result.predictions[i].score, narrow_result.predictions[i].score, 1e-4);
+  }
+  EXPECT_EQ(wide.slots_in_use(), 0U);
+}
+
+// Narrow and wide batches from many coroutines share the pool's slots and
+// all complete with the right answers; batches cancelled while waiting for
+// slots leave without running; every slot comes back.
+TEST_F(ExecutorTest, BatchesShareThePoolSlotsAndGiveThemBack) {
+  const DatasetPtr data = IdxDataset::from_bytes(test::idx_images(64), test::idx_labels(64));
+  // lenet: 784 floats per image; batches of 16 (12,544 floats) run wide.
+  Executor executor(pool_, ExecutorOptions{.wide_batch_elements = 5000});
+  const auto model = test::run_loop(io_, executor.zoo_model("lenet", 2));
+  struct Seen {
+    int done = 0;
+    int mismatches = 0;
+    int cancelled = 0;
+    std::size_t queued_before_cancel = 0;
+  };
+  const auto seen = std::make_shared<Seen>();
+  test::run_loop(io_, [](Executor& ex, ModelPtr m, DatasetPtr d, std::shared_ptr<Seen> s) -> asio::awaitable<void> {
+    const auto loop = co_await asio::this_coro::executor;
+    core::TaskGroup batches(loop, "batches");
+    for (int i = 0; i < 12; ++i) {
+      const std::size_t lo = static_cast<std::size_t>(i % 4) * 16;
+      const std::size_t hi = lo + (i % 2 == 0 ? 1 : 16);
+      batches.spawn([](Executor& e, ModelPtr mm, DatasetPtr dd, std::size_t a, std::size_t b,
+                       std::shared_ptr<Seen> ss) -> asio::awaitable<void> {
+        const auto result = co_await e.infer(mm, dd, a, b);
+        const auto direct = run_batch(*mm, make_batch(*dd, a, b, mm->info()));
+        for (std::size_t q = 0; q < direct.predictions.size(); ++q) {
+          if (result.predictions.at(q).label != direct.predictions[q].label) ++ss->mismatches;
+        }
+        ++ss->done;
+      }(ex, m, d, lo, hi, s));
+    }
+    co_await batches.join();
+
+    // Three wide batches: the first runs, two wait for slots and are
+    // cancelled (spawned children run inline up to their first wait).
+    core::TaskGroup doomed(loop, "doomed");
+    for (int i = 0; i < 3; ++i) {
+      doomed.spawn([](Executor& e, ModelPtr mm, DatasetPtr dd, std::shared_ptr<Seen> ss) -> asio::awaitable<void> {
+        try {
+          (void)co_await e.infer(mm, dd, 0, 16);
+        } catch (const boost::system::system_error&) {
+          ++ss->cancelled;
+        }
+      }(ex, m, d, s));
+    }
+    s->queued_before_cancel = ex.queued_batches();
+    doomed.cancel();
+    co_await doomed.join();
+  }(executor, model, data, seen));
+  EXPECT_EQ(seen->done, 12);
+  EXPECT_EQ(seen->mismatches, 0);
+  EXPECT_EQ(executor.wide_batches(), 6U + 1U);  // 6 of the 12, and the doomed one that ran
+  EXPECT_EQ(seen->queued_before_cancel, 2U);
+  EXPECT_EQ(seen->cancelled, 2);
+  ASSERT_EQ(executor.slots_in_use(), 0U);
+  ASSERT_EQ(executor.queued_batches(), 0U);
+  // And the executor still serves.
+  EXPECT_EQ(test::run_loop(io_, executor.infer(model, data, 0, 16)).predictions.size(), 16U);
 }
 
 TEST(ModelCache, EvictsLeastRecentlyUsedBeyondCapacity) {
