@@ -9,7 +9,10 @@
 //   bare_threads: T long-lived plain threads each running module.forward in
 //                 a loop with 1 intra-op thread (the executor's layout,
 //                 minus the executor);
-//   bare_intraop: one thread running module.forward with T intra-op threads.
+//   bare_intraop: one thread running module.forward with T intra-op threads
+//                 (a fresh thread per measurement: its OpenMP team goes with
+//                 it, so it never sits beside the executor's wide thread's
+//                 team; two idle-and-waking teams on 2 cores halve both).
 // ratio_vs_libtorch = executor / the better baseline in images per wall
 // second; cpu_ratio_vs_libtorch the same in images per CPU second of the
 // process (robust to other load on a shared host). Rounds interleave the
@@ -17,7 +20,8 @@
 // background load hits each alike; each keeps its best round.
 // Options: --threads T, --rounds R, --scale S (measurement time factor),
 // --verbose 1 (every round on stderr), --case MODEL_bBATCH (only that case,
-// e.g. resnet18_b8), --intraop 0 (skip the intra-op baseline).
+// e.g. resnet18_b8), --intraop 0 (skip the intra-op baseline), --wide N
+// (the executor's wide_batch_elements; 0 never runs a batch wide).
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
@@ -213,6 +217,7 @@ int main(int argc, char** argv) {
   bool verbose = false;
   std::string only;  // run just this case (e.g. resnet18_b8)
   bool intraop = true;  // also measure the intra-op baseline
+  long long wide = -1;  // executor's wide_batch_elements; -1: its default
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--threads") == 0) threads = std::stoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::stoi(argv[i + 1]);
@@ -220,16 +225,22 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--verbose") == 0) verbose = std::strcmp(argv[i + 1], "1") == 0;
     if (std::strcmp(argv[i], "--case") == 0) only = argv[i + 1];
     if (std::strcmp(argv[i], "--intraop") == 0) intraop = std::strcmp(argv[i + 1], "1") == 0;
+    if (std::strcmp(argv[i], "--wide") == 0) wide = std::stoll(argv[i + 1]);
   }
   const std::vector<Case> cases{{"lenet", 1, 2.0},         {"lenet", 16, 2.0},   {"lenet", 64, 2.0},
                                 {"resnet-fmnist", 16, 3.0}, {"resnet18", 1, 6.0}, {"resnet18", 8, 10.0}};
   core::ThreadPool pool(static_cast<std::size_t>(threads));
   ml::ExecutorOptions options;
   options.intra_op_threads = 1;
+  if (wide >= 0) options.wide_batch_elements = static_cast<std::size_t>(wide);
   ml::set_torch_interop_threads(1);
   ml::Executor executor(pool, options);
   BareThreads bare_threads(threads, 1);
-  BareThreads bare_intraop(1, threads);
+  // One intra-op measurement on a thread of its own (see the top).
+  const auto intraop_rate = [threads](const ml::Model& m, const ml::Batch& b, double seconds) {
+    BareThreads one(1, threads);
+    return one.measure(m, b, seconds);
+  };
   std::printf("threads=%d\nrounds=%d\n", threads, rounds);
   for (const auto& c : cases) {
     if (!only.empty() && key(c) != only) continue;
@@ -238,7 +249,7 @@ int main(int argc, char** argv) {
     const ml::Batch& batch = *shared;
     // Warm both paths (profiling executor, allocator, OpenMP teams).
     bare_threads.measure(*model, batch, 0.3 * scale);
-    if (intraop) bare_intraop.measure(*model, batch, 0.3 * scale);
+    if (intraop) intraop_rate(*model, batch, 0.3 * scale);
     executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), 0.3 * scale);
     Rate best_exec, best_threads, best_intra;
     const double seconds = c.seconds * scale;
@@ -249,7 +260,7 @@ int main(int argc, char** argv) {
       if (r % 2 == 1) exec = executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), seconds);
       const Rate threads_rate = bare_threads.measure(*model, batch, seconds);
       if (r % 2 == 0) exec = executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), seconds);
-      const Rate intra_rate = intraop ? bare_intraop.measure(*model, batch, seconds) : Rate{};
+      const Rate intra_rate = intraop ? intraop_rate(*model, batch, seconds) : Rate{};
       if (verbose) {
         std::fprintf(stderr, "%s round %d: bare_threads=%.1f executor=%.1f bare_intraop=%.1f (per cpu-s %.1f %.1f %.1f)\n",
                      key(c).c_str(), r, threads_rate.wall, exec.wall, intra_rate.wall, threads_rate.cpu, exec.cpu,
