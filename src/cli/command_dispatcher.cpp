@@ -22,7 +22,8 @@ boost::asio::awaitable<CommandOutcome> CommandDispatcher::dispatch(std::string n
   if (name == "help") {
     // Only what this node can run.
     json::array commands;
-    for (const auto& c : table_.help_json().at("commands").as_array()) {
+    const json::value all = table_.help_json();  // kept alive for the loop below
+    for (const auto& c : all.at("commands").as_array()) {
       const auto command_name = std::string(c.at("name").as_string());
       if (command_name == "help" || handlers_.contains(command_name)) commands.push_back(c);
     }

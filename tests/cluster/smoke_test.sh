@@ -36,6 +36,14 @@ for k in 1 2 3; do
   first_id[$k]=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$json")
 done
 
+log "help on a node lists what it runs"
+help=$(client 1 --json help) || fail "node1 help failed"
+for cmd in help list_self list_mem coordinator; do
+  python3 -c 'import json,sys; names=[c["name"] for c in json.load(sys.stdin)["commands"]]; sys.exit(0 if sys.argv[1] in names else 1)' \
+    "$cmd" <<<"$help" || fail "help does not list $cmd"
+done
+client 1 list_self >/dev/null || fail "node1 stopped answering after help"
+
 log "kill 2, then start 2: a new incarnation"
 scripts/cluster.sh kill 2
 wait_until 15 bash -c "! $BIN/idunno --node 127.0.0.1:8002 list_self >/dev/null 2>&1" || fail "node2 still answers"
