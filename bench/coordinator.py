@@ -6,7 +6,6 @@ the first `election_won` of a later term, and to the first
 serves). Split votes are terms in which an election started and nobody won.
 Commit latency and throughput go through the console's WebSocket, one
 connection per writer, so no client process start is counted."""
-import datetime
 import json
 import os
 import re
@@ -18,6 +17,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nodelogs import log_matches, wait_for  # noqa: E402
 from wsclient import Console  # noqa: E402
 
 KILLS = int(sys.argv[1])
@@ -43,32 +43,12 @@ def coordinator_of(k):
 
 def events():
     """(time, kind, node, term) of every Raft election event in the logs."""
-    out = []
-    for k in range(1, N + 1):
-        path = f"{RUN}/node{k}/node.log"
-        if not os.path.exists(path):
-            continue
-        for line in open(path, errors="replace"):
-            m = EVENT.match(line)
-            if m:
-                t = datetime.datetime.fromisoformat(m.group(1)).timestamp()
-                out.append((t, m.group(2), m.group(3), int(m.group(4))))
-    return out
+    return [(t, m.group(2), m.group(3), int(m.group(4))) for t, m in log_matches(RUN, N, EVENT)]
 
 
-def first_after(kind, t0, term):
-    times = [t for (t, k, _, tm) in events() if k == kind and t > t0 and tm > term]
+def first_after(kind, t0, term, seen=None):
+    times = [t for (t, k, _, tm) in (seen if seen is not None else events()) if k == kind and t > t0 and tm > term]
     return min(times) - t0 if times else None
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    print(f"# timed out waiting for {what}", file=sys.stderr)
-    return False
 
 
 def quantiles(xs):
@@ -91,8 +71,9 @@ for i in range(KILLS):
     t0 = time.time()
     os.kill(pid, signal.SIGKILL)
     if wait_for(lambda: first_after("leader_committing", t0, term) is not None, 30, f"a new leader after kill {i}"):
-        committing.append(first_after("leader_committing", t0, term))
-        elected.append(first_after("election_won", t0, term))
+        seen = events()
+        committing.append(first_after("leader_committing", t0, term, seen))
+        elected.append(first_after("election_won", t0, term, seen))
     cluster("start", victim)
     # The restarted voter is back in the configuration and caught up (it
     # reports the current coordinator) before the next kill.
@@ -102,8 +83,9 @@ med, _, mx = quantiles(elected)
 print(f"failover_elected_median_s={med:.3f}\nfailover_elected_max_s={mx:.3f}")
 med, _, mx = quantiles(committing)
 print(f"failover_committing_median_s={med:.3f}\nfailover_committing_max_s={mx:.3f}\nkills={len(committing)}")
-started = {tm for (_, k, _, tm) in events() if k == "election_started"}
-won = {tm for (_, k, _, tm) in events() if k == "election_won"}
+seen = events()
+started = {tm for (_, k, _, tm) in seen if k == "election_started"}
+won = {tm for (_, k, _, tm) in seen if k == "election_won"}
 print(f"election_terms={len(started)}\nsplit_votes={len(started - won)}")
 
 # Commit latency: one writer, sequential kv-puts of small entries through

@@ -2,7 +2,6 @@
 """Driver of bench/membership.sh: starts clusters with scripts/cluster.sh,
 kills nodes, and reads detection times from the nodes' own logs
 (event=member_dead lines carry millisecond timestamps)."""
-import datetime
 import json
 import os
 import signal
@@ -13,6 +12,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nodelogs import log_matches, wait_for  # noqa: E402
 
 N, KILLS, LOSS_SECONDS, IDLE_SECONDS = (int(x) for x in sys.argv[1:5])
 RUN = os.environ["IDUNNO_RUN"]
@@ -36,14 +38,9 @@ LINE = re.compile(r"^(\S+) \S+ node=(\S+) event=member_dead member=(\S+)")
 def dead_times(victim_id):
     """Time each node logged victim_id dead, by node name."""
     seen = {}
-    for k in range(1, N + 1):
-        path = f"{RUN}/node{k}/node.log"
-        if not os.path.exists(path):
-            continue
-        for line in open(path, errors="replace"):
-            m = LINE.match(line)
-            if m and m.group(3) == victim_id and m.group(2) not in seen:
-                seen[m.group(2)] = datetime.datetime.fromisoformat(m.group(1)).timestamp()
+    for t, m in log_matches(RUN, N, LINE):
+        if m.group(3) == victim_id and m.group(2) not in seen:
+            seen[m.group(2)] = t
     return seen
 
 
@@ -71,12 +68,8 @@ def alive_seen_by(k):
 
 def wait_converged(timeout=30):
     """Until every node sees N alive members (a restarted node has joined)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if all(alive_seen_by(k) == N for k in range(1, N + 1)):
-            return
-        time.sleep(0.2)
-    print(f"# cluster did not converge to {N} alive members within {timeout} s", file=sys.stderr)
+    wait_for(lambda: all(alive_seen_by(k) == N for k in range(1, N + 1)), timeout,
+             f"the cluster to converge to {N} alive members", poll=0.2)
 
 
 def count_events(event):
@@ -99,12 +92,7 @@ for _ in range(KILLS):
     pid = int(open(f"{RUN}/node{victim}/pid").read())
     t0 = time.time()
     os.kill(pid, signal.SIGKILL)
-    deadline = t0 + 30
-    while time.time() < deadline:
-        seen = dead_times(vid)
-        if len(seen) >= N - 1:
-            break
-        time.sleep(0.2)
+    wait_for(lambda: len(dead_times(vid)) >= N - 1, 30, f"every survivor to declare node{victim} dead", poll=0.2)
     seen = dead_times(vid)
     if len(seen) < N - 1:
         print(f"# kill of node{victim}: only {len(seen)} of {N - 1} survivors declared it dead", file=sys.stderr)

@@ -28,7 +28,11 @@ ExecutorOptions executor_options(const core::MlSection& ml) {
 }
 
 Executor::Executor(core::ThreadPool& pool, ExecutorOptions options)
-    : pool_(pool), options_(options), cache_(options.model_cache_bytes), slots_(core::SlotGate::create(pool.size())) {
+    : pool_(pool),
+      options_(options),
+      cache_(options.model_cache_bytes),
+      slots_(core::SlotGate::create(pool.size())),
+      wide_thread_(options.wide_batch_elements > 0 ? std::make_unique<core::ThreadPool>(1) : nullptr) {
   set_torch_interop_threads(options.inter_op_threads);
 }
 
@@ -81,7 +85,7 @@ std::vector<ModelInfo> Executor::models() const {
 template <typename Work>
 asio::awaitable<BatchResult> Executor::run_inference(std::size_t input_elements, Work work) {
   const int intra = options_.intra_op_threads;
-  const bool wide = options_.wide_batch_elements > 0 && input_elements >= options_.wide_batch_elements && intra > 0 &&
+  const bool wide = wide_thread_ && input_elements >= options_.wide_batch_elements && intra > 0 &&
                     static_cast<std::size_t>(intra) < pool_.size();
   const int threads = wide ? static_cast<int>(pool_.size()) : intra;
   const auto lease = co_await slots_->acquire(wide ? pool_.size() : 1);
@@ -91,7 +95,7 @@ asio::awaitable<BatchResult> Executor::run_inference(std::size_t input_elements,
     set_torch_thread_count(threads);
     return work();
   };
-  core::ThreadPool& runner = wide ? wide_thread_ : pool_;
+  core::ThreadPool& runner = wide ? *wide_thread_ : pool_;
   BatchResult result = co_await runner.run(std::move(job));
   if (wide) ++wide_batches_;  // counted once it ran (a cancelled batch may hold slots, never run)
   co_return result;

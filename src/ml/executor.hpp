@@ -121,7 +121,8 @@ class Executor {
   ModelCache cache_;
   std::map<std::string, ModelInfo> loaded_;  // by model name
   std::shared_ptr<core::SlotGate> slots_;  // one per pool thread
-  core::ThreadPool wide_thread_{1};         // runs wide batches (holding every slot)
+  // Runs wide batches (holding every slot); only when they are enabled.
+  std::unique_ptr<core::ThreadPool> wide_thread_;
   std::size_t wide_batches_ = 0;
 };
 
