@@ -231,6 +231,7 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
     r.integer("threads", c.ml.threads, 0, 1024);
     r.integer("model_cache_mb", c.ml.model_cache_mb, 1, 1 << 20);
     r.integer("wide_batch_floats", c.ml.wide_batch_floats, 0, 1LL << 40);
+    r.integer("tensor_cache_mb", c.ml.tensor_cache_mb, 0, 1 << 20);
     r.reject_unknown();
   }
   {

@@ -89,6 +89,9 @@ struct MlSection {
   // Inference batches with at least this many input floats run alone with
   // every ml thread working on each op (LibTorch intra-op); 0: never.
   long long wide_batch_floats = 0;
+  // Free LibTorch tensor memory kept for reuse by the next forward pass, in
+  // MiB; 0: LibTorch's own allocator.
+  int tensor_cache_mb = 1024;
 };
 
 struct ConsoleSection {

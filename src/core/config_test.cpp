@@ -146,6 +146,7 @@ TEST(Config, ShippedExampleMatchesDefaults) {
   EXPECT_EQ(shipped.sdfs.chunk_size, defaults.sdfs.chunk_size);
   EXPECT_EQ(shipped.ml.model_cache_mb, defaults.ml.model_cache_mb);
   EXPECT_EQ(shipped.ml.wide_batch_floats, defaults.ml.wide_batch_floats);
+  EXPECT_EQ(shipped.ml.tensor_cache_mb, defaults.ml.tensor_cache_mb);
   EXPECT_EQ(shipped.console.bind, defaults.console.bind);
 }
 

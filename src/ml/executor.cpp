@@ -10,6 +10,7 @@
 #include "core/logging.hpp"
 #include "core/task_group.hpp"
 #include "ml/inference.hpp"
+#include "ml/tensor_allocator.hpp"
 #include "ml/zoo.hpp"
 
 namespace idunno::ml {
@@ -24,6 +25,7 @@ ExecutorOptions executor_options(const core::MlSection& ml) {
   ExecutorOptions options;
   options.model_cache_bytes = static_cast<std::size_t>(std::max(ml.model_cache_mb, 1)) << 20;
   options.wide_batch_elements = static_cast<std::size_t>(std::max(ml.wide_batch_floats, 0LL));
+  options.tensor_cache_bytes = static_cast<std::size_t>(std::max(ml.tensor_cache_mb, 0)) << 20;
   return options;
 }
 
@@ -33,6 +35,7 @@ Executor::Executor(core::ThreadPool& pool, ExecutorOptions options)
       cache_(options.model_cache_bytes),
       slots_(core::SlotGate::create(pool.size())),
       wide_thread_(options.wide_batch_elements > 0 ? std::make_unique<core::ThreadPool>(1) : nullptr) {
+  install_tensor_allocator(options.tensor_cache_bytes);
   set_torch_interop_threads(options.inter_op_threads);
 }
 

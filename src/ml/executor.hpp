@@ -6,17 +6,20 @@
 // Threads are set on purpose: the pool has one thread per core (ml.threads)
 // and each pool thread runs LibTorch with `intra_op_threads` (default 1), so
 // concurrent batches of different jobs use the cores without
-// oversubscription. Optionally (ml.wide_batch_floats) a batch too big for
-// that (e.g. ResNet-18 at batch 8) runs "wide": on
-// the executor's own wide thread, whose LibTorch intra-op team has as many
-// threads as the pool, while no other inference batch runs (always the same
-// thread, so only one OpenMP team exists), so its large activations stay
-// in cache instead of two forwards thrashing it. Inference batches take the
-// pool's slots first come, first served (core::SlotGate: one each, a wide
-// one all of them), so a wide batch is neither starved nor shares the cores
-// with other batches. Model loads and training runs do not take slots: a
-// training run occupies one pool thread for its whole length. Loaded models are cached under a key, bounded by
-// ml.model_cache_mb, and warmed up on load.
+// oversubscription. Optionally (ml.wide_batch_floats) a large batch runs
+// "wide", for a shorter latency at some cost in throughput: on the
+// executor's own wide thread (always the same one, so only one more OpenMP
+// team exists), with as many LibTorch intra-op threads as the pool, while
+// no other inference batch runs. Inference batches take the pool's slots
+// first come, first served (core::SlotGate: one each, a wide one all of
+// them), so a wide batch is neither starved nor shares the cores with other
+// batches. Model loads and training runs do not take slots: a training run
+// occupies one pool thread for its whole length. Loaded models are cached
+// under a key, bounded by ml.model_cache_mb, and warmed up on load.
+//
+// Constructing one installs the process's tensor cache with the limit of
+// ml.tensor_cache_mb (tensor_allocator.hpp; an installed one takes the new
+// limit); construct it before LibTorch computes anything.
 //
 // Owned by the Node; touch it only from the event loop. It must outlive
 // every coroutine that awaits it, and the pool must outlive it.
@@ -49,6 +52,9 @@ struct ExecutorOptions {
   // A batch whose input has at least this many floats runs wide (alone,
   // all pool threads intra-op); 0: never (ml.wide_batch_floats).
   std::size_t wide_batch_elements = 0;
+  // Free tensor memory kept for reuse (ml.tensor_cache_mb; see
+  // tensor_allocator.hpp); 0: none.
+  std::size_t tensor_cache_bytes = std::size_t{1024} << 20;
 };
 
 // From the [ml] section (model_cache_mb). The pool itself is sized by

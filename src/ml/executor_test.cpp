@@ -191,7 +191,7 @@ TEST(ModelCache, EvictsLeastRecentlyUsedBeyondCapacity) {
 // While the pool runs forward passes that each take far longer than the
 // timer period, a 5 ms timer on the loop keeps firing on time.
 TEST_F(ExecutorTest, EventLoopStaysResponsiveDuringInference) {
-  const DatasetPtr data = IdxDataset::from_bytes(test::idx_images(64), std::nullopt);
+  const DatasetPtr data = IdxDataset::from_bytes(test::idx_images(256), std::nullopt);
   const auto model = test::run_loop(io_, executor_.zoo_model("resnet-fmnist"));
   struct Observed {
     std::chrono::nanoseconds max_late{0};
@@ -215,7 +215,7 @@ TEST_F(ExecutorTest, EventLoopStaysResponsiveDuringInference) {
       }
     }(s));
     for (int i = 0; i < 2; ++i) {
-      const auto result = co_await executor.infer(m, d, 0, 64);
+      const auto result = co_await executor.infer(m, d, 0, 256);
       s->min_batch = std::min(s->min_batch, result.processing_time);
     }
     s->done = true;

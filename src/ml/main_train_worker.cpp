@@ -8,7 +8,7 @@
 //       (each rank trains on its own contiguous shard of the first N samples)
 //       [--rank R --world K (--store FILE | --host H --port P)]
 //       [--out model.pt] [--state-out weights.f32]
-//       [--results results.txt [--infer-batch 64]]
+//       [--results results.txt [--infer-batch 64]] [--tensor-cache-mb 1024]
 //
 // --results runs the trained model over the whole --eval set through the
 // node's inference executor (its thread pool, awaited from an event loop)
@@ -33,6 +33,7 @@
 #include "ml/executor.hpp"
 #include "ml/model.hpp"
 #include "ml/process_group.hpp"
+#include "ml/tensor_allocator.hpp"
 #include "ml/trainer.hpp"
 #include "ml/zoo.hpp"
 
@@ -146,6 +147,9 @@ int main(int argc, char** argv) {
   Args args;
   try {
     args = parse_args(argc, argv);
+    // Before LibTorch computes anything (see tensor_allocator.hpp).
+    const auto default_mb = idunno::ml::ExecutorOptions{}.tensor_cache_bytes >> 20;
+    idunno::ml::install_tensor_allocator(std::stoull(get(args, "tensor-cache-mb", std::to_string(default_mb))) << 20);
   } catch (const std::exception& e) {
     std::cerr << "idunno-train-worker: " << e.what() << " (see the usage at the top of main_train_worker.cpp)\n";
     return 2;
