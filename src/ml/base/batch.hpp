@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "ml/base/dataset.hpp"
@@ -13,9 +14,28 @@
 
 namespace idunno::ml {
 
+// Memory aligned as LibTorch aligns its own tensors (64 bytes). A forward
+// pass over a batch at a lesser alignment ran measurably slower
+// (ResNet-18, batch 8: about 5%), and copying it to aligned memory first
+// would cost a pass over the input.
+template <typename T, std::size_t Alignment = 64>
+struct AlignedAllocator {
+  using value_type = T;
+  template <typename U>
+  struct rebind {
+    using other = AlignedAllocator<U, Alignment>;
+  };
+  AlignedAllocator() = default;
+  template <typename U>
+  AlignedAllocator(const AlignedAllocator<U, Alignment>& /*other*/) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{Alignment})); }
+  void deallocate(T* p, std::size_t n) noexcept { ::operator delete(p, n * sizeof(T), std::align_val_t{Alignment}); }
+  friend bool operator==(const AlignedAllocator& /*a*/, const AlignedAllocator& /*b*/) { return true; }
+};
+
 struct Batch {
-  ImageShape shape;                   // of one sample
-  std::vector<float> values;          // size() * shape.elements(), NCHW
+  ImageShape shape;                                   // of one sample
+  std::vector<float, AlignedAllocator<float>> values;  // size() * shape.elements(), NCHW
   std::vector<std::int64_t> indices;  // query index of each sample
   std::vector<std::int64_t> labels;   // -1 where unknown
 
