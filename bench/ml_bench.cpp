@@ -10,9 +10,11 @@
 //                 a loop with 1 intra-op thread (the executor's layout,
 //                 minus the executor);
 //   bare_intraop: one thread running module.forward with T intra-op threads
-//                 (a fresh thread per measurement: its OpenMP team goes with
-//                 it, so it never sits beside the executor's wide thread's
-//                 team; two idle-and-waking teams on 2 cores halve both).
+//                 (a fresh thread per measurement, so that its OpenMP team
+//                 never sits idle beside the executor's wide thread's).
+// All three allocate tensors through the same allocator: the executor
+// installs the node's tensor cache (ml.tensor_cache_mb) for the whole
+// process before anything runs; --tensor-cache-mb 0 keeps LibTorch's own.
 // ratio_vs_libtorch = executor / the better baseline in images per wall
 // second; cpu_ratio_vs_libtorch the same in images per CPU second of the
 // process (robust to other load on a shared host). Rounds interleave the
@@ -21,7 +23,8 @@
 // Options: --threads T, --rounds R, --scale S (measurement time factor),
 // --verbose 1 (every round on stderr), --case MODEL_bBATCH (only that case,
 // e.g. resnet18_b8), --intraop 0 (skip the intra-op baseline), --wide N
-// (the executor's wide_batch_elements; 0 never runs a batch wide).
+// (the executor's wide_batch_elements; 0 never runs a batch wide),
+// --tensor-cache-mb N (the executor's tensor cache; 0: none).
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
@@ -43,6 +46,7 @@
 #include "ml/executor.hpp"
 #include "ml/inference.hpp"
 #include "ml/model_impl.hpp"
+#include "ml/tensor_allocator.hpp"
 #include "ml/zoo.hpp"
 
 namespace {
@@ -218,6 +222,8 @@ int main(int argc, char** argv) {
   std::string only;  // run just this case (e.g. resnet18_b8)
   bool intraop = true;  // also measure the intra-op baseline
   long long wide = -1;  // executor's wide_batch_elements; -1: its default
+  long long tensor_cache_mb = -1;  // -1: the executor's default
+  std::size_t in_flight = 0;  // batches awaited at once; 0: one per thread
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--threads") == 0) threads = std::stoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::stoi(argv[i + 1]);
@@ -226,13 +232,17 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--case") == 0) only = argv[i + 1];
     if (std::strcmp(argv[i], "--intraop") == 0) intraop = std::strcmp(argv[i + 1], "1") == 0;
     if (std::strcmp(argv[i], "--wide") == 0) wide = std::stoll(argv[i + 1]);
+    if (std::strcmp(argv[i], "--tensor-cache-mb") == 0) tensor_cache_mb = std::stoll(argv[i + 1]);
+    if (std::strcmp(argv[i], "--in-flight") == 0) in_flight = std::stoul(argv[i + 1]);
   }
   const std::vector<Case> cases{{"lenet", 1, 2.0},         {"lenet", 16, 2.0},   {"lenet", 64, 2.0},
                                 {"resnet-fmnist", 16, 3.0}, {"resnet18", 1, 6.0}, {"resnet18", 8, 10.0}};
+  if (in_flight == 0) in_flight = static_cast<std::size_t>(threads);
   core::ThreadPool pool(static_cast<std::size_t>(threads));
   ml::ExecutorOptions options;
   options.intra_op_threads = 1;
   if (wide >= 0) options.wide_batch_elements = static_cast<std::size_t>(wide);
+  if (tensor_cache_mb >= 0) options.tensor_cache_bytes = static_cast<std::size_t>(tensor_cache_mb) << 20;
   ml::set_torch_interop_threads(1);
   ml::Executor executor(pool, options);
   BareThreads bare_threads(threads, 1);
@@ -241,7 +251,7 @@ int main(int argc, char** argv) {
     BareThreads one(1, threads);
     return one.measure(m, b, seconds);
   };
-  std::printf("threads=%d\nrounds=%d\n", threads, rounds);
+  std::printf("threads=%d\nrounds=%d\ntensor_cache_mb=%zu\n", threads, rounds, ml::tensor_cache_stats().limit_bytes >> 20);
   for (const auto& c : cases) {
     if (!only.empty() && key(c) != only) continue;
     const ml::ModelPtr model = ml::make_zoo_model(c.model, 1);
@@ -250,16 +260,16 @@ int main(int argc, char** argv) {
     // Warm both paths (profiling executor, allocator, OpenMP teams).
     bare_threads.measure(*model, batch, 0.3 * scale);
     if (intraop) intraop_rate(*model, batch, 0.3 * scale);
-    executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), 0.3 * scale);
+    executor_images_per_s(executor, model, shared, in_flight, 0.3 * scale);
     Rate best_exec, best_threads, best_intra;
     const double seconds = c.seconds * scale;
     for (int r = 0; r < rounds; ++r) {
       // Odd rounds run the executor first, so that neither side always
       // follows the other.
       Rate exec;
-      if (r % 2 == 1) exec = executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), seconds);
+      if (r % 2 == 1) exec = executor_images_per_s(executor, model, shared, in_flight, seconds);
       const Rate threads_rate = bare_threads.measure(*model, batch, seconds);
-      if (r % 2 == 0) exec = executor_images_per_s(executor, model, shared, static_cast<std::size_t>(threads), seconds);
+      if (r % 2 == 0) exec = executor_images_per_s(executor, model, shared, in_flight, seconds);
       const Rate intra_rate = intraop ? intraop_rate(*model, batch, seconds) : Rate{};
       if (verbose) {
         std::fprintf(stderr, "%s round %d: bare_threads=%.1f executor=%.1f bare_intraop=%.1f (per cpu-s %.1f %.1f %.1f)\n",
