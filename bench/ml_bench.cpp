@@ -24,7 +24,8 @@
 // --verbose 1 (every round on stderr), --case MODEL_bBATCH (only that case,
 // e.g. resnet18_b8), --intraop 0 (skip the intra-op baseline), --wide N
 // (the executor's wide_batch_elements; 0 never runs a batch wide),
-// --tensor-cache-mb N (the executor's tensor cache; 0: none).
+// --tensor-cache-mb N (the executor's tensor cache; 0: none), --in-flight N
+// (batches the executor is given at once; default one per pool thread).
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
@@ -242,7 +243,9 @@ int main(int argc, char** argv) {
   ml::ExecutorOptions options;
   options.intra_op_threads = 1;
   if (wide >= 0) options.wide_batch_elements = static_cast<std::size_t>(wide);
-  if (tensor_cache_mb >= 0) options.tensor_cache_bytes = static_cast<std::size_t>(tensor_cache_mb) << 20;
+  // As the node: ml.tensor_cache_mb's default unless given.
+  options.tensor_cache_bytes =
+      static_cast<std::size_t>(tensor_cache_mb >= 0 ? tensor_cache_mb : core::MlSection{}.tensor_cache_mb) << 20;
   ml::set_torch_interop_threads(1);
   ml::Executor executor(pool, options);
   BareThreads bare_threads(threads, 1);

@@ -35,7 +35,7 @@ Executor::Executor(core::ThreadPool& pool, ExecutorOptions options)
       cache_(options.model_cache_bytes),
       slots_(core::SlotGate::create(pool.size())),
       wide_thread_(options.wide_batch_elements > 0 ? std::make_unique<core::ThreadPool>(1) : nullptr) {
-  install_tensor_allocator(options.tensor_cache_bytes);
+  if (options.tensor_cache_bytes) install_tensor_allocator(*options.tensor_cache_bytes);
   set_torch_interop_threads(options.inter_op_threads);
 }
 

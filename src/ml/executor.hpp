@@ -17,9 +17,10 @@
 // occupies one pool thread for its whole length. Loaded models are cached
 // under a key, bounded by ml.model_cache_mb, and warmed up on load.
 //
-// Constructing one installs the process's tensor cache with the limit of
-// ml.tensor_cache_mb (tensor_allocator.hpp; an installed one takes the new
-// limit); construct it before LibTorch computes anything.
+// Constructed with a tensor cache limit (as the node does, from
+// ml.tensor_cache_mb), it installs the process's tensor cache
+// (tensor_allocator.hpp; an installed one takes the new limit): construct
+// it before LibTorch runs on any other thread.
 //
 // Owned by the Node; touch it only from the event loop. It must outlive
 // every coroutine that awaits it, and the pool must outlive it.
@@ -29,6 +30,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,9 +54,9 @@ struct ExecutorOptions {
   // A batch whose input has at least this many floats runs wide (alone,
   // all pool threads intra-op); 0: never (ml.wide_batch_floats).
   std::size_t wide_batch_elements = 0;
-  // Free tensor memory kept for reuse (ml.tensor_cache_mb; see
-  // tensor_allocator.hpp); 0: none.
-  std::size_t tensor_cache_bytes = std::size_t{1024} << 20;
+  // Installs the process's tensor cache with this limit (ml.tensor_cache_mb;
+  // tensor_allocator.hpp; 0: none); unset: leaves it as it is.
+  std::optional<std::size_t> tensor_cache_bytes = std::nullopt;
 };
 
 // From the [ml] section (model_cache_mb). The pool itself is sized by

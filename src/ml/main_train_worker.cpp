@@ -148,8 +148,9 @@ int main(int argc, char** argv) {
   try {
     args = parse_args(argc, argv);
     // Before LibTorch computes anything (see tensor_allocator.hpp).
-    const auto default_mb = idunno::ml::ExecutorOptions{}.tensor_cache_bytes >> 20;
-    idunno::ml::install_tensor_allocator(std::stoull(get(args, "tensor-cache-mb", std::to_string(default_mb))) << 20);
+    const long long cache_mb = std::stoll(get(args, "tensor-cache-mb", std::to_string(idunno::core::MlSection{}.tensor_cache_mb)));
+    if (cache_mb < 0 || cache_mb > (1LL << 20)) throw std::invalid_argument("--tensor-cache-mb takes 0 to 1048576");
+    idunno::ml::install_tensor_allocator(static_cast<std::size_t>(cache_mb) << 20);
   } catch (const std::exception& e) {
     std::cerr << "idunno-train-worker: " << e.what() << " (see the usage at the top of main_train_worker.cpp)\n";
     return 2;

@@ -2,22 +2,29 @@
 // LibTorch's CPU tensor memory, kept for reuse.
 //
 // Why: a forward pass of a convolutional network allocates the same large
-// activation buffers (ResNet-18 at batch 8: tens of MB each) every time and
-// frees them at the end. glibc hands buffers that big to the kernel and back
-// (mmap above its threshold, which stops growing at 32 MB; whole heaps of a
-// thread's arena unmapped when they empty), so every pass page-faults all
-// of its activations in again. On the 2-core machines this cost a third of
-// ResNet-18's throughput, unevenly from one thread or process to the next.
+// activation buffers every time (ResNet-18 at batch 8: from about 1 MB up
+// to 26 MB each) and frees them at the end. glibc gives much of that back
+// to the kernel between passes (a thread arena's heaps are unmapped when
+// they empty; blocks over 32 MB, e.g. ResNet-18's first activations from
+// batch 10, are always mapped and unmapped), so the next pass page-faults
+// it in again. On the 2-core machines this cost ResNet-18 at batch 8 a
+// fifth of its throughput and made it vary widely from one thread and
+// process to the next.
 //
 // The allocator installed here keeps freed blocks of at least
-// `kMinCachedBytes` in a free list, bounded by `limit_bytes` (ml.tensor_cache_mb,
-// oldest freed evicted first), and hands them out again for a request of
-// the same size (up to a quarter larger). Smaller blocks go straight to
-// LibTorch's own CPU allocation. Every block is 64-byte aligned, as
-// LibTorch's own.
+// `kMinCachedBytes` (page-aligned) in a free list, bounded by
+// `limit_bytes` (ml.tensor_cache_mb; oldest freed evicted first), and hands
+// one out again for a request of its size or up to a quarter smaller.
+// Smaller blocks are allocated and freed as LibTorch's default CPU
+// allocator does (c10::alloc_cpu, 64-byte aligned); unlike it, this one
+// does not report to LibTorch's memory profiler.
 //
 // Process-wide and thread-safe: LibTorch has one CPU allocator per process.
-// The first install sets it; later ones only change the limit.
+// The first install sets it (do that before LibTorch runs on more than one
+// thread: LibTorch's allocator registry is not synchronised); later ones
+// only change the limit. A buffer LibTorch's default allocator handed out
+// before the install may be freed through this one; it is freed as the
+// default one would.
 
 #include <cstddef>
 #include <cstdint>
@@ -37,15 +44,13 @@ struct TensorCacheStats {
 };
 
 // Makes LibTorch allocate CPU tensors through the cache, holding at most
-// `limit_bytes` of free blocks. Call it before LibTorch computes anything
-// (first thing in main): a buffer LibTorch's own allocator handed to oneDNN
-// must not be freed through this one. 0 leaves LibTorch's own allocator in
-// place, or once installed, frees what is cached and caches nothing more.
+// `limit_bytes` of free blocks. 0 leaves LibTorch's own allocator in place,
+// or once installed, frees what is cached and caches nothing more.
 void install_tensor_allocator(std::size_t limit_bytes);
 
 TensorCacheStats tensor_cache_stats();
 
-// Frees every cached block (e.g. after a large job is done).
+// Frees every cached block; the limit stays.
 void release_tensor_cache();
 
 }  // namespace idunno::ml

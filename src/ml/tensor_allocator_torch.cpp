@@ -1,17 +1,22 @@
 // The caching CPU allocator behind install_tensor_allocator.
 //
-// Every block carries a 64-byte header in front of what LibTorch sees:
-// its usable size and a tag. LibTorch's raw interface (oneDNN's buffers
-// go through it) frees a pointer with no context, so the deleter must find
-// the size from the pointer alone; 64 bytes keep LibTorch's alignment.
+// LibTorch's raw interface (oneDNN's buffers go through it) frees a pointer
+// with no context, possibly one that LibTorch's default allocator handed
+// out before ours was installed. So the deleter decides what a pointer is
+// without reading the memory around it: large blocks are page-aligned and
+// registered by address; anything else (our small blocks, anyone's
+// before the install) was allocated as LibTorch's default allocator does
+// and is freed as it does.
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
+#include <c10/util/Exception.h>
 
-#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <mutex>
-#include <new>
-#include <vector>
+#include <iterator>
+#include <unordered_map>
 
 #include "ml/tensor_allocator.hpp"
 
@@ -19,60 +24,82 @@ namespace idunno::ml {
 
 namespace {
 
-constexpr std::size_t kHeaderBytes = 64;
-constexpr std::uint64_t kTag = 0x1d0a'7e45'0c0a'c4e1ULL;
 constexpr std::size_t kPageBytes = 4096;
+// Larger requests are refused before rounding them up could overflow.
+constexpr std::size_t kMaxBytes = static_cast<std::size_t>(PTRDIFF_MAX) - kPageBytes;
 
-struct Header {
-  std::size_t capacity;  // usable bytes after the header
-  std::uint64_t tag;
-};
-static_assert(sizeof(Header) <= kHeaderBytes);
+bool page_aligned(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % kPageBytes == 0; }
 
-// Free large blocks by capacity; the oldest freed goes first when over the
-// limit. Guarded by one mutex: only blocks of kMinCachedBytes or more come
-// here, a few dozen per forward pass.
+// Every large block, by address; the free ones also by capacity (most
+// recently freed handed out first, warmest in cache) and by when they were
+// freed (oldest evicted first). One mutex: only blocks of kMinCachedBytes
+// or more come here, a few dozen per forward pass.
 class BlockCache {
  public:
-  // A cached block's base for `capacity` bytes (up to a quarter more), or
-  // null.
+  // A free block for `capacity` bytes (up to a quarter more), or null.
   void* take(std::size_t capacity) {
     std::lock_guard lock(mutex_);
     auto it = free_.lower_bound(capacity);
-    if (it == free_.end() || it->first > capacity + capacity / 4) {
+    if (it == free_.end() || it->first - capacity > capacity / 4) {
       ++misses_;
       return nullptr;
     }
+    it = std::prev(free_.upper_bound(it->first));  // the most recent of that size
     void* base = it->second.base;
+    by_age_.erase(it->second.stamp);
     cached_ -= it->first;
     free_.erase(it);
     ++hits_;
     return base;
   }
 
-  void give(void* base, std::size_t capacity) {
-    std::vector<void*> evicted;
-    {
-      std::lock_guard lock(mutex_);
-      if (capacity > limit_) {
-        evicted.push_back(base);
-      } else {
-        free_.emplace(capacity, Free{base, ++stamp_});
-        cached_ += capacity;
-        trim_locked(evicted);
-      }
+  // A new block of `capacity` bytes, page-aligned; throws c10::Error when
+  // memory is out even after freeing the cache.
+  void* fresh(std::size_t capacity) {
+    void* base = nullptr;
+    if (posix_memalign(&base, kPageBytes, capacity) != 0) {
+      release_all();
+      TORCH_CHECK(posix_memalign(&base, kPageBytes, capacity) == 0, "cannot allocate ", capacity, " bytes for a tensor");
     }
-    for (void* block : evicted) c10::free_cpu(block);
+    try {
+      std::lock_guard lock(mutex_);
+      live_.emplace(base, capacity);
+    } catch (...) {
+      std::free(base);
+      throw;
+    }
+    return base;
+  }
+
+  // Takes back `base` if it is one of ours; false if it is not. Runs in
+  // tensor destructors: never throws (a block that cannot be kept is freed).
+  bool give(void* base) noexcept {
+    std::lock_guard lock(mutex_);
+    const auto live = live_.find(base);
+    if (live == live_.end()) return false;
+    const std::size_t capacity = live->second;
+    if (capacity > limit_ || !add_free_locked(base, capacity)) {
+      live_.erase(live);
+      ++evictions_;
+      std::free(base);
+      return true;
+    }
+    trim_locked();
+    return true;
   }
 
   void set_limit(std::size_t limit) {
-    std::vector<void*> evicted;
-    {
-      std::lock_guard lock(mutex_);
-      limit_ = limit;
-      trim_locked(evicted);
-    }
-    for (void* block : evicted) c10::free_cpu(block);
+    std::lock_guard lock(mutex_);
+    limit_ = limit;
+    trim_locked();
+  }
+
+  void release_all() {
+    std::lock_guard lock(mutex_);
+    const std::size_t limit = limit_;
+    limit_ = 0;
+    trim_locked();
+    limit_ = limit;
   }
 
   TensorCacheStats stats() {
@@ -85,20 +112,47 @@ class BlockCache {
     void* base;
     std::uint64_t stamp;  // when it was freed
   };
+  using FreeMap = std::multimap<std::size_t, Free>;
 
-  void trim_locked(std::vector<void*>& evicted) {
+  // False when there is no memory for the bookkeeping.
+  bool add_free_locked(void* base, std::size_t capacity) noexcept {
+    try {
+      const std::uint64_t stamp = ++stamp_;
+      const auto it = free_.emplace(capacity, Free{base, stamp});
+      try {
+        by_age_.emplace(stamp, it);
+      } catch (...) {
+        free_.erase(it);
+        return false;
+      }
+    } catch (...) {
+      return false;
+    }
+    cached_ += capacity;
+    return true;
+  }
+
+  // Frees the oldest freed blocks until the cache fits its limit. Eviction
+  // is rare (the cache is over its limit), so it frees under the lock
+  // rather than allocate a list of blocks to free outside it.
+  void trim_locked() noexcept {
     while (cached_ > limit_) {
-      auto oldest = std::min_element(free_.begin(), free_.end(),
-                                     [](const auto& a, const auto& b) { return a.second.stamp < b.second.stamp; });
-      evicted.push_back(oldest->second.base);
-      cached_ -= oldest->first;
-      free_.erase(oldest);
+      const auto oldest = by_age_.begin();
+      const FreeMap::iterator block = oldest->second;
+      void* base = block->second.base;
+      live_.erase(base);
+      cached_ -= block->first;
+      free_.erase(block);
+      by_age_.erase(oldest);
       ++evictions_;
+      std::free(base);
     }
   }
 
   std::mutex mutex_;
-  std::multimap<std::size_t, Free> free_;
+  std::unordered_map<void*, std::size_t> live_;  // every large block: capacity
+  FreeMap free_;
+  std::map<std::uint64_t, FreeMap::iterator> by_age_;
   std::size_t limit_ = 0;
   std::size_t cached_ = 0;
   std::uint64_t stamp_ = 0;
@@ -115,33 +169,22 @@ BlockCache& cache() {
 
 void release_block(void* data) {
   if (data == nullptr) return;
-  void* base = static_cast<char*>(data) - kHeaderBytes;
-  const auto* header = static_cast<const Header*>(base);
-  if (header->tag != kTag) {
-    // Allocated by LibTorch's default allocator before ours was installed
-    // (install first thing in main, so that this does not happen).
-    c10::free_cpu(data);
-    return;
-  }
-  if (header->capacity >= kMinCachedBytes) {
-    cache().give(base, header->capacity);
-  } else {
-    c10::free_cpu(base);
-  }
+  if (page_aligned(data) && cache().give(data)) return;
+  c10::free_cpu(data);  // a small block, or LibTorch's own
 }
 
 class CachingCpuAllocator final : public c10::Allocator {
  public:
   c10::DataPtr allocate(std::size_t n) const override {
     const c10::Device cpu(c10::DeviceType::CPU);
-    if (n == 0) return {nullptr, nullptr, &release_block, cpu};
-    const std::size_t capacity = n >= kMinCachedBytes ? (n + kPageBytes - 1) / kPageBytes * kPageBytes : n;
-    void* base = capacity >= kMinCachedBytes ? cache().take(capacity) : nullptr;
-    if (base == nullptr) {
-      base = c10::alloc_cpu(capacity + kHeaderBytes);  // throws on failure, 64-byte aligned
-      new (base) Header{capacity, kTag};
+    if (n < kMinCachedBytes) {
+      void* small = n == 0 ? nullptr : c10::alloc_cpu(n);
+      return {small, small, &release_block, cpu};
     }
-    void* data = static_cast<char*>(base) + kHeaderBytes;
+    TORCH_CHECK(n <= kMaxBytes, "cannot allocate ", n, " bytes for a tensor");
+    const std::size_t capacity = (n + kPageBytes - 1) / kPageBytes * kPageBytes;
+    void* data = cache().take(capacity);
+    if (data == nullptr) data = cache().fresh(capacity);
     return {data, data, &release_block, cpu};
   }
 
@@ -172,11 +215,6 @@ TensorCacheStats tensor_cache_stats() {
   return cache().stats();
 }
 
-void release_tensor_cache() {
-  std::lock_guard lock(install_mutex);
-  const std::size_t limit = cache().stats().limit_bytes;
-  cache().set_limit(0);
-  cache().set_limit(limit);
-}
+void release_tensor_cache() { cache().release_all(); }
 
 }  // namespace idunno::ml

@@ -14,12 +14,12 @@
 
 namespace idunno::ml {
 
-// Memory aligned as LibTorch aligns its own tensors (64 bytes). A forward
-// pass over a batch at a lesser alignment ran measurably slower
-// (ResNet-18, batch 8: about 5%), and copying it to aligned memory first
-// would cost a pass over the input.
+// Memory aligned as LibTorch aligns its own tensors (64 bytes, a cache
+// line), since the executor hands a batch's memory to the model as it is,
+// without a copy.
 template <typename T, std::size_t Alignment = 64>
 struct AlignedAllocator {
+  static_assert(Alignment >= alignof(T) && (Alignment & (Alignment - 1)) == 0);
   using value_type = T;
   template <typename U>
   struct rebind {
