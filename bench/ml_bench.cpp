@@ -10,8 +10,8 @@
 //                 a loop with 1 intra-op thread (the executor's layout,
 //                 minus the executor);
 //   bare_intraop: one thread running module.forward with T intra-op threads
-//                 (a fresh thread per measurement, so that its OpenMP team
-//                 never sits idle beside the executor's wide thread's).
+//                 (a fresh thread, and so a fresh OpenMP team, per
+//                 measurement).
 // All three allocate tensors through the same allocator: the executor
 // installs the node's tensor cache (ml.tensor_cache_mb) for the whole
 // process before anything runs; --tensor-cache-mb 0 keeps LibTorch's own.
@@ -243,9 +243,10 @@ int main(int argc, char** argv) {
   ml::ExecutorOptions options;
   options.intra_op_threads = 1;
   if (wide >= 0) options.wide_batch_elements = static_cast<std::size_t>(wide);
-  // As the node: ml.tensor_cache_mb's default unless given.
-  options.tensor_cache_bytes =
-      static_cast<std::size_t>(tensor_cache_mb >= 0 ? tensor_cache_mb : core::MlSection{}.tensor_cache_mb) << 20;
+  // As the node sizes it: ml.tensor_cache_mb, its default unless given.
+  core::MlSection section;
+  if (tensor_cache_mb >= 0) section.tensor_cache_mb = static_cast<int>(tensor_cache_mb);
+  options.tensor_cache_bytes = ml::executor_options(section).tensor_cache_bytes;
   ml::set_torch_interop_threads(1);
   ml::Executor executor(pool, options);
   BareThreads bare_threads(threads, 1);

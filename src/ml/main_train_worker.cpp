@@ -147,10 +147,15 @@ int main(int argc, char** argv) {
   Args args;
   try {
     args = parse_args(argc, argv);
-    // Before LibTorch computes anything (see tensor_allocator.hpp).
-    const long long cache_mb = std::stoll(get(args, "tensor-cache-mb", std::to_string(idunno::core::MlSection{}.tensor_cache_mb)));
-    if (cache_mb < 0 || cache_mb > (1LL << 20)) throw std::invalid_argument("--tensor-cache-mb takes 0 to 1048576");
-    idunno::ml::install_tensor_allocator(static_cast<std::size_t>(cache_mb) << 20);
+    // Before LibTorch computes anything (see tensor_allocator.hpp); sized
+    // as the node sizes it from ml.tensor_cache_mb.
+    idunno::core::MlSection section;
+    if (const auto it = args.find("tensor-cache-mb"); it != args.end()) {
+      const long long mb = std::stoll(it->second);
+      if (mb < 0 || mb > (1LL << 20)) throw std::invalid_argument("--tensor-cache-mb takes 0 to 1048576");
+      section.tensor_cache_mb = static_cast<int>(mb);
+    }
+    idunno::ml::install_tensor_allocator(*idunno::ml::executor_options(section).tensor_cache_bytes);
   } catch (const std::exception& e) {
     std::cerr << "idunno-train-worker: " << e.what() << " (see the usage at the top of main_train_worker.cpp)\n";
     return 2;

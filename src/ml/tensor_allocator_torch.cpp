@@ -84,22 +84,19 @@ class BlockCache {
       std::free(base);
       return true;
     }
-    trim_locked();
+    trim_locked(limit_);
     return true;
   }
 
   void set_limit(std::size_t limit) {
     std::lock_guard lock(mutex_);
     limit_ = limit;
-    trim_locked();
+    trim_locked(limit_);
   }
 
   void release_all() {
     std::lock_guard lock(mutex_);
-    const std::size_t limit = limit_;
-    limit_ = 0;
-    trim_locked();
-    limit_ = limit;
+    trim_locked(0);
   }
 
   TensorCacheStats stats() {
@@ -132,11 +129,11 @@ class BlockCache {
     return true;
   }
 
-  // Frees the oldest freed blocks until the cache fits its limit. Eviction
-  // is rare (the cache is over its limit), so it frees under the lock
-  // rather than allocate a list of blocks to free outside it.
-  void trim_locked() noexcept {
-    while (cached_ > limit_) {
+  // Frees the oldest freed blocks until at most `target` bytes stay cached.
+  // Eviction is rare (the cache is over its limit), so it frees under the
+  // lock rather than allocate a list of blocks to free outside it.
+  void trim_locked(std::size_t target) noexcept {
+    while (cached_ > target) {
       const auto oldest = by_age_.begin();
       const FreeMap::iterator block = oldest->second;
       void* base = block->second.base;
