@@ -46,7 +46,6 @@ void RaftNode::sync_progress() {
     if (name == self_ || progress_.contains(name)) return;
     Progress p;
     p.next = log_.last_index() + 1;
-    p.last_reply = clock_.now();
     progress_.emplace(name, p);
   };
   for (const auto& [name, address] : membership_.voters) add(name);
@@ -62,7 +61,7 @@ bool RaftNode::caught_up(const NodeName& name) const {
   auto it = progress_.find(name);
   if (it == progress_.end() || it->second.snapshot_index != 0) return false;
   const auto& p = it->second;
-  return p.match + options_.catch_up_max_lag >= log_.last_index() &&
+  return p.answered && p.match + options_.catch_up_max_lag >= log_.last_index() &&
          clock_.now() - p.last_reply < options_.election_timeout_min;
 }
 

@@ -56,7 +56,8 @@ class Group {
       }
       if (messages.empty()) return;
       for (const auto& msg : messages) {
-        if (isolated_.contains(msg.from) || isolated_.contains(msg.to)) continue;
+        // A name without a member is a node that never answers.
+        if (isolated_.contains(msg.from) || isolated_.contains(msg.to) || !members_.contains(msg.to)) continue;
         members_.at(msg.to).raft->step(msg);
       }
     }
@@ -226,6 +227,21 @@ TEST(RaftNode, LeadershipTransferIsImmediate) {
   g.settle();
   EXPECT_EQ(g.leader(), target);
   EXPECT_EQ(g[leader].leader(), target);
+}
+
+// A learner becomes a voter only once it has answered and caught up: a
+// node membership reports alive but that Raft cannot reach (its connection
+// still stuck after a heal) would otherwise join the quorum at once and
+// could cost the leader its majority.
+TEST(RaftNode, LearnerThatNeverAnswersIsNotPromoted) {
+  Group g({"a", "b", "c"});
+  g.run(600ms);
+  const auto leader = *g.leader();
+  g[leader].set_live_members({{"a", ""}, {"b", ""}, {"c", ""}, {"mute", ""}});
+  g.run(2s);
+  EXPECT_TRUE(g[leader].configuration().is_learner("mute"));
+  EXPECT_FALSE(g[leader].configuration().is_voter("mute"));
+  EXPECT_EQ(g.leader(), leader);
 }
 
 }  // namespace

@@ -20,6 +20,9 @@ struct Progress {
   core::TimePoint sent_at{};
   // Answered since the last quorum check (for check-quorum).
   bool recent_active = false;
+  // Whether the follower has answered this leader at all, and when it
+  // last did (a learner is promoted only once it has answered recently).
+  bool answered = false;
   core::TimePoint last_reply{};
   // A snapshot transfer in progress: the snapshot's last index (0: none) and
   // the byte the follower expects next.

@@ -112,6 +112,7 @@ void RaftNode::handle_snapshot_reply(const NodeName& from, const SnapshotReply& 
   if (it == progress_.end()) return;
   auto& p = it->second;
   p.recent_active = true;
+  p.answered = true;
   p.last_reply = clock_.now();
   if (reply.done) {
     if (reply.last_index < p.match || p.snapshot_index == 0) return;
