@@ -31,7 +31,7 @@ TrainOptions endless() {
   return options;
 }
 
-struct Run {
+struct TrainingRun {
   bool started = false;   // the first progress report arrived
   bool aborted = false;   // the awaiter got operation_aborted
   bool finished = false;  // the awaiter resumed
@@ -39,7 +39,7 @@ struct Run {
 };
 
 asio::awaitable<void> train_until_cancelled(Executor* executor, ModelPtr model, DatasetPtr data,
-                                            std::shared_ptr<Run> run) {
+                                            std::shared_ptr<TrainingRun> run) {
   TrainCallbacks callbacks;
   callbacks.progress_every = 1;
   callbacks.on_progress = [run](const TrainProgress&) { run->started = true; };
@@ -68,7 +68,7 @@ TEST_F(ExecutorCancel, TrainingHoldsASlotAndStopsBetweenStepsWhenCancelled) {
   const auto model = run(executor_.zoo_model("lenet", 1));
   core::TaskGroup training(executor(), "training");
   core::TaskGroup inference(executor(), "inference");
-  auto progress = std::make_shared<Run>();
+  auto progress = std::make_shared<TrainingRun>();
   training.spawn(train_until_cancelled(&executor_, model, data_, progress));
   ASSERT_TRUE(run_until([&] { return progress->started; }));
   EXPECT_EQ(executor_.slots_in_use(), 1U);
@@ -97,7 +97,7 @@ TEST_F(ExecutorCancel, TrainingHoldsASlotAndStopsBetweenStepsWhenCancelled) {
 TEST_F(ExecutorCancel, StopEndsALongTrainingRunWithinTheNodesBound) {
   const auto model = run(executor_.zoo_model("lenet", 2));
   core::TaskGroup training(executor(), "training");
-  auto progress = std::make_shared<Run>();
+  auto progress = std::make_shared<TrainingRun>();
   training.spawn(train_until_cancelled(&executor_, model, data_, progress));
   ASSERT_TRUE(run_until([&] { return progress->started; }));
   const auto begin = Clock::now();
