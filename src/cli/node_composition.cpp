@@ -29,7 +29,10 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
       ml_pool_, config_.ml, dispatcher_, metrics_,
       options.ml_module_paths.empty() ? ml::default_module_paths() : options.ml_module_paths);
   console_ = std::make_unique<ConsoleService>(executor, config_.console, dispatcher_, metrics_, events_, http_routes_);
-  order_ = {transport_.get(), membership_.get(), coordinator_.get(), executor_service_.get(), console_.get()};
+  // The executor starts before membership and consensus: loading LibTorch
+  // takes most of a second, during which the loop does not run yet, and
+  // their timers must start from when the node can actually answer.
+  order_ = {transport_.get(), executor_service_.get(), membership_.get(), coordinator_.get(), console_.get()};
 }
 
 NodeComposition::~NodeComposition() {

@@ -4,9 +4,10 @@
 // and stops them in reverse within a budget.
 //
 //   transport (TCP listener, RPC server/client, UDP)
-//     <- membership (SWIM)
-//          <- coordinator (Raft driver + replicated state)
-//   executor (the ML engine, on the ML pool)
+//   executor (the ML engine, on the ML pool; started first of the rest, as
+//             loading LibTorch takes most of a second)
+//     membership (SWIM) <- transport
+//       coordinator (Raft driver + replicated state) <- transport, membership
 //   console (commands, metrics, events; last up, first down)
 //
 // Why: one place says what the node is made of and in which order it comes
