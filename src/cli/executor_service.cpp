@@ -36,18 +36,16 @@ void ExecutorService::start() {
 }
 
 asio::awaitable<void> ExecutorService::drain(StopDeadline deadline) {
-  // Cancel first, so that whatever awaits the engine unwinds while the
-  // services above still stop; the wait for the pool is in stop().
-  if (engine_) {
-    stopped_in_time_ = co_await engine_->stop(std::chrono::steady_clock::now());
-  }
+  // Cancels every forward pass and training run (a run stops at its next
+  // step) and waits for the pool, so whatever awaited the engine has
+  // unwound before the services it uses stop.
   ml_pool_.cancel_all();
-  (void)deadline;
+  if (engine_) stopped_in_time_ = co_await engine_->stop(deadline.at);
 }
 
 asio::awaitable<void> ExecutorService::stop(StopDeadline deadline) {
   const bool idle = co_await ml_pool_.wait_idle(deadline.at);
-  if (!idle) spdlog::warn("event=ml_pool_not_idle active={}", ml_pool_.active());
+  if (!idle || !stopped_in_time_) spdlog::warn("event=ml_pool_not_idle active={}", ml_pool_.active());
 }
 
 ml::Engine& ExecutorService::require_engine() {
