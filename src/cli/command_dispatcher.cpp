@@ -17,8 +17,14 @@ void CommandDispatcher::bind(const std::string& name, Handler handler) {
   handlers_[name] = std::move(handler);
 }
 
-boost::asio::awaitable<CommandOutcome> CommandDispatcher::dispatch(std::string name, std::vector<std::string> args) {
+boost::asio::awaitable<CommandOutcome> CommandDispatcher::dispatch(std::string name, std::vector<std::string> args,
+                                                                   CommandOrigin origin) {
   if (auto problem = table_.check(name, args)) co_return CommandOutcome::failure(*problem);
+  if (origin == CommandOrigin::console && table_.find(name)->has_local_files()) {
+    co_return CommandOutcome::failure("'" + name +
+                                      "' takes a local file: run it with the idunno client (which streams the "
+                                      "file) or at the node's own terminal, not as a console command");
+  }
   if (name == "help") {
     // Only what this node can run.
     json::array commands;

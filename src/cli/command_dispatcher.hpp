@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/command_table.hpp"
+#include "cli/commands/command_table.hpp"
 #include "net/console/command_types.hpp"
 
 namespace idunno::cli {
@@ -26,6 +26,12 @@ class CommandError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Where a command comes from. Local file arguments name the disk of
+// whoever typed them: in the terminal mode that is the node's own; from the
+// console (a WebSocket) it is someone else's, so such commands are refused
+// there (the idunno client streams files over the HTTP file API instead).
+enum class CommandOrigin { console, terminal };
+
 class CommandDispatcher {
  public:
   using Handler = std::function<boost::asio::awaitable<boost::json::value>(std::vector<std::string> args)>;
@@ -36,7 +42,8 @@ class CommandDispatcher {
   void bind(const std::string& name, Handler handler);
 
   // Checks usage, runs the handler, never throws.
-  boost::asio::awaitable<net::console::CommandOutcome> dispatch(std::string name, std::vector<std::string> args);
+  boost::asio::awaitable<net::console::CommandOutcome> dispatch(std::string name, std::vector<std::string> args,
+                                                                CommandOrigin origin = CommandOrigin::console);
 
   const CommandTable& table() const { return table_; }
 

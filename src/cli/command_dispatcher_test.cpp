@@ -78,5 +78,31 @@ TEST(CommandDispatcher, HandlerFailuresBecomeFailureOutcomes) {
   EXPECT_EQ(internal.error, "internal error: boom");
 }
 
+// A local path names the disk of whoever typed it: the node's own only at
+// its terminal. From the console such a command is refused before any
+// handler could read the node's disk for a remote caller.
+TEST(CommandDispatcher, LocalFileCommandsRunOnlyFromTheTerminal) {
+  const CommandTable table({{"help", "", "list the commands", 0, 0, {}},
+                            {"load", "LOCAL", "read a local file", 1, 1, {}, {ArgKind::local_input},
+                             FileTransfer{[](const std::vector<std::string>&) { return std::string("/v1/load"); }}}});
+  CommandDispatcher d(table);
+  int calls = 0;
+  d.bind("load", [&calls](std::vector<std::string>) -> asio::awaitable<json::value> {
+    ++calls;
+    co_return json::object{};
+  });
+  asio::io_context io;
+  auto remote = asio::co_spawn(io, d.dispatch("load", {"/etc/passwd"}), asio::use_future);
+  auto local = asio::co_spawn(io, d.dispatch("load", {"/etc/passwd"}, CommandOrigin::terminal), asio::use_future);
+  io.run();
+  const auto refused = remote.get();
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.error.find("local file"), std::string::npos) << refused.error;
+  EXPECT_TRUE(local.get().ok);
+  EXPECT_EQ(calls, 1);
+  // A table entry with a local file but no transfer is a programming error.
+  EXPECT_THROW(CommandTable({{"bad", "LOCAL", "no transfer", 1, 1, {}, {ArgKind::local_output}}}), std::logic_error);
+}
+
 }  // namespace
 }  // namespace idunno::cli

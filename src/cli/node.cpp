@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <future>
 
 #include "cli/command_dispatcher.hpp"
-#include "cli/command_table.hpp"
-#include "cli/node_services.hpp"
+#include "cli/node_composition.hpp"
 #include "cli/terminal.hpp"
 #include "core/logging.hpp"
 
@@ -41,7 +41,7 @@ int Node::run() {
     return 1;
   }
   try {
-    services_ = std::make_unique<NodeServices>(io_, config_);
+    services_ = std::make_unique<NodeComposition>(io_.get_executor(), config_);
     services_->start();
   } catch (const std::exception& e) {
     spdlog::error("event=node_start_failed error={}", core::log_quote(e.what()));
@@ -64,8 +64,9 @@ int Node::run() {
         io_.stop();
       }
     });
-    asio::co_spawn(io_, services_->stop(kStopBudget), [this, hard_stop](std::exception_ptr error) {
+    asio::co_spawn(io_, services_->stop(kStopBudget), [this, hard_stop](std::exception_ptr error, bool in_time) {
       if (error) spdlog::warn("event=node_stop_error");
+      if (!in_time) spdlog::warn("event=node_stop_over_budget");
       hard_stop->cancel();
       io_.stop();
     });
@@ -87,6 +88,15 @@ int Node::run() {
 
   io_.run();
   if (terminal) terminal->stop();
+  if (services_->ml_pool().active() + services_->io_pool().active() > 0) {
+    // A pool job that did not stop at its token within the budget (a single
+    // LibTorch operation longer than that): joining it would break the
+    // promised exit time, and the services are stopped, so exit without it.
+    spdlog::warn("event=node_stopped abandoned_pool_jobs={}",
+                 services_->ml_pool().active() + services_->io_pool().active());
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
   services_.reset();
   spdlog::info("event=node_stopped");
   spdlog::default_logger()->flush();
@@ -101,14 +111,14 @@ std::string Node::run_terminal_line(const std::string& line) {
     return std::string("error: ") + e.what();
   }
   if (parsed.name.empty()) return "";
-  auto future = asio::co_spawn(io_, services_->dispatcher.dispatch(parsed.name, parsed.args), asio::use_future);
+  auto future = asio::co_spawn(io_, services_->dispatcher().dispatch(parsed.name, parsed.args, CommandOrigin::terminal), asio::use_future);
   while (future.wait_for(100ms) != std::future_status::ready) {
     if (io_.stopped()) return "error: the node is stopping";
   }
   const auto outcome = future.get();
   if (!outcome.ok) return "error: " + outcome.error;
   if (parsed.json) return json::serialize(outcome.result);
-  return render_text(services_->dispatcher.table(), parsed.name, outcome.result);
+  return render_text(services_->dispatcher().table(), parsed.name, outcome.result);
 }
 
 }  // namespace idunno::cli

@@ -1,12 +1,11 @@
 #pragma once
-// The composition root of one idunno-node process.
+// One idunno-node process: the event loop, the signals, the terminal mode,
+// and the node's services (NodeComposition, which builds and stops them).
 //
-// Why: every service (membership, RPC, consensus, console, ML) is built and
-// wired here, in one place, in dependency order, and stopped here in the
-// reverse order. The Node owns the event loop (one io_context thread that
-// owns all protocol state), the thread pool for CPU work and the task group
-// of its own coroutines. Construct and run() on the main thread; everything
-// else happens on the loop.
+// Why: the process owns what is not a service: the one io_context thread
+// that owns all protocol state, SIGINT/SIGTERM and the hard bound on the
+// stop that CONTRACT.md promises (exit within 5 s). Construct and run() on
+// the main thread; everything else happens on the loop.
 
 #include <boost/asio/io_context.hpp>
 #include <memory>
@@ -16,7 +15,7 @@
 
 namespace idunno::cli {
 
-struct NodeServices;
+class NodeComposition;
 
 class Node {
  public:
@@ -38,7 +37,7 @@ class Node {
   core::Config config_;
   bool repl_;
   boost::asio::io_context io_;
-  std::unique_ptr<NodeServices> services_;
+  std::unique_ptr<NodeComposition> services_;
 };
 
 }  // namespace idunno::cli

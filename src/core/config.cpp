@@ -174,6 +174,7 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
     r.string("data_dir", dir);
     c.node.data_dir = dir;
     r.string("log_level", c.node.log_level);
+    r.integer("io_threads", c.node.io_threads, 0, 1024);
     r.reject_unknown();
   }
   {

@@ -38,6 +38,9 @@ struct NodeSection {
   std::optional<HostPort> advertise;  // empty: bind
   std::filesystem::path data_dir = "data";
   std::string log_level = "info";
+  // Threads of the I/O pool (checksums, block writes, fsync-heavy work),
+  // separate from the ML pool (ml.threads); 0: one per core.
+  int io_threads = 0;
 };
 
 struct ClusterSection {

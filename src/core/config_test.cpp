@@ -152,3 +152,24 @@ TEST(Config, ShippedExampleMatchesDefaults) {
 
 }  // namespace
 }  // namespace idunno::core
+
+namespace idunno::core {
+namespace {
+
+// The I/O pool's size: parsed, bounded, and documented with its default.
+TEST(Config, IoThreads) {
+  EXPECT_EQ(parse_config("[node]\nio_threads = 3\n").node.io_threads, 3);
+  EXPECT_EQ(Config{}.node.io_threads, 0);
+  EXPECT_THROW(parse_config("[node]\nio_threads = -1\n"), ConfigError);
+  try {
+    parse_config("[node]\nio_threads = \"two\"\n");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "node.io_threads");
+  }
+  const Config shipped = load_config_file(std::filesystem::path(IDUNNO_SOURCE_DIR) / "config.toml");
+  EXPECT_EQ(shipped.node.io_threads, Config{}.node.io_threads);
+}
+
+}  // namespace
+}  // namespace idunno::core

@@ -1,14 +1,15 @@
 #include "ml/executor.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/system/system_error.hpp>
 #include <exception>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "core/logging.hpp"
-#include "core/task_group.hpp"
 #include "ml/inference.hpp"
 #include "ml/tensor_allocator.hpp"
 #include "ml/zoo.hpp"
@@ -20,6 +21,48 @@ namespace asio = boost::asio;
 // Every pool job below is bound to a local and moved into pool_.run: GCC 12
 // miscompiles a closure passed as a prvalue into a coroutine parameter
 // inside co_await (its captures are destroyed twice).
+
+namespace {
+
+[[noreturn]] void throw_stopped() { throw boost::system::system_error(asio::error::operation_aborted); }
+
+// Shared by the workers of one infer_shard; they all finish before it goes.
+struct ShardState {
+  std::vector<BatchResult> results;
+  std::size_t next = 0;
+  std::exception_ptr error;
+};
+
+// Takes the shard's next batch until none is left or one failed. Accepts
+// total cancellation, so a cancelled shard stops taking batches.
+asio::awaitable<void> shard_worker(Executor* self, ModelPtr model, DatasetPtr dataset, std::shared_ptr<ShardState> s,
+                                   std::size_t first, std::size_t last, std::size_t size) {
+  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  while (!s->error && s->next < s->results.size()) {
+    const std::size_t i = s->next++;
+    const std::size_t lo = first + i * size;
+    try {
+      s->results[i] = co_await self->infer(model, dataset, lo, std::min(lo + size, last));
+    } catch (...) {
+      if (!s->error) s->error = std::current_exception();
+    }
+  }
+}
+
+// Awaits every worker at once; cancelling the caller cancels all of them.
+asio::awaitable<void> all_of(std::vector<asio::awaitable<void>> workers) {
+  using namespace asio::experimental::awaitable_operators;
+  if (workers.empty()) co_return;
+  asio::awaitable<void> first = std::move(workers.back());
+  workers.pop_back();
+  if (workers.empty()) {
+    co_await std::move(first);
+  } else {
+    co_await (std::move(first) && all_of(std::move(workers)));
+  }
+}
+
+}  // namespace
 
 ExecutorOptions executor_options(const core::MlSection& ml) {
   ExecutorOptions options;
@@ -61,7 +104,9 @@ asio::awaitable<ModelPtr> Executor::zoo_model(std::string name, std::uint64_t se
     warm_up(*built, warm);
     return built;
   };
-  ModelPtr model = co_await pool_.run(std::move(work));
+  if (stopping_) throw_stopped();
+  auto job = [work = std::move(work)](const core::CancelToken&) { return work(); };
+  ModelPtr model = co_await pool_.run_cancellable(std::move(job));
   co_return add_model(key, std::move(model));
 }
 
@@ -75,7 +120,9 @@ asio::awaitable<ModelPtr> Executor::load_model(std::string key, std::string byte
     warm_up(*loaded, warm);
     return loaded;
   };
-  ModelPtr model = co_await pool_.run(std::move(work));
+  if (stopping_) throw_stopped();
+  auto job = [work = std::move(work)](const core::CancelToken&) { return work(); };
+  ModelPtr model = co_await pool_.run_cancellable(std::move(job));
   co_return add_model(key, std::move(model));
 }
 
@@ -91,15 +138,18 @@ asio::awaitable<BatchResult> Executor::run_inference(std::size_t input_elements,
   const bool wide = wide_thread_ && input_elements >= options_.wide_batch_elements && intra > 0 &&
                     static_cast<std::size_t>(intra) < pool_.size();
   const int threads = wide ? static_cast<int>(pool_.size()) : intra;
+  if (stopping_) throw_stopped();
   const auto lease = co_await slots_->acquire(wide ? pool_.size() : 1);
+  if (stopping_) throw_stopped();
   // Every job sets the layout it needs; a thread keeps its last one, so a
-  // run of batches of one kind changes nothing.
-  auto job = [work = std::move(work), threads] {
+  // run of batches of one kind changes nothing. A forward pass cannot stop
+  // halfway: a cancelled batch is dropped if it has not started.
+  auto job = [work = std::move(work), threads](const core::CancelToken&) {
     set_torch_thread_count(threads);
     return work();
   };
   core::ThreadPool& runner = wide ? *wide_thread_ : pool_;
-  BatchResult result = co_await runner.run(std::move(job));
+  BatchResult result = co_await runner.run_cancellable(std::move(job));
   if (wide) ++wide_batches_;  // counted once it ran (a cancelled batch may hold slots, never run)
   co_return result;
 }
@@ -130,32 +180,13 @@ asio::awaitable<ShardResult> Executor::infer_shard(ModelPtr model, DatasetPtr da
   if (batch_size == 0) batch_size = 1;
   if (in_flight == 0) in_flight = 1;
   const std::size_t batches = end > begin ? (end - begin + batch_size - 1) / batch_size : 0;
-  // Shared by the workers below; they all finish before it goes away.
-  struct State {
-    std::vector<BatchResult> results;
-    std::size_t next = 0;
-    std::exception_ptr error;
-  };
-  auto state = std::make_shared<State>();
+  auto state = std::make_shared<ShardState>();
   state->results.resize(batches);
-  core::TaskGroup workers(co_await asio::this_coro::executor, "infer_shard");
+  std::vector<asio::awaitable<void>> workers;
   for (std::size_t w = 0; w < std::min(in_flight, batches); ++w) {
-    workers.spawn(
-        [](Executor* self, ModelPtr m, DatasetPtr d, std::shared_ptr<State> s, std::size_t first, std::size_t last,
-           std::size_t size) -> asio::awaitable<void> {
-          while (!s->error && s->next < s->results.size()) {
-            const std::size_t i = s->next++;
-            const std::size_t lo = first + i * size;
-            try {
-              s->results[i] = co_await self->infer(m, d, lo, std::min(lo + size, last));
-            } catch (...) {
-              if (!s->error) s->error = std::current_exception();
-            }
-          }
-        }(this, model, dataset, state, begin, end, batch_size),
-        "infer_batch");
+    workers.push_back(shard_worker(this, model, dataset, state, begin, end, batch_size));
   }
-  co_await workers.join();
+  co_await all_of(std::move(workers));
   if (state->error) std::rethrow_exception(state->error);
   ShardResult shard;
   for (const auto& result : state->results) {
@@ -182,14 +213,41 @@ asio::awaitable<std::pair<ModelPtr, TrainResult>> Executor::train(ModelPtr start
     posted.on_epoch = [loop, cb = callbacks.on_epoch](const EpochReport& r) { asio::post(loop, [cb, r] { cb(r); }); };
   }
   const int intra = options_.intra_op_threads;
+  if (stopping_) throw_stopped();
+  const auto lease = co_await slots_->acquire(static_cast<std::size_t>(std::max(1, options.threads)));
+  if (stopping_) throw_stopped();
+  // The run stops between steps when the caller's flag or the pool's token
+  // is set; the pool's (a cancelled awaiter, stop()) makes it throw.
   auto work = [start = std::move(start), train_set = std::move(train_set), eval_set = std::move(eval_set),
-               options = std::move(options), posted = std::move(posted), intra]() -> std::pair<ModelPtr, TrainResult> {
+               options = std::move(options), posted = std::move(posted),
+               intra](const core::CancelToken& token) mutable -> std::pair<ModelPtr, TrainResult> {
+    options.stop = options.stop.either(token);
     auto model = start->clone();
     TrainResult result = train_model(*model, *train_set, eval_set.get(), options, posted);
     set_torch_thread_count(intra);
+    token.throw_if_stop_requested();
     return {std::move(model), std::move(result)};
   };
-  co_return co_await pool_.run(std::move(work));
+  ++training_runs_;
+  struct Running {
+    std::size_t& count;
+    ~Running() { --count; }
+  } running{training_runs_};
+  co_return co_await pool_.run_cancellable(std::move(work));
+}
+
+EngineStats Executor::stats() const {
+  return EngineStats{slots_->capacity(), slots_->in_use(), slots_->queued(), wide_batches_, training_runs_};
+}
+
+asio::awaitable<bool> Executor::stop(std::chrono::steady_clock::time_point deadline) {
+  stopping_ = true;
+  pool_.cancel_all();
+  if (wide_thread_) wide_thread_->cancel_all();
+  bool idle = co_await pool_.wait_idle(deadline);
+  if (wide_thread_) idle = co_await wide_thread_->wait_idle(deadline) && idle;
+  spdlog::info("event=ml_engine_stopped idle={}", idle);
+  co_return idle;
 }
 
 }  // namespace idunno::ml

@@ -13,9 +13,15 @@
 // no other inference batch runs. Inference batches take the pool's slots
 // first come, first served (core::SlotGate: one each, a wide one all of
 // them), so a wide batch is neither starved nor shares the cores with other
-// batches. Model loads and training runs do not take slots: a training run
-// occupies one pool thread for its whole length. Loaded models are cached
-// under a key, bounded by ml.model_cache_mb, and warmed up on load.
+// batches. A training run takes max(1, TrainOptions::threads) slots for its
+// whole length, so inference queues behind it rather than oversubscribing
+// the cores; model loads take none. Loaded models are cached under a key,
+// bounded by ml.model_cache_mb, and warmed up on load.
+//
+// Cancellation (engine.hpp): every pool job is cancellable; a batch not yet
+// started is dropped, a training run stops between steps (and between
+// evaluation batches), and stop() cancels everything and waits for the
+// pool. It implements the node's torch-free ml::Engine interface.
 //
 // Constructed with a tensor cache limit (as the node does, from
 // ml.tensor_cache_mb), it installs the process's tensor cache
@@ -42,6 +48,7 @@
 #include "ml/model.hpp"
 #include "ml/model_cache.hpp"
 #include "ml/base/results.hpp"
+#include "ml/engine/engine.hpp"
 #include "ml/trainer.hpp"
 
 namespace idunno::ml {
@@ -63,51 +70,50 @@ struct ExecutorOptions {
 // ml.threads: core::ThreadPool pool(config.ml.threads).
 ExecutorOptions executor_options(const core::MlSection& ml);
 
-// The results of one shard: the text lines to store, in query order.
-struct ShardResult {
-  std::string text;  // format_results of every query; same shard -> same bytes
-  std::size_t queries = 0;
-  std::size_t labelled = 0;
-  std::size_t correct = 0;
-  std::vector<std::chrono::nanoseconds> batch_times;  // one per batch
-};
-
-class Executor {
+class Executor final : public Engine {
  public:
   Executor(core::ThreadPool& pool, ExecutorOptions options);
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
   // A zoo model built from `seed`, cached under "zoo:NAME:SEED".
-  boost::asio::awaitable<ModelPtr> zoo_model(std::string name, std::uint64_t seed = 0);
+  boost::asio::awaitable<ModelPtr> zoo_model(std::string name, std::uint64_t seed = 0) override;
   // A TorchScript model from bytes (e.g. an SDFS file), cached under `key`
   // (include the version in it). Validated and warmed up on the pool.
-  boost::asio::awaitable<ModelPtr> load_model(std::string key, std::string bytes, LoadOptions options);
+  boost::asio::awaitable<ModelPtr> load_model(std::string key, std::string bytes, LoadOptions options) override;
   // The cached model under `key`, or null.
-  ModelPtr cached(const std::string& key);
+  ModelPtr cached(const std::string& key) override;
   // Caches and lists a model made here (e.g. just trained) under `key`.
   ModelPtr add_model(const std::string& key, ModelPtr model);
 
   // The zoo plus every model loaded so far (the `models` command), in name
   // order after the zoo.
-  std::vector<ModelInfo> models() const;
+  std::vector<ModelInfo> models() const override;
 
   // One batch, already preprocessed.
   boost::asio::awaitable<BatchResult> infer(ModelPtr model, Batch batch);
   // The same for a batch that is kept and run again (no copy).
   boost::asio::awaitable<BatchResult> infer(ModelPtr model, std::shared_ptr<const Batch> batch);
   // Samples [begin, end) (local indices) of `dataset`, preprocessed on the pool.
-  boost::asio::awaitable<BatchResult> infer(ModelPtr model, DatasetPtr dataset, std::size_t begin, std::size_t end);
+  boost::asio::awaitable<BatchResult> infer(ModelPtr model, DatasetPtr dataset, std::size_t begin,
+                                            std::size_t end) override;
   // Samples [begin, end) in batches of `batch_size`, up to `in_flight`
   // batches at once on the pool; results in query order.
   boost::asio::awaitable<ShardResult> infer_shard(ModelPtr model, DatasetPtr dataset, std::size_t begin,
-                                                  std::size_t end, std::size_t batch_size, std::size_t in_flight = 1);
+                                                  std::size_t end, std::size_t batch_size,
+                                                  std::size_t in_flight = 1) override;
 
-  // Trains a clone of `start` on the pool (occupying one pool thread) and
-  // returns it. Callbacks run on the awaiting coroutine's executor.
+  // Trains a clone of `start` on the pool, holding max(1, options.threads)
+  // slots, and returns it. Callbacks run on the awaiting coroutine's
+  // executor. Stops between steps when the awaiter is cancelled (then
+  // throws operation_aborted) or options.stop is set (then returns the
+  // model so far with TrainResult::stopped).
   boost::asio::awaitable<std::pair<ModelPtr, TrainResult>> train(ModelPtr start, DatasetPtr train_set,
                                                                  DatasetPtr eval_set, TrainOptions options,
-                                                                 TrainCallbacks callbacks);
+                                                                 TrainCallbacks callbacks) override;
+
+  EngineStats stats() const override;
+  boost::asio::awaitable<bool> stop(std::chrono::steady_clock::time_point deadline) override;
 
   core::ThreadPool& pool() { return pool_; }
   // Inference slots taken now, batches waiting for slots, and batches that
@@ -115,6 +121,7 @@ class Executor {
   std::size_t slots_in_use() const { return slots_->in_use(); }
   std::size_t queued_batches() const { return slots_->queued(); }
   std::size_t wide_batches() const { return wide_batches_; }
+  std::size_t training_runs() const { return training_runs_; }
   ModelCache& cache() { return cache_; }
   const ExecutorOptions& options() const { return options_; }
 
@@ -132,6 +139,8 @@ class Executor {
   // Runs wide batches (holding every slot); only when they are enabled.
   std::unique_ptr<core::ThreadPool> wide_thread_;
   std::size_t wide_batches_ = 0;
+  std::size_t training_runs_ = 0;
+  bool stopping_ = false;
 };
 
 }  // namespace idunno::ml

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/cancel_token.hpp"
 #include "ml/base/dataset.hpp"
 #include "ml/model.hpp"
 
@@ -43,9 +44,11 @@ struct TrainOptions {
   // ranks each take a core, and OpenMP teams collapse when the cores are
   // shared (measured 10x slower with 2 threads on 2 busy cores).
   int threads = 1;
-  // Set to true (from any thread) to stop after the current step; with a
-  // group, every rank stops at the same step.
-  std::shared_ptr<std::atomic<bool>> stop;
+  // When set (from any thread) training stops after the current step
+  // (without a group also between evaluation batches); with a group, every
+  // rank stops at the same step. A stopped epoch is reported without its
+  // evaluation. A plain std::shared_ptr<std::atomic<bool>> converts.
+  core::CancelToken stop;
 };
 
 struct TrainProgress {

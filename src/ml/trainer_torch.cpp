@@ -69,20 +69,24 @@ std::vector<double> reduce_step(ProcessGroup& group, const std::vector<at::Tenso
   return {tail, tail + extras.size()};
 }
 
-// Accuracy counts over `samples` of `dataset`: {correct, total}.
-std::pair<double, double> evaluate(Model& model, const Dataset& dataset, const std::vector<std::size_t>& samples) {
+// Accuracy counts over `samples` of `dataset`: {correct, total}. Stops early
+// (counting what it evaluated) when `stop` is set.
+std::pair<double, double> evaluate(Model& model, const Dataset& dataset, const std::vector<std::size_t>& samples,
+                                   const core::CancelToken& stop) {
   auto& module = model.impl().module;
   module.eval();
   at::NoGradGuard no_grad;
   double correct = 0;
+  double total = 0;
   constexpr std::size_t kEvalBatch = 256;
-  for (std::size_t at = 0; at < samples.size(); at += kEvalBatch) {
+  for (std::size_t at = 0; at < samples.size() && !stop.stop_requested(); at += kEvalBatch) {
     const std::vector<std::size_t> part(samples.begin() + static_cast<std::ptrdiff_t>(at),
                                         samples.begin() + static_cast<std::ptrdiff_t>(std::min(at + kEvalBatch, samples.size())));
     const auto result = run_batch(model, make_batch(dataset, part, model.info()));
     correct += static_cast<double>(result.correct);
+    total += static_cast<double>(part.size());
   }
-  return {correct, static_cast<double>(samples.size())};
+  return {correct, total};
 }
 
 std::vector<std::size_t> range(std::size_t begin, std::size_t end, std::size_t stride = 1) {
@@ -167,7 +171,7 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
       loss.backward();
       double step_loss = loss.item<double>();
       double step_samples = static_cast<double>(n);
-      const bool stop_here = options.stop && options.stop->load();
+      const bool stop_here = options.stop.stop_requested();
       bool stop_all = stop_here;
       if (group) {
         const auto sync_start = Clock::now();
@@ -193,7 +197,12 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
       all_reduce_sum(*group, buffers);
       for (auto& b : buffers) b.div_(world);
     }
-    auto [correct, total] = evaluate(model, eval_set, eval_samples);
+    // A stopped run is not evaluated: every rank agreed on the stop, so all
+    // skip it; without a group, evaluation itself stops at a cancellation.
+    const core::CancelToken no_stop;
+    auto [correct, total] = result.stopped ? std::pair<double, double>{0.0, 0.0}
+                                           : evaluate(model, eval_set, eval_samples, group ? no_stop : options.stop);
+    if (!group && options.stop.stop_requested()) result.stopped = true;
     if (group) {
       std::vector<double> counts{correct, total};
       group->all_reduce_sum(counts);

@@ -19,6 +19,7 @@
 #include "core/task_group.hpp"
 #include "net/console/command_types.hpp"
 #include "net/console/outgoing_queue.hpp"
+#include "net/console/stream_exchange.hpp"
 
 namespace idunno::net::console {
 
@@ -59,13 +60,15 @@ struct ConsoleCounters {
 
 struct ConsoleContext {
   ConsoleContext(boost::asio::any_io_executor executor_in, CommandHandler handler_in, MetricsProvider metrics_in,
-                 std::string token_in, std::string page_html_in, ConsoleLimits limits_in)
+                 std::string token_in, std::string page_html_in, ConsoleLimits limits_in,
+                 std::shared_ptr<const StreamRoutes> stream_routes_in = nullptr)
       : executor(executor_in),
         handler(std::move(handler_in)),
         metrics(std::move(metrics_in)),
         token(std::move(token_in)),
         page_html(std::move(page_html_in)),
         limits(limits_in),
+        stream_routes(std::move(stream_routes_in)),
         tasks(executor_in, "console") {}
 
   // The provider's text followed by the console's own figures.
@@ -77,6 +80,8 @@ struct ConsoleContext {
   const std::string token;
   const std::string page_html;
   const ConsoleLimits limits;
+  // Routes whose request and response bodies are streamed; may be null.
+  const std::shared_ptr<const StreamRoutes> stream_routes;
   core::TaskGroup tasks;  // the accept loop and every connection
   std::optional<boost::asio::ip::tcp::acceptor> acceptor;
   // Open connections; nullptr while one is starting.

@@ -68,7 +68,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ConsoleContext> context) {
 
 ConsoleServer::ConsoleServer(asio::any_io_executor executor, core::HostPort bind, CommandHandler handler,
                              MetricsProvider metrics, std::string token, std::filesystem::path page_path,
-                             ConsoleLimits limits)
+                             ConsoleLimits limits, std::shared_ptr<const StreamRoutes> stream_routes)
     : bind_(std::move(bind)) {
   if (!core::is_loopback_host(bind_.host) && token.empty()) {
     throw ConsoleStartError("console.bind " + bind_.to_string() +
@@ -77,7 +77,8 @@ ConsoleServer::ConsoleServer(asio::any_io_executor executor, core::HostPort bind
   }
   if (!handler) throw std::invalid_argument("ConsoleServer needs a command handler");
   context_ = std::make_shared<ConsoleContext>(std::move(executor), std::move(handler), std::move(metrics),
-                                              std::move(token), load_dashboard_page(page_path), limits);
+                                              std::move(token), load_dashboard_page(page_path), limits,
+                                              std::move(stream_routes));
 }
 
 ConsoleServer::~ConsoleServer() {

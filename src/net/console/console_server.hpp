@@ -25,6 +25,7 @@
 #include "core/config.hpp"
 #include "net/console/command_types.hpp"
 #include "net/console/console_context.hpp"
+#include "net/console/stream_exchange.hpp"
 
 namespace idunno::net::console {
 
@@ -39,9 +40,11 @@ class ConsoleServer {
  public:
   // `token` empty: no authentication (then `bind` must be a loopback
   // address). `page_path`: the dashboard file served at GET /.
+  // `stream_routes`: routes with streamed bodies (e.g. the file API),
+  // checked before the built-in ones; they pass the same access check.
   ConsoleServer(boost::asio::any_io_executor executor, core::HostPort bind, CommandHandler handler,
                 MetricsProvider metrics, std::string token, std::filesystem::path page_path,
-                ConsoleLimits limits = {});
+                ConsoleLimits limits = {}, std::shared_ptr<const StreamRoutes> stream_routes = nullptr);
   ~ConsoleServer();
   ConsoleServer(const ConsoleServer&) = delete;
   ConsoleServer& operator=(const ConsoleServer&) = delete;

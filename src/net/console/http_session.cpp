@@ -1,9 +1,11 @@
 #include "net/console/http_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -11,6 +13,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/logging.hpp"
 #include "net/console/http_access.hpp"
 #include "net/console/http_responses.hpp"
 #include "net/console/ws_session.hpp"
@@ -55,34 +58,34 @@ asio::awaitable<void> HttpSession::run() {
   const ConsoleLimits& limits = context_->limits;
   beast::flat_buffer buffer;
   while (!close_requested_ && !context_->stopping) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(kHeaderLimit);
-    parser.body_limit(kBodyLimit);
+    // The header first: a streaming route reads its body itself.
+    http::request_parser<http::empty_body> header_parser;
+    header_parser.header_limit(kHeaderLimit);
+    // The body limit depends on the route, known only after the header.
+    header_parser.body_limit(boost::none);
     stream_.expires_after(limits.http_timeout);
     waiting_for_request_ = true;
-    auto [read_error, bytes] = co_await http::async_read(stream_, buffer, parser, as_tuple(use_awaitable));
+    auto [read_error, bytes] =
+        co_await http::async_read_header(stream_, buffer, header_parser, as_tuple(use_awaitable));
     waiting_for_request_ = false;
     if (read_error) {
-      if (read_error == http::error::header_limit || read_error == http::error::body_limit) {
-        HttpRequest stub;
-        auto response = text_response(stub, http::status::payload_too_large, "request too large\n");
-        response.keep_alive(false);
-        co_await http::async_write(stream_, response, as_tuple(use_awaitable));
-      }
+      if (read_error == http::error::header_limit) co_await refuse_too_large();
       break;
     }
-    HttpRequest request = parser.release();
-    const RequestTarget target = parse_target(request.target());
+    const auto& header = header_parser.get();
+    const RequestTarget target = parse_target(header.target());
     const Route route = route_of(target.path);
 
-    AccessRequest access_request{route, request[http::field::authorization], request[http::field::host],
-                                 request[http::field::origin], &target.query};
+    AccessRequest access_request{route, header[http::field::authorization], header[http::field::host],
+                                 header[http::field::origin], &target.query};
     const AccessDecision access = check_access(context_->token, access_request);
     if (!access.allowed()) {
       ++context_->counters.refused_total;
       spdlog::warn("event=console_refused peer={} path={} status={}", peer_, target.path,
                    static_cast<unsigned>(access.status));
-      auto response = text_response(request, access.status, access.reason);
+      HttpRequest stub;
+      stub.version(header.version());
+      auto response = text_response(stub, access.status, access.reason);
       if (access.status == http::status::unauthorized) {
         response.set(http::field::www_authenticate, "Bearer realm=\"idunno console\"");
       }
@@ -90,6 +93,23 @@ asio::awaitable<void> HttpSession::run() {
       co_await http::async_write(stream_, response, as_tuple(use_awaitable));
       break;
     }
+
+    if (const StreamHandler* handler = context_->stream_routes ? context_->stream_routes->find(target.path) : nullptr) {
+      StreamExchange::Parser body_parser{std::move(header_parser)};
+      body_parser.body_limit(boost::none);
+      if (!co_await serve_stream(*handler, &body_parser, &buffer, target)) break;
+      continue;
+    }
+
+    http::request_parser<http::string_body> parser{std::move(header_parser)};
+    parser.body_limit(kBodyLimit);
+    stream_.expires_after(limits.http_timeout);
+    auto [body_error, body_bytes] = co_await http::async_read(stream_, buffer, parser, as_tuple(use_awaitable));
+    if (body_error) {
+      if (body_error == http::error::body_limit) co_await refuse_too_large();
+      break;
+    }
+    HttpRequest request = parser.release();
 
     if (route == Route::websocket && beast::websocket::is_upgrade(request)) {
       // The WebSocket keeps its own timeouts; the HTTP ones must be off.
@@ -107,6 +127,40 @@ asio::awaitable<void> HttpSession::run() {
     if (write_error || !response.keep_alive()) break;
   }
   half_close(stream_);
+}
+
+asio::awaitable<void> HttpSession::refuse_too_large() {
+  HttpRequest stub;
+  auto response = text_response(stub, http::status::payload_too_large, "request too large\n");
+  response.keep_alive(false);
+  co_await http::async_write(stream_, response, as_tuple(use_awaitable));
+}
+
+asio::awaitable<bool> HttpSession::serve_stream(StreamHandler handler, StreamExchange::Parser* parser,
+                                                beast::flat_buffer* buffer, RequestTarget target) {
+  const std::string path = target.path;
+  StreamExchange exchange(stream_, *buffer, *parser, std::move(target), context_->limits.http_timeout);
+  std::string failure;
+  try {
+    co_await handler(&exchange);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    spdlog::warn("event=console_stream_failed peer={} path={} error={}", peer_, path, core::log_quote(failure));
+    // Cut mid-body: the client must not take a short body for the whole.
+    if (exchange.response_started()) co_return false;
+  }
+  if (!exchange.response_started()) {
+    auto [error] = co_await asio::co_spawn(
+        co_await asio::this_coro::executor,
+        exchange.respond(http::status::internal_server_error,
+                         failure.empty() ? R"({"error":"the handler gave no answer"})"
+                                         : R"({"error":"internal error while streaming"})"),
+        as_tuple(use_awaitable));
+    if (error) co_return false;
+  }
+  co_return exchange.reusable() && !close_requested_ && !context_->stopping;
 }
 
 void HttpSession::request_close() {

@@ -10,11 +10,13 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <memory>
 #include <string>
 
 #include "net/console/console_context.hpp"
+#include "net/console/stream_exchange.hpp"
 
 namespace idunno::net::console {
 
@@ -29,6 +31,12 @@ class HttpSession final : public ConsoleConnection {
   void request_close() override;
 
  private:
+  boost::asio::awaitable<void> refuse_too_large();
+  // Runs a streaming route; true when the connection can take another
+  // request.
+  boost::asio::awaitable<bool> serve_stream(StreamHandler handler, StreamExchange::Parser* parser,
+                                            boost::beast::flat_buffer* buffer, RequestTarget target);
+
   std::shared_ptr<ConsoleContext> context_;
   boost::beast::tcp_stream stream_;
   std::string peer_;

@@ -1,4 +1,4 @@
-#include "cli/client_options.hpp"
+#include "cli/client/client_options.hpp"
 
 namespace idunno::cli {
 

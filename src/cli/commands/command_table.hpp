@@ -24,6 +24,24 @@ namespace idunno::cli {
 // Turns a command's JSON result into the text a person reads.
 using TextRenderer = std::function<std::string(const boost::json::value&)>;
 
+// What a positional argument is. A local file is on the machine of whoever
+// typed the command: the idunno client checks an input file before it
+// contacts the node and streams its bytes, and writes what the node streams
+// back to an output file; it never sends such a path to the node. In the
+// terminal mode, which runs on the node, local paths are the node's own.
+enum class ArgKind { plain, local_input, local_output };
+
+// How the idunno client runs a command that has a local file argument: one
+// streamed HTTP request on the node's console instead of a WebSocket
+// command. With a local_input the file is the request body (method PUT);
+// with a local_output the response body goes to the file (method GET).
+struct FileTransfer {
+  // The request target from the command's arguments (local paths
+  // included, though targets should use only the plain ones), e.g.
+  // "/v1/files/" + percent_encode(args[1]).
+  std::function<std::string(const std::vector<std::string>& args)> target;
+};
+
 struct CommandSpec {
   static constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
 
@@ -33,6 +51,13 @@ struct CommandSpec {
   std::size_t min_args = 0;
   std::size_t max_args = 0;
   TextRenderer render;  // empty: the JSON, pretty-printed
+  // Kind of each positional argument (missing ones are plain).
+  std::vector<ArgKind> arg_kinds = {};
+  // Set for every command with a local file argument.
+  std::optional<FileTransfer> transfer = std::nullopt;
+
+  ArgKind kind_of(std::size_t index) const { return index < arg_kinds.size() ? arg_kinds[index] : ArgKind::plain; }
+  bool has_local_files() const;
 };
 
 // A line split into the command word, its arguments and the output flag.
@@ -84,5 +109,9 @@ std::string render_text(const CommandTable& table, const std::string& name, cons
 
 // JSON pretty-printed with two-space indentation.
 std::string pretty_json(const boost::json::value& value);
+
+// Percent-encodes everything but unreserved characters (RFC 3986), for a
+// name inside a URL path ("a b/c" -> "a%20b%2Fc").
+std::string percent_encode(std::string_view text);
 
 }  // namespace idunno::cli

@@ -1,4 +1,4 @@
-#include "cli/command_table.hpp"
+#include "cli/commands/command_table.hpp"
 
 #include <boost/json.hpp>
 
@@ -6,7 +6,20 @@ namespace idunno::cli {
 
 namespace json = boost::json;
 
-CommandTable::CommandTable(std::vector<CommandSpec> specs) : specs_(std::move(specs)) {}
+bool CommandSpec::has_local_files() const {
+  for (const ArgKind kind : arg_kinds) {
+    if (kind != ArgKind::plain) return true;
+  }
+  return false;
+}
+
+CommandTable::CommandTable(std::vector<CommandSpec> specs) : specs_(std::move(specs)) {
+  for (const auto& spec : specs_) {
+    if (spec.has_local_files() && !spec.transfer) {
+      throw std::logic_error("command '" + spec.name + "' takes a local file but has no file transfer");
+    }
+  }
+}
 
 const CommandSpec* CommandTable::find(std::string_view name) const {
   for (const auto& spec : specs_) {
@@ -128,6 +141,24 @@ void pretty(std::string& out, const json::value& v, int indent) {
 std::string pretty_json(const json::value& value) {
   std::string out;
   pretty(out, value, 0);
+  return out;
+}
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                            c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
   return out;
 }
 

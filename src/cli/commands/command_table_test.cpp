@@ -1,11 +1,9 @@
-#include "cli/command_table.hpp"
+#include "cli/commands/command_table.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
-#include "cli/client_options.hpp"
-#include "cli/node_options.hpp"
 
 namespace idunno::cli {
 namespace {
@@ -56,49 +54,6 @@ TEST(CommandTable, RendersMembersAsTable) {
   EXPECT_NE(text.find("NAME"), std::string::npos);
   EXPECT_NE(text.find("node1"), std::string::npos);
   EXPECT_NE(text.find("alive"), std::string::npos);
-}
-
-TEST(NodeOptions, OverrideConfig) {
-  const auto options = parse_node_options({"--name", "n5", "--bind", "127.0.0.1:7005", "--console",
-                                           "127.0.0.1:8005", "--seed", "127.0.0.1:7001", "--seed",
-                                           "127.0.0.1:7002", "--no-repl", "--log-level", "debug"});
-  EXPECT_EQ(options.config.node_name(), "n5");
-  EXPECT_EQ(options.config.node.bind.port, 7005);
-  EXPECT_EQ(options.config.console.bind.port, 8005);
-  EXPECT_EQ(options.config.cluster.seeds.size(), 2u);
-  EXPECT_FALSE(options.repl);
-  EXPECT_EQ(options.config.node.log_level, "debug");
-}
-
-TEST(NodeOptions, BadOptionsNamed) {
-  auto key_of = [](std::vector<std::string> args) {
-    try {
-      parse_node_options(args);
-    } catch (const core::ConfigError& e) {
-      return e.key();
-    }
-    return std::string();
-  };
-  EXPECT_EQ(key_of({"--bind", "127.0.0.1:99999"}), "--bind");
-  EXPECT_EQ(key_of({"--frobnicate"}), "--frobnicate");
-  EXPECT_EQ(key_of({"--seed"}), "--seed");
-  EXPECT_EQ(key_of({"--config", "/nonexistent/idunno.toml"}), "--config");
-  EXPECT_TRUE(parse_node_options({"--help"}).help);
-}
-
-TEST(ClientOptions, ParsesFlagsAndCommand) {
-  const auto o = parse_client_options({"--node", "127.0.0.1:8003", "list_mem", "--json"}, nullptr, nullptr);
-  EXPECT_EQ(o.node.port, 8003);
-  EXPECT_TRUE(o.json);
-  EXPECT_EQ(o.command, "list_mem");
-  EXPECT_TRUE(o.args.empty());
-  const auto env = parse_client_options({"put", "a", "b"}, "127.0.0.1:8009", "tok");
-  EXPECT_EQ(env.node.port, 8009);
-  EXPECT_EQ(env.token, "tok");
-  EXPECT_EQ(env.args, (std::vector<std::string>{"a", "b"}));
-  EXPECT_THROW(parse_client_options({}, nullptr, nullptr), core::ConfigError);
-  EXPECT_THROW(parse_client_options({"--node", "nope", "help"}, nullptr, nullptr), core::ConfigError);
-  EXPECT_THROW(parse_client_options({"--what", "help"}, nullptr, nullptr), core::ConfigError);
 }
 
 }  // namespace

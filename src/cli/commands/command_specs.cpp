@@ -4,8 +4,8 @@
 #include <boost/json.hpp>
 #include <sstream>
 
-#include "cli/command_table.hpp"
-#include "cli/text_format.hpp"
+#include "cli/commands/command_table.hpp"
+#include "cli/commands/text_format.hpp"
 
 namespace idunno::cli {
 

@@ -1,4 +1,4 @@
-#include "cli/text_format.hpp"
+#include "cli/commands/text_format.hpp"
 
 #include <boost/json.hpp>
 

@@ -1,0 +1,96 @@
+#include "cli/coordinator_service.hpp"
+
+#include <boost/json.hpp>
+
+#include "core/timeout.hpp"
+
+namespace idunno::cli {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kSubmitTimeout = 10s;
+
+std::vector<net::LiveNode> live_nodes(const std::vector<swim::Member>& members) {
+  std::vector<net::LiveNode> live;
+  for (const auto& m : members) {
+    if (swim::is_active(m.state)) live.push_back({m.id.name, m.id.addr});
+  }
+  return live;
+}
+
+}  // namespace
+
+CoordinatorService::CoordinatorService(asio::any_io_executor executor, const core::Config& config,
+                                       TransportService& transport, MembershipService& membership,
+                                       CommandDispatcher& dispatcher, core::MetricsRegistry& metrics)
+    : membership_(membership),
+      raft_(std::make_unique<net::RaftDriver>(executor, transport.rpc_server(), transport.rpc_client(),
+                                              coordinator_state_, net::RaftDriverOptions::from_config(config))) {
+  follow_membership();
+  dispatcher.bind("coordinator", [this](std::vector<std::string> args) { return coordinator(std::move(args)); });
+  dispatcher.bind("kv-put", [this](std::vector<std::string> args) { return kv_put(std::move(args)); });
+  dispatcher.bind("kv-get", [this](std::vector<std::string> args) { return kv_get(std::move(args)); });
+  metrics.add([this](core::MetricsWriter& w) {
+    w.gauge("raft_term", "current Raft term", static_cast<double>(raft_->term()));
+    w.gauge("raft_is_coordinator", "1 when this node is the coordinator",
+            raft_->role() == net::NodeRole::coordinator ? 1.0 : 0.0);
+  });
+}
+
+CoordinatorService::~CoordinatorService() = default;
+
+void CoordinatorService::follow_membership() {
+  membership_.set_role_source(
+      [this](const std::string& name) { return std::string(net::to_string(raft_->role_of(name))); });
+  membership_.subscribe(
+      [this](const swim::MemberEvent& /*event*/) { raft_->on_members_changed(live_nodes(membership_.members())); });
+  raft_->on_members_changed(live_nodes(membership_.members()));
+}
+
+void CoordinatorService::start() { raft_->start(); }
+
+asio::awaitable<void> CoordinatorService::stop(StopDeadline deadline) {
+  co_await raft_->stop(deadline.share(3, std::chrono::milliseconds(500)));
+}
+
+asio::awaitable<raft::KvResult> CoordinatorService::submit_kv(std::string command) {
+  try {
+    const std::string reply = co_await raft_->submit(std::move(command), kSubmitTimeout);
+    co_return raft::decode_kv_result(reply);
+  } catch (const core::TimeoutError&) {
+    throw CommandError("no coordinator committed the command within 10 s; is a majority of voters alive?");
+  }
+}
+
+asio::awaitable<json::value> CoordinatorService::coordinator(std::vector<std::string> /*args*/) {
+  const auto leader = raft_->leader();
+  json::object out{{"self_role", std::string(net::to_string(raft_->role()))}, {"term", raft_->term()}};
+  if (leader) {
+    out["name"] = leader->name;
+    out["addr"] = leader->address.to_string();
+    out["term"] = leader->term;
+  } else {
+    out["name"] = nullptr;
+    out["addr"] = nullptr;
+  }
+  co_return out;
+}
+
+asio::awaitable<json::value> CoordinatorService::kv_put(std::vector<std::string> args) {
+  const auto result = co_await submit_kv(raft::kv_put(args.at(0), args.at(1)));
+  if (result.status == raft::KvStatus::bad_command) throw CommandError("the coordinator refused the command");
+  co_return json::object{{"key", args[0]}, {"value", args[1]}, {"message", "stored " + args[0]}};
+}
+
+asio::awaitable<json::value> CoordinatorService::kv_get(std::vector<std::string> args) {
+  const auto result = co_await submit_kv(raft::kv_get(args.at(0)));
+  if (result.status == raft::KvStatus::not_found) throw CommandError("no key '" + args[0] + "'");
+  if (result.status != raft::KvStatus::ok) throw CommandError("the coordinator refused the command");
+  co_return json::object{{"key", args[0]}, {"value", result.value}};
+}
+
+}  // namespace idunno::cli

@@ -1,0 +1,69 @@
+#include "cli/node_composition.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "cli/console_service.hpp"
+#include "cli/coordinator_service.hpp"
+#include "cli/executor_service.hpp"
+#include "cli/membership_service.hpp"
+#include "cli/transport_service.hpp"
+#include "core/logging.hpp"
+#include "ml/engine/engine_loader.hpp"
+
+namespace idunno::cli {
+
+namespace asio = boost::asio;
+
+NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Config& config,
+                                 CompositionOptions options)
+    : config_(config),
+      ml_pool_(static_cast<std::size_t>(config.ml.threads), "ml"),
+      io_pool_(static_cast<std::size_t>(config.node.io_threads), "io"),
+      dispatcher_(CommandTable::builtin()) {
+  transport_ = std::make_unique<TransportService>(executor, config_);
+  membership_ = std::make_unique<MembershipService>(executor, config_, *transport_, dispatcher_, metrics_, events_,
+                                                    started_at_);
+  coordinator_ =
+      std::make_unique<CoordinatorService>(executor, config_, *transport_, *membership_, dispatcher_, metrics_);
+  executor_service_ = std::make_unique<ExecutorService>(
+      ml_pool_, config_.ml, dispatcher_, metrics_,
+      options.ml_module_paths.empty() ? ml::default_module_paths() : options.ml_module_paths);
+  console_ = std::make_unique<ConsoleService>(executor, config_.console, dispatcher_, metrics_, events_, http_routes_);
+  // The executor starts before membership and consensus: loading LibTorch
+  // takes most of a second, during which the loop does not run yet, and
+  // their timers must start from when the node can actually answer.
+  order_ = {transport_.get(), executor_service_.get(), membership_.get(), coordinator_.get(), console_.get()};
+}
+
+NodeComposition::~NodeComposition() {
+  // Newest first, as they were built.
+  console_.reset();
+  executor_service_.reset();
+  coordinator_.reset();
+  membership_.reset();
+  transport_.reset();
+}
+
+void NodeComposition::start() {
+  for (Service* service : order_) {
+    service->start();
+    ++started_;
+  }
+}
+
+asio::awaitable<bool> NodeComposition::stop(std::chrono::milliseconds budget) {
+  const StopDeadline deadline{std::chrono::steady_clock::now() + budget};
+  for (std::size_t i = started_; i-- > 0;) co_await order_[i]->drain(deadline);
+  for (std::size_t i = started_; i-- > 0;) {
+    co_await order_[i]->stop(deadline);
+    spdlog::debug("event=service_stopped service={} left_ms={}", order_[i]->name(), deadline.left().count());
+  }
+  started_ = 0;
+  ml_pool_.cancel_all();
+  io_pool_.cancel_all();
+  const bool ml_idle = co_await ml_pool_.wait_idle(deadline.at);
+  const bool io_idle = co_await io_pool_.wait_idle(deadline.at);
+  co_return ml_idle && io_idle && deadline.left().count() > 0;
+}
+
+}  // namespace idunno::cli

@@ -1,0 +1,87 @@
+#include "ml/jobs/job_stats.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace idunno::ml::jobs {
+
+void JobStats::add_batch(core::TimePoint at, std::uint64_t queries, core::Duration batch_time) {
+  if (queries == 0) return;
+  if (batch_time.count() < 0) throw std::invalid_argument("a batch cannot take negative time");
+  // Keep the window ordered by time: late arrivals go to their place.
+  auto position = std::upper_bound(window_.begin(), window_.end(), at,
+                                   [](core::TimePoint t, const auto& entry) { return t < entry.first; });
+  window_.insert(position, {at, queries});
+  window_queries_ += queries;
+
+  histogram_[batch_time.count()] += queries;
+  const double x = static_cast<double>(batch_time.count());
+  const double weight = static_cast<double>(queries);
+  const double total = static_cast<double>(count_) + weight;
+  const double delta = x - mean_ns_;
+  mean_ns_ += delta * weight / total;
+  m2_ += delta * (x - mean_ns_) * weight;
+  count_ += queries;
+}
+
+void JobStats::expire(core::TimePoint now) {
+  while (!window_.empty() && window_.front().first <= now - kRateWindow) {
+    window_queries_ -= window_.front().second;
+    window_.pop_front();
+  }
+}
+
+std::uint64_t JobStats::queries_in_window(core::TimePoint now) {
+  expire(now);
+  std::uint64_t in = window_queries_;
+  // Completions stamped after `now` (a worker's clock ahead) do not count yet.
+  for (auto it = window_.rbegin(); it != window_.rend() && it->first > now; ++it) in -= it->second;
+  return in;
+}
+
+double JobStats::rate(core::TimePoint now) {
+  const double seconds = std::chrono::duration<double>(kRateWindow).count();
+  return static_cast<double>(queries_in_window(now)) / seconds;
+}
+
+double JobStats::percentile_ms(double p) const {
+  if (count_ == 0) return 0;
+  p = std::clamp(p, 0.0, 1.0);
+  const double h = static_cast<double>(count_ - 1) * p;
+  const auto lower_rank = static_cast<std::uint64_t>(std::floor(h));  // 0-based
+  const double fraction = h - static_cast<double>(lower_rank);
+  // The values at ranks lower_rank and lower_rank + 1.
+  double lower = 0;
+  double upper = 0;
+  bool have_lower = false;
+  std::uint64_t seen = 0;
+  for (const auto& [value, queries] : histogram_) {
+    seen += queries;
+    if (!have_lower && seen > lower_rank) {
+      lower = static_cast<double>(value);
+      have_lower = true;
+    }
+    if (have_lower && seen > lower_rank + 1) {
+      upper = static_cast<double>(value);
+      break;
+    }
+    upper = static_cast<double>(value);  // the last value, if rank + 1 is past the end
+  }
+  return (lower + fraction * (upper - lower)) / 1e6;
+}
+
+ProcessingStats JobStats::processing() const {
+  ProcessingStats s;
+  s.count = count_;
+  if (count_ == 0) return s;
+  s.avg_ms = mean_ns_ / 1e6;
+  s.std_ms = std::sqrt(std::max(0.0, m2_ / static_cast<double>(count_))) / 1e6;
+  s.p50_ms = percentile_ms(0.50);
+  s.p90_ms = percentile_ms(0.90);
+  s.p95_ms = percentile_ms(0.95);
+  s.p99_ms = percentile_ms(0.99);
+  return s;
+}
+
+}  // namespace idunno::ml::jobs
