@@ -15,9 +15,11 @@
 // Every outcome is a StreamStatus value.
 //
 // A DataStream is a cheap handle (copies share the stream); it may outlive
-// the connection (operations then report how the stream ended). Pass it by
-// value into coroutines. One read and one write/finish at a time per
-// stream. Touch only from the event loop.
+// the connection (operations then report how the stream ended). When the
+// last handle of a stream that has not ended goes, the stream is cancelled
+// (the peer hears "cancelled": nobody will read or write it any more).
+// Pass it by value into coroutines. One read and one write/finish at a time
+// per stream. Touch only from the event loop.
 //
 // A typical put: `auto s = co_await client.open(peer, "sdfs.write", header,
 // {.term = t, .deadline = 60s, .declared_bytes = size});` then write()
@@ -59,7 +61,8 @@ struct StreamOpenOptions {
 class DataStream {
  public:
   DataStream() = default;
-  explicit DataStream(std::shared_ptr<StreamSession> session) : session_(std::move(session)) {}
+  // The first handle of a session; further ones are copies of it.
+  explicit DataStream(std::shared_ptr<StreamSession> session);
 
   // Reads up to buffer.size() bytes (at least one unless ended or failed).
   boost::asio::awaitable<DataRead> read(std::span<std::uint8_t> buffer);
@@ -107,6 +110,7 @@ class DataStream {
 
  private:
   std::shared_ptr<StreamSession> session_;
+  std::shared_ptr<void> last_handle_;  // cancels an unfinished stream when the last copy goes
 };
 
 }  // namespace idunno::net

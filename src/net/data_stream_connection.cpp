@@ -114,7 +114,9 @@ asio::awaitable<void> StreamConnection::read_loop() {
       co_return;
     }
     if (timed_out) {
-      if (co_await cancelled()) break;
+      // (Not `if (co_await ...)`: GCC 12 miscompiles some awaits in conditions.)
+      const bool stopping = co_await cancelled();
+      if (stopping) break;
       on_read_timeout();
       continue;
     }
@@ -171,7 +173,8 @@ asio::awaitable<void> StreamConnection::write_loop() {
         co_return;
       }
       if (timed_out) {
-        if (co_await cancelled()) break;
+        const bool stopping = co_await cancelled();
+        if (stopping) break;
         if (session_ && Clock::now() - last_write_ >= keepalive_interval) {
           control_.push_back(encode_stream_frame(StreamFrameType::keepalive, session_->id, {}));
         }

@@ -197,6 +197,24 @@ asio::awaitable<void> StreamConnection::handler_returned(std::shared_ptr<StreamS
 
 // The DataStream handle.
 
+DataStream::DataStream(std::shared_ptr<StreamSession> session)
+    : session_(std::move(session)),
+      last_handle_(nullptr, [weak = std::weak_ptr<StreamSession>(session_)](void*) {
+        auto dropped = weak.lock();
+        // A returned handler's stream waits for the peer's end on its own.
+        if (!dropped || dropped->phase == StreamSession::Phase::done || dropped->failed() || dropped->handler_done) {
+          return;
+        }
+        try {
+          if (auto connection = dropped->connection.lock()) {
+            connection->cancel(dropped, static_cast<std::uint32_t>(StreamWireCode::cancelled),
+                               "the stream was dropped before it ended");
+          }
+        } catch (const std::exception& e) {
+          spdlog::warn("event=stream_drop_failed error=\"{}\"", e.what());
+        }
+      }) {}
+
 asio::awaitable<DataRead> DataStream::read(std::span<std::uint8_t> buffer) {
   auto session = session_;
   if (buffer.empty()) co_return DataRead{0, false, session->status};

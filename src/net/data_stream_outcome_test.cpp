@@ -40,6 +40,23 @@ TEST_F(DataStreamOutcomeTest, ClientCancelReachesTheHandlerWithCodeAndReason) {
   EXPECT_EQ(seen->message, "the client gave up");
 }
 
+TEST_F(DataStreamOutcomeTest, DroppingTheLastHandleCancelsTheStream) {
+  make();
+  auto seen = std::make_shared<StreamStatus>();
+  server_->handle("test.read", [seen](DataStream stream) -> asio::awaitable<void> {
+    *seen = (co_await testing::read_to_end(stream)).status;
+  });
+  server_->start();
+  {
+    DataStream stream = open("test.read");
+    ASSERT_TRUE(run(stream.write(testing::bytes_of("forgotten"))).ok());
+  }
+  EXPECT_TRUE(run_until([&] { return !seen->ok(); }));
+  EXPECT_EQ(seen->code, StreamCode::cancelled_by_peer);
+  EXPECT_EQ(seen->peer_code, static_cast<std::uint32_t>(StreamWireCode::cancelled));
+  EXPECT_NE(seen->message.find("dropped"), std::string::npos) << seen->message;
+}
+
 TEST_F(DataStreamOutcomeTest, ServerCancelReachesTheClient) {
   make();
   server_->handle("test.refuse_midway", [](DataStream stream) -> asio::awaitable<void> {
@@ -253,7 +270,8 @@ TEST_F(DataStreamChainTest, PutPipelinedAlongAChainOfReplicas) {
       }
       if (got.ended) break;
       stored_mid->append(reinterpret_cast<const char*>(buffer.data()), got.bytes);
-      if (!(co_await downstream.write(std::span<const std::uint8_t>(buffer.data(), got.bytes))).ok()) co_return;
+      const StreamStatus forwarded = co_await downstream.write(std::span<const std::uint8_t>(buffer.data(), got.bytes));
+      if (!forwarded.ok()) co_return;
     }
     co_await downstream.finish();
     Received ack = co_await testing::read_to_end(downstream);

@@ -48,21 +48,26 @@ struct DataStreamServer::Impl : std::enable_shared_from_this<DataStreamServer::I
 };
 
 void DataStreamServer::Impl::on_open(const std::shared_ptr<StreamSession>& session) {
-  DataStream stream(session);
-  if (stopping) return stream.reject(wire(StreamWireCode::stopping), "the node is stopping");
+  // No DataStream handle here: the handler's is the first (dropping the
+  // last handle cancels the stream).
+  auto connection = session->connection.lock();
+  if (!connection) return;
+  if (stopping) return connection->reject(session, wire(StreamWireCode::stopping), "the node is stopping");
   auto it = handlers.find(session->method);
   if (it == handlers.end()) {
-    return stream.reject(wire(StreamWireCode::unknown_method), "this node does not serve " + session->method);
+    return connection->reject(session, wire(StreamWireCode::unknown_method),
+                              "this node does not serve " + session->method);
   }
   if (active >= static_cast<std::size_t>(limits.max_streams)) {
     spdlog::info("event=stream_rejected peer={} method={} reason=busy active={}", session->peer.to_string(),
                  session->method, active);
-    return stream.reject(wire(StreamWireCode::busy), "busy: " + std::to_string(active) + " streams running");
+    return connection->reject(session, wire(StreamWireCode::busy),
+                              "busy: " + std::to_string(active) + " streams running");
   }
   ++active;
   if (!tasks.spawn(run_handler(shared_from_this(), it->second, session), "stream_handler")) {
     --active;
-    stream.reject(wire(StreamWireCode::stopping), "the node is stopping");
+    connection->reject(session, wire(StreamWireCode::stopping), "the node is stopping");
   }
 }
 

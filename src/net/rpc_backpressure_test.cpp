@@ -4,6 +4,7 @@
 // for every handler.
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,9 +73,18 @@ class RpcBackpressureTest : public testing::CoroutineTest {
   // The raw peer's side of the client's connection.
   std::unique_ptr<RawRpcPeer> accept_raw() { return std::make_unique<RawRpcPeer>(run(raw_endpoint_->accept())); }
 
-  void spawn_call(const core::HostPort& to, std::string method, std::string payload, std::chrono::milliseconds deadline,
-                  Outcome* out) {
-    calls_.spawn(call_into(client_.get(), to, std::move(method), std::move(payload), deadline, out));
+  // Starts a call; its outcome belongs to the fixture, so a call still
+  // running when the test body ends (TearDown fails it) writes into live
+  // memory.
+  Outcome& spawn_call(const core::HostPort& to, std::string method, std::string payload,
+                      std::chrono::milliseconds deadline) {
+    Outcome& out = outcomes_.emplace_back();
+    calls_.spawn(call_into(client_.get(), to, std::move(method), std::move(payload), deadline, &out));
+    return out;
+  }
+
+  bool all_done(const std::vector<Outcome*>& outcomes) const {
+    return std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome* o) { return o->done; });
   }
 
   std::unique_ptr<FakeNetwork> network_;
@@ -84,31 +94,31 @@ class RpcBackpressureTest : public testing::CoroutineTest {
   core::RpcSection limits_;
   std::unique_ptr<RpcClient> client_;
   std::unique_ptr<RpcServer> server_;
+  std::deque<Outcome> outcomes_;
   core::TaskGroup calls_{io_.get_executor(), "calls"};
 };
 
 TEST_F(RpcBackpressureTest, QueuedRequestsStayWithinTheByteBound) {
   limits_.max_queued_bytes = 64 * 1024;
   make_client();
-  std::vector<Outcome> outcomes(10);
-  for (auto& outcome : outcomes) spawn_call(raw_node, "echo", std::string(30 * 1024, 'q'), 5s, &outcome);
+  std::vector<Outcome*> outcomes;
+  for (int i = 0; i < 10; ++i) outcomes.push_back(&spawn_call(raw_node, "echo", std::string(30 * 1024, 'q'), 5s));
   auto peer = accept_raw();  // and never reads: the writer blocks on the full pipe
   EXPECT_TRUE(run_until([&] { return client_->queued_bytes() > 0; }));
   testing::run_ready(io_);
   EXPECT_LE(client_->queued_bytes(), limits_.max_queued_bytes);
   // Each request that found no room is still waiting, not queued.
-  for (const auto& outcome : outcomes) EXPECT_FALSE(outcome.done);
+  for (const Outcome* outcome : outcomes) EXPECT_FALSE(outcome->done);
 }
 
 TEST_F(RpcBackpressureTest, AbandonedCallsAreNeverSent) {
   limits_.write_timeout_ms = 5000;
   make_client();
-  Outcome big, b, c, d;
-  spawn_call(raw_node, "echo", std::string(40 * 1024, 'a'), 5s, &big);
+  Outcome& big = spawn_call(raw_node, "echo", std::string(40 * 1024, 'a'), 5s);
   auto peer = accept_raw();
   testing::run_ready(io_);  // the writer is stuck in the middle of the big request
-  spawn_call(raw_node, "echo", "b", 100ms, &b);
-  spawn_call(raw_node, "echo", "c", 100ms, &c);
+  Outcome& b = spawn_call(raw_node, "echo", "b", 100ms);
+  Outcome& c = spawn_call(raw_node, "echo", "c", 100ms);
   testing::run_ready(io_);  // both are queued behind the big one
   // Something arrives from the peer, so the connection is not taken for dead.
   RpcFrame stray;
@@ -122,7 +132,7 @@ TEST_F(RpcBackpressureTest, AbandonedCallsAreNeverSent) {
   run(peer->reply(first, "big done"));
   EXPECT_TRUE(run_until([&] { return big.done; }));
   EXPECT_EQ(big.reply, "big done");
-  spawn_call(raw_node, "echo", "d", 1s, &d);
+  Outcome& d = spawn_call(raw_node, "echo", "d", 1s);
   // The next frame on the wire is d's: b and c were withdrawn unsent.
   const RpcFrame next = run(peer->read_frame());
   EXPECT_EQ(next.payload(), "d");
@@ -134,9 +144,8 @@ TEST_F(RpcBackpressureTest, AbandonedCallsAreNeverSent) {
 TEST_F(RpcBackpressureTest, ClientWriteTimeoutFailsCallsToAPeerThatStoppedReading) {
   limits_.write_timeout_ms = 200;
   make_client();
-  Outcome outcome;
   const auto start = std::chrono::steady_clock::now();
-  spawn_call(raw_node, "echo", std::string(40 * 1024, 'w'), 5s, &outcome);
+  Outcome& outcome = spawn_call(raw_node, "echo", std::string(40 * 1024, 'w'), 5s);
   auto peer = accept_raw();  // never reads
   EXPECT_TRUE(run_until([&] { return outcome.done; }));
   EXPECT_EQ(outcome.code, RpcErrorCode::unreachable);
@@ -177,16 +186,14 @@ TEST_F(RpcBackpressureTest, ServerStopsReadingBeyondTheInFlightByteBudget) {
     co_return std::to_string(request.size());
   });
   server_->start();
-  std::vector<Outcome> outcomes(6);
-  for (auto& outcome : outcomes) spawn_call(server_node, "hold", std::string(40 * 1024, 'h'), 5s, &outcome);
+  std::vector<Outcome*> outcomes;
+  for (int i = 0; i < 6; ++i) outcomes.push_back(&spawn_call(server_node, "hold", std::string(40 * 1024, 'h'), 5s));
   EXPECT_TRUE(run_until([&] { return running == 2; }));
   testing::run_ready(io_);
   EXPECT_EQ(most, 2) << "40 KiB requests with a 100 KiB budget: two at a time";
   release.release();
-  EXPECT_TRUE(run_until([&] {
-    return std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.done; });
-  }));
-  for (const auto& outcome : outcomes) EXPECT_EQ(outcome.reply, std::to_string(40 * 1024));
+  EXPECT_TRUE(run_until([&] { return all_done(outcomes); }));
+  for (const Outcome* outcome : outcomes) EXPECT_EQ(outcome->reply, std::to_string(40 * 1024));
   EXPECT_EQ(most, 2);
 }
 
@@ -208,8 +215,7 @@ TEST_F(RpcBackpressureTest, StopWaitsForEveryHandlerEvenWhenReadingIsHeldUp) {
     co_return "";
   });
   server_->start();
-  std::vector<Outcome> outcomes(3);
-  for (auto& outcome : outcomes) spawn_call(server_node, "hold", std::string(40 * 1024, 'h'), 5s, &outcome);
+  for (int i = 0; i < 3; ++i) spawn_call(server_node, "hold", std::string(40 * 1024, 'h'), 5s);
   EXPECT_TRUE(run_until([&] { return started == 1 && client_->queued_bytes() == 0; }));
   testing::run_ready(io_);  // the reader waits for room in the budget
   run(server_->stop());

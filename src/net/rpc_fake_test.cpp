@@ -135,7 +135,8 @@ TEST_F(RpcFakeTest, SlowHandlerWithRepliesFlowingKeepsTheConnection) {
   auto chatter = [&]() -> asio::awaitable<int> {
     int ok = 0;
     for (int i = 0; i < 20; ++i) {
-      if (co_await client_->call(server_node, "echo", "x", 1s) == "x") ++ok;
+      const std::string reply = co_await client_->call(server_node, "echo", "x", 1s);
+      if (reply == "x") ++ok;
       asio::steady_timer pause(co_await asio::this_coro::executor, 15ms);
       co_await pause.async_wait(asio::use_awaitable);
     }
