@@ -57,6 +57,19 @@ TEST_F(DataStreamOutcomeTest, DroppingTheLastHandleCancelsTheStream) {
   EXPECT_NE(seen->message.find("dropped"), std::string::npos) << seen->message;
 }
 
+TEST_F(DataStreamOutcomeTest, CrashedPeerIsAConnectionReset) {
+  make();
+  server_->handle("test.read", [](DataStream stream) -> asio::awaitable<void> {
+    co_await testing::read_to_end(stream);
+  });
+  server_->start();
+  DataStream stream = open("test.read");
+  ASSERT_TRUE(stream.status().ok());
+  network_->crash(server_node);
+  Received got = run(testing::read_to_end(stream));
+  EXPECT_EQ(got.status.code, StreamCode::connection_reset) << got.status.describe();
+}
+
 TEST_F(DataStreamOutcomeTest, ServerCancelReachesTheClient) {
   make();
   server_->handle("test.refuse_midway", [](DataStream stream) -> asio::awaitable<void> {

@@ -45,6 +45,12 @@ DataStreamHandler sink_handler(std::shared_ptr<Sink> sink) {
   };
 }
 
+// Spawned: the test keeps the flags alive until its task group joins.
+asio::awaitable<void> send_and_flag(DataStream stream, StreamStatus* out, bool* done) {
+  *out = co_await testing::send_all(stream, pattern(1'000'000), "");
+  *done = true;
+}
+
 class DataStreamTest : public testing::DataStreamTestBase {};
 
 TEST_F(DataStreamTest, TransfersBytesAndTrailersBothWays) {
@@ -106,10 +112,7 @@ TEST_F(DataStreamTest, SlowReceiverSlowsTheSenderAndBoundsWhatWaits) {
   StreamStatus sent;
   bool sending_done = false;
   core::TaskGroup senders(executor());
-  senders.spawn([](DataStream s, StreamStatus* out, bool* done) -> asio::awaitable<void> {
-    *out = co_await testing::send_all(s, pattern(1'000'000), "");
-    *done = true;
-  }(stream, &sent, &sending_done));
+  senders.spawn(send_and_flag(stream, &sent, &sending_done));
   const auto window = client_limits_.window_bytes;
   EXPECT_TRUE(run_until([&] { return stream.bytes_sent() == window; }));
   testing::run_ready(io_);
