@@ -157,7 +157,7 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
   }
 
   static const std::set<std::string> known_sections = {
-      "node", "cluster", "membership", "raft", "rpc", "sdfs", "ml", "console"};
+      "node", "cluster", "membership", "raft", "rpc", "stream", "sdfs", "ml", "console"};
   for (const auto& [key, value] : root) {
     if (!known_sections.contains(std::string(key.str()))) {
       throw ConfigError(std::string(key.str()), "unknown section or key (check the spelling; see config.toml)");
@@ -215,6 +215,24 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
     r.integer("max_frame_bytes", c.rpc.max_frame_bytes, 1024, 1LL << 30);
     r.integer("call_timeout_ms", c.rpc.call_timeout_ms, 1, 3600000);
     r.integer("connect_timeout_ms", c.rpc.connect_timeout_ms, 1, 600000);
+    r.integer("write_timeout_ms", c.rpc.write_timeout_ms, 10, 3600000);
+    r.integer("max_queued_bytes", c.rpc.max_queued_bytes, 1024, 1LL << 30);
+    r.integer("max_inflight_request_bytes", c.rpc.max_inflight_request_bytes, 1024, 0xFFFFFFFFLL);
+    r.integer("tcp_user_timeout_ms", c.rpc.tcp_user_timeout_ms, 0, 3600000);
+    r.integer("preface_timeout_ms", c.rpc.preface_timeout_ms, 10, 600000);
+    r.reject_unknown();
+  }
+  {
+    auto& s = c.stream;
+    TableReader r(section(root, "stream"), "stream");
+    r.integer("window_bytes", s.window_bytes, 4096, 1LL << 30);
+    r.integer("frame_bytes", s.frame_bytes, 1024, 1LL << 20);
+    r.integer("connect_timeout_ms", s.connect_timeout_ms, 1, 600000);
+    r.integer("write_timeout_ms", s.write_timeout_ms, 10, 3600000);
+    r.integer("idle_timeout_ms", s.idle_timeout_ms, 30, 3600000);
+    r.integer("max_bytes", s.max_bytes, 1, 1LL << 50);
+    r.integer("max_streams", s.max_streams, 1, 65536);
+    r.integer("pool_idle_ms", s.pool_idle_ms, 10, 3600000);
     r.reject_unknown();
   }
   {
@@ -272,6 +290,9 @@ void validate_config(const Config& c) {
   }
   if (c.raft.heartbeat_ms * 2 > c.raft.election_timeout_min_ms) {
     throw ConfigError("raft.heartbeat_ms", "must be at most half of raft.election_timeout_min_ms");
+  }
+  if (c.stream.frame_bytes > c.stream.window_bytes) {
+    throw ConfigError("stream.frame_bytes", "must not exceed stream.window_bytes");
   }
   if (c.sdfs.write_quorum > c.sdfs.replicas) {
     throw ConfigError("sdfs.write_quorum", "must not exceed sdfs.replicas");

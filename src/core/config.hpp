@@ -76,6 +76,44 @@ struct RpcSection {
   std::uint32_t max_frame_bytes = 16u * 1024 * 1024;
   int call_timeout_ms = 5000;
   int connect_timeout_ms = 1000;
+  // Every write on a cluster connection (RPC and data streams) must finish
+  // within this; a peer that stops reading has its connection closed.
+  int write_timeout_ms = 5000;
+  // Encoded frames waiting to be written on one RPC connection, per side:
+  // calls and replies wait for room beyond it (one larger frame may go
+  // alone).
+  std::uint32_t max_queued_bytes = 4u * 1024 * 1024;
+  // Request bytes of the handlers running on one server connection: the
+  // server stops reading beyond it (one larger request may run alone).
+  std::uint32_t max_inflight_request_bytes = 32u * 1024 * 1024;
+  // TCP_USER_TIMEOUT of cluster sockets: the kernel drops a connection
+  // whose sent data stays unacknowledged this long; 0: the kernel default.
+  int tcp_user_timeout_ms = 10000;
+  // An accepted connection must say what it is (RPC or data stream) within
+  // this, or it is closed.
+  int preface_timeout_ms = 2000;
+};
+
+struct StreamSection {
+  // Receive credit per data stream and direction: the most bytes a sender
+  // may have in flight before the receiver's consumer reads them.
+  std::uint32_t window_bytes = 2u * 1024 * 1024;
+  // Largest data frame a sender writes.
+  std::uint32_t frame_bytes = 256u * 1024;
+  int connect_timeout_ms = 1000;
+  // A write (or a wait for credit) that makes no progress this long fails
+  // the stream.
+  int write_timeout_ms = 10000;
+  // No frame at all from the peer this long fails the stream (an idle but
+  // live peer sends keep-alives at a third of it).
+  int idle_timeout_ms = 15000;
+  // The most bytes one stream carries in each direction.
+  long long max_bytes = 64LL * 1024 * 1024 * 1024;
+  // Streams served at once; further opens are rejected as busy.
+  int max_streams = 64;
+  // Idle pooled stream connections are closed after this (by the server
+  // after twice this).
+  int pool_idle_ms = 30000;
 };
 
 struct SdfsSection {
@@ -108,6 +146,7 @@ struct Config {
   MembershipSection membership;
   RaftSection raft;
   RpcSection rpc;
+  StreamSection stream;
   SdfsSection sdfs;
   MlSection ml;
   ConsoleSection console;

@@ -116,6 +116,51 @@ TEST(Config, UnusableDataDirIsRefused) {
   std::filesystem::remove(file);
 }
 
+TEST(Config, TransportKeysParseAndAreChecked) {
+  const Config defaults;
+  EXPECT_EQ(defaults.rpc.write_timeout_ms, 5000);
+  EXPECT_EQ(defaults.stream.window_bytes, 2u * 1024 * 1024);
+  const Config c = parse_config(
+      "[rpc]\nwrite_timeout_ms = 700\nmax_queued_bytes = 65536\nmax_inflight_request_bytes = 131072\n"
+      "tcp_user_timeout_ms = 0\npreface_timeout_ms = 300\n"
+      "[stream]\nwindow_bytes = 1048576\nframe_bytes = 65536\nconnect_timeout_ms = 200\n"
+      "write_timeout_ms = 900\nidle_timeout_ms = 1200\nmax_bytes = 1000000\nmax_streams = 3\npool_idle_ms = 500\n");
+  EXPECT_EQ(c.rpc.write_timeout_ms, 700);
+  EXPECT_EQ(c.rpc.max_queued_bytes, 65536u);
+  EXPECT_EQ(c.rpc.max_inflight_request_bytes, 131072u);
+  EXPECT_EQ(c.rpc.tcp_user_timeout_ms, 0);
+  EXPECT_EQ(c.rpc.preface_timeout_ms, 300);
+  EXPECT_EQ(c.stream.window_bytes, 1048576u);
+  EXPECT_EQ(c.stream.frame_bytes, 65536u);
+  EXPECT_EQ(c.stream.connect_timeout_ms, 200);
+  EXPECT_EQ(c.stream.write_timeout_ms, 900);
+  EXPECT_EQ(c.stream.idle_timeout_ms, 1200);
+  EXPECT_EQ(c.stream.max_bytes, 1000000);
+  EXPECT_EQ(c.stream.max_streams, 3);
+  EXPECT_EQ(c.stream.pool_idle_ms, 500);
+  EXPECT_THROW(parse_config("[stream]\nwindow = 1\n"), ConfigError);
+  try {
+    parse_config("[stream]\nwindow_bytes = 12\n");
+    FAIL() << "tiny window accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "stream.window_bytes");
+  }
+  try {
+    parse_config("[rpc]\nmax_queued_bytes = 0\n");
+    FAIL() << "empty queue accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "rpc.max_queued_bytes");
+  }
+  Config bad = parse_config("[stream]\nwindow_bytes = 65536\nframe_bytes = 131072\n");
+  bad.node.data_dir = std::filesystem::temp_directory_path() / "idunno-config-test";
+  try {
+    validate_config(bad);
+    FAIL() << "frame larger than the window accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "stream.frame_bytes");
+  }
+}
+
 TEST(HostPort, Parse) {
   EXPECT_EQ(parse_host_port("127.0.0.1:7001"), (HostPort{"127.0.0.1", 7001}));
   EXPECT_EQ(parse_host_port("[::1]:80"), (HostPort{"::1", 80}));
@@ -143,6 +188,19 @@ TEST(Config, ShippedExampleMatchesDefaults) {
   EXPECT_EQ(shipped.membership.push_pull_interval_ms, defaults.membership.push_pull_interval_ms);
   EXPECT_EQ(shipped.raft.election_timeout_max_ms, defaults.raft.election_timeout_max_ms);
   EXPECT_EQ(shipped.rpc.max_frame_bytes, defaults.rpc.max_frame_bytes);
+  EXPECT_EQ(shipped.rpc.write_timeout_ms, defaults.rpc.write_timeout_ms);
+  EXPECT_EQ(shipped.rpc.max_queued_bytes, defaults.rpc.max_queued_bytes);
+  EXPECT_EQ(shipped.rpc.max_inflight_request_bytes, defaults.rpc.max_inflight_request_bytes);
+  EXPECT_EQ(shipped.rpc.tcp_user_timeout_ms, defaults.rpc.tcp_user_timeout_ms);
+  EXPECT_EQ(shipped.rpc.preface_timeout_ms, defaults.rpc.preface_timeout_ms);
+  EXPECT_EQ(shipped.stream.window_bytes, defaults.stream.window_bytes);
+  EXPECT_EQ(shipped.stream.frame_bytes, defaults.stream.frame_bytes);
+  EXPECT_EQ(shipped.stream.connect_timeout_ms, defaults.stream.connect_timeout_ms);
+  EXPECT_EQ(shipped.stream.write_timeout_ms, defaults.stream.write_timeout_ms);
+  EXPECT_EQ(shipped.stream.idle_timeout_ms, defaults.stream.idle_timeout_ms);
+  EXPECT_EQ(shipped.stream.max_bytes, defaults.stream.max_bytes);
+  EXPECT_EQ(shipped.stream.max_streams, defaults.stream.max_streams);
+  EXPECT_EQ(shipped.stream.pool_idle_ms, defaults.stream.pool_idle_ms);
   EXPECT_EQ(shipped.sdfs.chunk_size, defaults.sdfs.chunk_size);
   EXPECT_EQ(shipped.ml.model_cache_mb, defaults.ml.model_cache_mb);
   EXPECT_EQ(shipped.ml.wide_batch_floats, defaults.ml.wide_batch_floats);

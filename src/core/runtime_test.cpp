@@ -191,6 +191,34 @@ TEST(WithTimeout, FailureEndsTheRaceAtOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "an I/O failure must not wait for the timer";
 }
 
+asio::awaitable<void> wait_long_within_timeout(bool* ended) {
+  struct Flag {
+    bool* flag;
+    ~Flag() { *flag = true; }
+  } flag{ended};
+  co_await with_timeout(sleep_then(std::chrono::hours(1), 0), std::chrono::hours(1));
+}
+
+// A task group's graceful stop (total cancellation) reaches an operation
+// waiting in with_timeout; before, the race swallowed it and the terminal
+// cancellation after the grace could not get through either: shutdown hung.
+TEST(WithTimeout, TaskGroupShutdownReachesTheOperation) {
+  asio::io_context io;
+  bool ended = false;
+  bool in_grace = false;
+  bool done = false;
+  TaskGroup group(io.get_executor());
+  group.spawn(wait_long_within_timeout(&ended));
+  asio::co_spawn(io, group.shutdown(1s), [&](std::exception_ptr, bool ok) {
+    in_grace = ok;
+    done = true;
+  });
+  io.run_for(5s);
+  EXPECT_TRUE(done) << "shutdown did not end";
+  EXPECT_TRUE(in_grace) << "the total cancellation did not reach the operation";
+  EXPECT_TRUE(ended);
+}
+
 TEST(TimerQueue, FiresInTimeThenSchedulingOrder) {
   TimerQueue q;
   std::vector<int> order;

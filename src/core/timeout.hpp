@@ -6,14 +6,22 @@
 // keeps waiting (asio issue 1594). Here `op` runs inside a wrapper that turns
 // its exception into a value, so a failure ends the race at once and is
 // rethrown to the caller; the loser is cancelled by the operator.
+// Both sides of the race accept total cancellation, as TaskGroup children
+// do: the race's parallel group forwards only the first cancellation it
+// gets, so a total cancellation (a task group's graceful stop) that its
+// children ignored would use it up and leave them deaf to the terminal one
+// that follows: the caller would never end. A cancelled caller gets
+// operation_aborted, not TimeoutError.
 // Use from coroutines running on the event loop.
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -39,6 +47,7 @@ struct Captured {
 
 template <typename T>
 boost::asio::awaitable<Captured<T>> capture(boost::asio::awaitable<T> op) {
+  co_await boost::asio::this_coro::reset_cancellation_state(boost::asio::enable_total_cancellation());
   Captured<T> out;
   try {
     out.value.emplace(co_await std::move(op));
@@ -49,11 +58,25 @@ boost::asio::awaitable<Captured<T>> capture(boost::asio::awaitable<T> op) {
 }
 
 inline boost::asio::awaitable<std::exception_ptr> capture_void(boost::asio::awaitable<void> op) {
+  co_await boost::asio::this_coro::reset_cancellation_state(boost::asio::enable_total_cancellation());
   try {
     co_await std::move(op);
     co_return nullptr;
   } catch (...) {
     co_return std::current_exception();
+  }
+}
+// Waits for `timer` (owned by the awaiting with_timeout).
+inline boost::asio::awaitable<void> wait_for(boost::asio::steady_timer& timer) {
+  co_await boost::asio::this_coro::reset_cancellation_state(boost::asio::enable_total_cancellation());
+  co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+}
+
+// Throws operation_aborted when the awaiting coroutine was cancelled.
+inline boost::asio::awaitable<void> throw_if_caller_cancelled() {
+  const auto state = co_await boost::asio::this_coro::cancellation_state;
+  if (state.cancelled() != boost::asio::cancellation_type::none) {
+    throw boost::system::system_error(boost::asio::error::operation_aborted);
   }
 }
 }  // namespace detail
@@ -64,13 +87,14 @@ template <typename T>
 boost::asio::awaitable<T> with_timeout(boost::asio::awaitable<T> op, std::chrono::steady_clock::duration limit) {
   using namespace boost::asio::experimental::awaitable_operators;
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, limit);
-  auto wait = timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
   if constexpr (std::is_void_v<T>) {
-    auto result = co_await (detail::capture_void(std::move(op)) || std::move(wait));
+    auto result = co_await (detail::capture_void(std::move(op)) || detail::wait_for(timer));
+    co_await detail::throw_if_caller_cancelled();
     if (result.index() == 1) throw TimeoutError();
     if (auto error = std::get<0>(result)) std::rethrow_exception(error);
   } else {
-    auto result = co_await (detail::capture(std::move(op)) || std::move(wait));
+    auto result = co_await (detail::capture(std::move(op)) || detail::wait_for(timer));
+    co_await detail::throw_if_caller_cancelled();
     if (result.index() == 1) throw TimeoutError();
     auto& outcome = std::get<0>(result);
     if (outcome.error) std::rethrow_exception(outcome.error);

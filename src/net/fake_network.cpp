@@ -80,7 +80,7 @@ FakeNetwork::~FakeNetwork() {
     if (auto connection = weak.lock()) {
       for (FakePipe* pipe : {&connection->a_to_b, &connection->b_to_a}) {
         pipe->reset = true;
-        pipe->signal.notify_all();
+        pipe->wake_all();
       }
     }
   }
@@ -109,6 +109,13 @@ void FakeNetwork::set_delay(core::Duration min, core::Duration max) {
 }
 
 void FakeNetwork::set_duplicate(double probability) { state_->duplicate = std::clamp(probability, 0.0, 1.0); }
+
+void FakeNetwork::set_stream_buffer(std::size_t bytes) { state_->stream_buffer_bytes = std::max<std::size_t>(bytes, 1); }
+
+void FakeNetwork::set_retransmit_backoff(core::Duration backoff) {
+  if (backoff.count() < 0) throw std::invalid_argument("fake network retransmit backoff must not be negative");
+  state_->retransmit_backoff = backoff;
+}
 
 void FakeNetwork::partition(const std::vector<core::HostPort>& side_a, const std::vector<core::HostPort>& side_b) {
   for (const auto& a : side_a) {

@@ -30,6 +30,13 @@
 //   apply, delay does (monotone per direction). Bytes sent across a
 //   partition are held and delivered after heal(), as TCP retransmission
 //   would; connect() across a partition fails with host_unreachable.
+//   With set_retransmit_backoff(d), held bytes (and whatever the writer
+//   queues behind them) arrive only d after heal(): a connection that sat
+//   in TCP's exponential retransmission backoff stays stuck after the link
+//   is back, while a new connection works at once.
+// - each stream direction buffers at most set_stream_buffer() bytes written
+//   and not yet read (256 KiB by default, like a pair of socket buffers):
+//   write_all waits while the reader does not read.
 // - crash(addr): the node's endpoints close, its streams are reset at both
 //   ends, datagrams to it vanish. Creating an endpoint at the address again
 //   is a restart.
@@ -82,6 +89,11 @@ class FakeNetwork {
   void set_loss(double probability);
   void set_delay(core::Duration min, core::Duration max);
   void set_duplicate(double probability);
+  // Per-direction buffer of connections opened from now on (at least 1).
+  static constexpr std::size_t default_stream_buffer_bytes = 256 * 1024;
+  void set_stream_buffer(std::size_t bytes);
+  // How long after heal() bytes held across the partition arrive.
+  void set_retransmit_backoff(core::Duration backoff);
 
   // Cuts every link between a node of `side_a` and a node of `side_b` (both
   // directions). Partitions accumulate until heal().

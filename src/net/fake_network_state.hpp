@@ -45,14 +45,20 @@ struct FakeDatagramCore {
   bool closed = false;
 };
 
-// One direction of a fake stream connection.
+// One direction of a fake stream connection. Like a pair of socket
+// buffers, it holds at most `capacity` bytes that the writer wrote and the
+// reader has not read yet (in flight, held or readable): write_all waits for
+// the reader, so back-pressure shows in tests as it does over TCP.
 struct FakePipe {
-  explicit FakePipe(boost::asio::any_io_executor executor) : signal(std::move(executor)) {}
+  FakePipe(boost::asio::any_io_executor executor, std::size_t buffer_bytes)
+      : capacity(buffer_bytes), signal(executor), writable(executor) {}
   // A chunk of bytes in order; `fin` marks the writer's close.
   struct Chunk {
     std::string bytes;
     bool fin = false;
   };
+  std::size_t capacity;
+  std::size_t unread = 0;             // written, not yet read by the reader
   std::deque<std::uint8_t> readable;  // delivered, not yet read
   std::deque<Chunk> held;             // written across a partition
   FakeTime last_delivery{};           // keeps deliveries in order
@@ -60,13 +66,22 @@ struct FakePipe {
   bool writer_closed = false;
   bool reader_closed = false;
   bool reset = false;
-  AsyncSignal signal;
+  bool releasing = false;             // held bytes wait out the retransmission backoff
+  AsyncSignal signal;                 // readers: bytes, fin or reset arrived
+  AsyncSignal writable;               // writers: space freed, or the pipe failed
+
+  // Wakes everyone blocked on this pipe (close, reset, crash).
+  void wake_all() {
+    signal.notify_all();
+    writable.notify_all();
+  }
 };
 
 // A fake TCP connection between `a` (the connecting side) and `b`.
 struct FakeConnection {
-  FakeConnection(boost::asio::any_io_executor executor, core::HostPort from, core::HostPort to)
-      : a(std::move(from)), b(std::move(to)), a_to_b(executor), b_to_a(executor) {}
+  FakeConnection(boost::asio::any_io_executor executor, core::HostPort from, core::HostPort to,
+                 std::size_t buffer_bytes)
+      : a(std::move(from)), b(std::move(to)), a_to_b(executor, buffer_bytes), b_to_a(executor, buffer_bytes) {}
   core::HostPort a, b;
   FakePipe a_to_b, b_to_a;
 };
@@ -107,6 +122,7 @@ struct FakeNetwork::State : std::enable_shared_from_this<FakeNetwork::State> {
   // the link is cut.
   void send_chunk(const std::shared_ptr<FakeConnection>& connection, bool from_a, FakePipe::Chunk chunk);
   void flush_held();
+  void release_held(const std::shared_ptr<FakeConnection>& connection, bool from_a);
   void reset_connections_of(const core::HostPort& address);
 
   boost::asio::any_io_executor executor;
@@ -117,6 +133,8 @@ struct FakeNetwork::State : std::enable_shared_from_this<FakeNetwork::State> {
   double duplicate = 0.0;
   std::chrono::nanoseconds delay_min{0};
   std::chrono::nanoseconds delay_max{0};
+  std::size_t stream_buffer_bytes = FakeNetwork::default_stream_buffer_bytes;
+  std::chrono::nanoseconds retransmit_backoff{0};
   std::set<std::pair<core::HostPort, core::HostPort>> cut;  // directed links
   FakeNetworkStats stats;
 

@@ -168,6 +168,72 @@ TEST_F(FakeNetworkTest, StreamBytesAcrossAPartitionArriveAfterHeal) {
   EXPECT_EQ(run(read_exactly(*in, 1)), "");
 }
 
+// Writes `bytes` and records that it finished. Spawned: the caller keeps
+// the stream and the flag alive until the task group joins.
+asio::awaitable<void> write_and_flag(Stream* stream, std::string bytes, bool* done) {
+  co_await stream->write_all(bytes_of(bytes));
+  *done = true;
+}
+
+TEST_F(FakeNetworkTest, WriteWaitsWhileTheReaderDoesNotRead) {
+  FakeNetwork network(executor(), 10);
+  network.set_stream_buffer(1000);
+  auto a = network.stream(node_a);
+  auto b = network.stream(node_b);
+  auto out = run(a->connect(node_b));
+  auto in = run(b->accept());
+  core::TaskGroup writers(executor());
+  bool done = false;
+  const std::string payload(4000, 'w');
+  writers.spawn(write_and_flag(out.get(), payload, &done));
+  EXPECT_TRUE(run_until([&] { return network.stats().stream_bytes_delivered == 1000; }));
+  testing::run_ready(io_);
+  EXPECT_FALSE(done) << "the writer got past a full buffer";
+  EXPECT_EQ(network.stats().stream_bytes_delivered, 1000u) << "more in flight than the buffer holds";
+  EXPECT_EQ(run(read_exactly(*in, payload.size())), payload);
+  run(writers.join());
+  EXPECT_TRUE(done);
+}
+
+TEST_F(FakeNetworkTest, BlockedWriterFailsWhenThePeerCloses) {
+  FakeNetwork network(executor(), 11);
+  network.set_stream_buffer(100);
+  auto a = network.stream(node_a);
+  auto b = network.stream(node_b);
+  auto out = run(a->connect(node_b));
+  auto in = run(b->accept());
+  core::TaskGroup writers(executor());
+  bool done = false;
+  writers.spawn(write_and_flag(out.get(), std::string(1000, 'x'), &done));
+  testing::run_ready(io_);
+  in->close();
+  run(writers.join());  // ends with broken_pipe instead of hanging
+  EXPECT_FALSE(done);
+}
+
+TEST_F(FakeNetworkTest, RetransmitBackoffKeepsAHealedConnectionStuck) {
+  FakeNetwork network(executor(), 12);
+  network.set_retransmit_backoff(300ms);
+  auto a = network.stream(node_a);
+  auto b = network.stream(node_b);
+  auto old_out = run(a->connect(node_b));
+  auto old_in = run(b->accept());
+  network.partition({node_a}, {node_b});
+  run(old_out->write_all(bytes_of("during")));
+  network.heal();
+  const auto healed = std::chrono::steady_clock::now();
+  run(old_out->write_all(bytes_of(" after")));  // queues behind the held bytes
+  // A new connection works at once.
+  auto new_out = run(a->connect(node_b));
+  auto new_in = run(b->accept());
+  run(new_out->write_all(bytes_of("fresh")));
+  EXPECT_EQ(run(read_exactly(*new_in, 5)), "fresh");
+  EXPECT_LT(std::chrono::steady_clock::now() - healed, 200ms);
+  // The old one only after the backoff, everything in order.
+  EXPECT_EQ(run(read_exactly(*old_in, 12)), "during after");
+  EXPECT_GE(std::chrono::steady_clock::now() - healed, 300ms);
+}
+
 TEST_F(FakeNetworkTest, CrashResetsStreamsAndClosesEndpoints) {
   FakeNetwork network(executor(), 6);
   auto a = network.stream(node_a);
@@ -208,6 +274,12 @@ TEST_F(FakeNetworkTest, ConnectToNobodyIsRefused) {
   }
 }
 
+// Appends every datagram to `out` until the transport closes. Spawned: it
+// takes pointers the caller keeps alive until the task group joins.
+asio::awaitable<void> receive_all(DatagramTransport* transport, std::vector<std::string>* out) {
+  for (;;) out->push_back((co_await transport->receive()).payload);
+}
+
 // One run in simulated time: every fault on, the clock stepped by hand.
 std::vector<std::string> simulated_run(std::uint64_t seed) {
   asio::io_context io;
@@ -221,9 +293,7 @@ std::vector<std::string> simulated_run(std::uint64_t seed) {
   auto b = network.datagram(node_b);
   std::vector<std::string> received;
   core::TaskGroup tasks(io.get_executor());
-  tasks.spawn([](DatagramTransport& t, std::vector<std::string>& out) -> asio::awaitable<void> {
-    for (;;) out.push_back((co_await t.receive()).payload);
-  }(*b, received));
+  tasks.spawn(receive_all(b.get(), &received));
   for (int step = 0; step < 100; ++step) {
     a->send(node_b, std::to_string(step));
     clock.advance(1ms);

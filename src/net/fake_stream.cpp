@@ -33,15 +33,7 @@ class FakeStream final : public Stream {
   }
 
   asio::awaitable<void> write_all(std::span<const std::uint8_t> bytes) override {
-    FakePipe& out = outgoing();
-    if (out.writer_closed) fail(asio::error::operation_aborted);
-    if (out.reset) fail(asio::error::connection_reset);
-    if (out.reader_closed) fail(asio::error::broken_pipe);
-    auto network = network_.lock();
-    if (!network) fail(asio::error::connection_reset);
-    network->send_chunk(connection_, side_a_,
-                        FakePipe::Chunk{std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size())});
-    co_return;
+    return write_on(network_, connection_, side_a_, bytes);
   }
 
   core::HostPort peer() const override { return side_a_ ? connection_->b : connection_->a; }
@@ -53,7 +45,9 @@ class FakeStream final : public Stream {
     out.writer_closed = true;
     in.reader_closed = true;
     in.readable.clear();
-    in.signal.notify_all();
+    in.unread = 0;
+    in.wake_all();
+    out.writable.notify_all();
     if (auto network = network_.lock(); network && !out.reset) {
       network->send_chunk(connection_, side_a_, FakePipe::Chunk{{}, true});
     }
@@ -62,6 +56,32 @@ class FakeStream final : public Stream {
  private:
   FakePipe& outgoing() { return side_a_ ? connection_->a_to_b : connection_->b_to_a; }
   FakePipe& incoming() { return side_a_ ? connection_->b_to_a : connection_->a_to_b; }
+
+  // Writes in pieces that fit the pipe's free space, waiting for the reader
+  // in between: a full pipe blocks the writer as a full socket buffer does.
+  static asio::awaitable<void> write_on(std::weak_ptr<FakeNetwork::State> weak,
+                                        std::shared_ptr<FakeConnection> connection, bool side_a,
+                                        std::span<const std::uint8_t> bytes) {
+    FakePipe& out = side_a ? connection->a_to_b : connection->b_to_a;
+    std::size_t written = 0;
+    do {
+      if (out.writer_closed) fail(asio::error::operation_aborted);
+      if (out.reset) fail(asio::error::connection_reset);
+      if (out.reader_closed) fail(asio::error::broken_pipe);
+      auto network = weak.lock();
+      if (!network) fail(asio::error::connection_reset);
+      if (out.unread >= out.capacity) {
+        network.reset();  // do not keep the network alive while waiting
+        co_await out.writable.wait();
+        continue;
+      }
+      const std::size_t n = std::min(bytes.size() - written, out.capacity - out.unread);
+      out.unread += n;
+      network->send_chunk(connection, side_a,
+                          FakePipe::Chunk{std::string(reinterpret_cast<const char*>(bytes.data() + written), n)});
+      written += n;
+    } while (written < bytes.size());
+  }
 
   static asio::awaitable<std::size_t> read_on(std::shared_ptr<FakeConnection> connection, bool side_a,
                                               std::span<std::uint8_t> buffer) {
@@ -73,6 +93,8 @@ class FakeStream final : public Stream {
         const std::size_t n = std::min(buffer.size(), in.readable.size());
         std::copy_n(in.readable.begin(), n, buffer.begin());
         in.readable.erase(in.readable.begin(), in.readable.begin() + static_cast<std::ptrdiff_t>(n));
+        in.unread -= std::min(in.unread, n);
+        in.writable.notify_all();
         co_return n;
       }
       if (in.fin_received || buffer.empty()) co_return 0;
@@ -138,7 +160,8 @@ class FakeStreamNetwork final : public StreamNetwork {
     auto listener = it == network->stream_endpoints.end() ? nullptr : it->second.lock();
     if (!listener || !listener->listening) fail(asio::error::connection_refused);
     if (network->blocked(self->address, to)) fail(asio::error::host_unreachable);
-    auto connection = std::make_shared<FakeConnection>(network->executor, self->address, to);
+    auto connection =
+        std::make_shared<FakeConnection>(network->executor, self->address, to, network->stream_buffer_bytes);
     network->connections.push_back(connection);
     std::erase_if(network->connections, [](const auto& w) { return w.expired(); });
     listener->pending.push_back(std::make_unique<FakeStream>(network, connection, false));
@@ -167,7 +190,7 @@ void FakeNetwork::State::send_chunk(const std::shared_ptr<FakeConnection>& conne
   FakePipe& pipe = from_a ? connection->a_to_b : connection->b_to_a;
   const core::HostPort& from = from_a ? connection->a : connection->b;
   const core::HostPort& to = from_a ? connection->b : connection->a;
-  if (blocked(from, to) || !pipe.held.empty()) {
+  if (blocked(from, to) || !pipe.held.empty() || pipe.releasing) {
     pipe.held.push_back(std::move(chunk));
     return;
   }
@@ -193,11 +216,25 @@ void FakeNetwork::State::flush_held() {
     auto connection = weak.lock();
     for (bool from_a : {true, false}) {
       FakePipe& pipe = from_a ? connection->a_to_b : connection->b_to_a;
-      auto held = std::move(pipe.held);
-      pipe.held.clear();
-      for (auto& chunk : held) send_chunk(connection, from_a, std::move(chunk));
+      if (pipe.held.empty() || pipe.releasing) continue;
+      if (retransmit_backoff.count() <= 0) {
+        release_held(connection, from_a);
+        continue;
+      }
+      pipe.releasing = true;
+      schedule_at(now() + retransmit_backoff, [weak_self = weak_from_this(), connection, from_a] {
+        if (auto self = weak_self.lock()) self->release_held(connection, from_a);
+      });
     }
   }
+}
+
+void FakeNetwork::State::release_held(const std::shared_ptr<FakeConnection>& connection, bool from_a) {
+  FakePipe& pipe = from_a ? connection->a_to_b : connection->b_to_a;
+  pipe.releasing = false;
+  auto held = std::move(pipe.held);
+  pipe.held.clear();
+  for (auto& chunk : held) send_chunk(connection, from_a, std::move(chunk));
 }
 
 void FakeNetwork::State::reset_connections_of(const core::HostPort& address) {
@@ -208,7 +245,8 @@ void FakeNetwork::State::reset_connections_of(const core::HostPort& address) {
       pipe->reset = true;
       pipe->held.clear();
       pipe->readable.clear();
-      pipe->signal.notify_all();
+      pipe->unread = 0;
+      pipe->wake_all();
     }
   }
 }

@@ -5,19 +5,23 @@
 #include <spdlog/spdlog.h>
 
 #include "core/logging.hpp"
+#include "core/timeout.hpp"
 
 namespace idunno::net {
 
 namespace asio = boost::asio;
 
 RpcChannel::RpcChannel(asio::any_io_executor executor, std::unique_ptr<Stream> stream,
-                       std::uint32_t max_frame_bytes)
+                       const core::RpcSection& limits)
     : stream_(std::move(stream)),
       peer_(stream_->peer()),
-      decoder_(max_frame_bytes),
+      decoder_(limits.max_frame_bytes),
+      max_queued_bytes_(limits.max_queued_bytes),
+      write_timeout_(limits.write_timeout_ms),
       read_buffer_(read_chunk_bytes),
+      last_received_(std::chrono::steady_clock::now()),
       outgoing_ready_(executor),
-      written_(executor) {}
+      room_(executor) {}
 
 RpcChannel::~RpcChannel() { close(); }
 
@@ -43,19 +47,33 @@ asio::awaitable<RpcChannel::ReadResult> RpcChannel::read_frame() {
       }
       co_return ReadResult{std::nullopt, {}, false};
     }
+    last_received_ = std::chrono::steady_clock::now();
     decoder_.feed(std::span<const std::uint8_t>(read_buffer_.data(), size));
   }
 }
 
-void RpcChannel::send(std::string encoded) {
-  if (closed_) return;
+asio::awaitable<std::optional<std::uint64_t>> RpcChannel::enqueue(std::string encoded) {
+  // A frame larger than the whole budget goes once the queue is empty.
+  while (!closed_ && queued_bytes_ > 0 && queued_bytes_ + encoded.size() > max_queued_bytes_) {
+    co_await room_.wait();
+  }
+  if (closed_) co_return std::nullopt;
+  const std::uint64_t ticket = next_ticket_++;
   queued_bytes_ += encoded.size();
-  outgoing_.push_back(std::move(encoded));
+  outgoing_.push_back(Queued{ticket, std::move(encoded)});
   outgoing_ready_.notify_all();
+  co_return ticket;
 }
 
-asio::awaitable<void> RpcChannel::wait_queued_at_most(std::size_t limit) {
-  while (!closed_ && queued_bytes_ > limit) co_await written_.wait();
+bool RpcChannel::withdraw(std::uint64_t ticket) {
+  // Tickets are queued in increasing order.
+  auto it = std::lower_bound(outgoing_.begin(), outgoing_.end(), ticket,
+                             [](const Queued& queued, std::uint64_t t) { return queued.ticket < t; });
+  if (it == outgoing_.end() || it->ticket != ticket) return false;
+  queued_bytes_ -= it->bytes.size();
+  outgoing_.erase(it);
+  room_.notify_all();
+  return true;
 }
 
 asio::awaitable<std::string> RpcChannel::write_loop() {
@@ -67,19 +85,25 @@ asio::awaitable<std::string> RpcChannel::write_loop() {
     }
     if (closed_) co_return std::string{};
     batch.clear();
-    while (!outgoing_.empty() && (batch.empty() || batch.size() + outgoing_.front().size() <= max_coalesced_bytes)) {
-      batch += outgoing_.front();
+    while (!outgoing_.empty() &&
+           (batch.empty() || batch.size() + outgoing_.front().bytes.size() <= max_coalesced_bytes)) {
+      batch += outgoing_.front().bytes;
+      queued_bytes_ -= outgoing_.front().bytes.size();
       outgoing_.pop_front();
     }
+    room_.notify_all();
     try {
-      co_await stream_->write_all(
-          std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(batch.data()), batch.size()));
+      co_await core::with_timeout(
+          stream_->write_all(
+              std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(batch.data()), batch.size())),
+          write_timeout_);
+    } catch (const core::TimeoutError&) {
+      if (closed_) co_return std::string{};
+      co_return "write timed out after " + std::to_string(write_timeout_.count()) + " ms (the peer does not read)";
     } catch (const boost::system::system_error& e) {
       if (closed_) co_return std::string{};
       co_return "write failed: " + e.code().message();
     }
-    queued_bytes_ -= std::min(queued_bytes_, batch.size());
-    written_.notify_all();
   }
 }
 
@@ -89,7 +113,7 @@ void RpcChannel::close() {
   outgoing_.clear();
   queued_bytes_ = 0;
   outgoing_ready_.notify_all();
-  written_.notify_all();
+  room_.notify_all();
   stream_->close();
 }
 

@@ -31,14 +31,15 @@ RpcReply interpret_reply(RpcFrame reply, const core::HostPort& to, const std::st
 
 asio::awaitable<RpcReply> attempt(std::shared_ptr<RpcClient::Impl> impl, core::HostPort to, std::string method,
                                   std::string request, std::chrono::milliseconds deadline, std::uint64_t term) {
+  const auto deadline_at = std::chrono::steady_clock::now() + deadline;
   auto connection = impl->connection_to(to);
-  co_await connection->wait_open();
+  co_await core::with_timeout(connection->wait_open(), deadline);
   RpcFrame frame;
   frame.set_method(method);
   frame.set_payload(std::move(request));
   frame.set_term(term);
   frame.set_deadline_ms(static_cast<std::uint32_t>(std::min<std::int64_t>(deadline.count(), UINT32_MAX)));
-  RpcFrame reply = co_await connection->call(std::move(frame));
+  RpcFrame reply = co_await connection->call(std::move(frame), deadline_at);
   co_return interpret_reply(std::move(reply), to, method);
 }
 
@@ -49,7 +50,9 @@ asio::awaitable<RpcReply> call_on(std::shared_ptr<RpcClient::Impl> impl, core::H
     throw RpcError(RpcErrorCode::timeout, "call " + method + " to " + to.to_string() + " has no time left");
   }
   try {
-    co_return co_await core::with_timeout(attempt(impl, to, method, std::move(request), deadline, term), deadline);
+    // Every wait inside is bounded by the deadline (connect, queue room,
+    // reply).
+    co_return co_await attempt(impl, to, method, std::move(request), deadline, term);
   } catch (const core::TimeoutError&) {
     throw RpcError(RpcErrorCode::timeout, "call " + method + " to " + to.to_string() + " timed out after " +
                                               std::to_string(deadline.count()) + " ms");
@@ -111,5 +114,11 @@ asio::awaitable<void> RpcClient::stop() {
 }
 
 std::size_t RpcClient::connection_count() const { return impl_->pool.size(); }
+
+std::size_t RpcClient::queued_bytes() const {
+  std::size_t total = 0;
+  for (const auto& [peer, connection] : impl_->pool) total += connection->queued_bytes();
+  return total;
+}
 
 }  // namespace idunno::net

@@ -5,7 +5,10 @@
 // call would cost a handshake and a port each time. The client keeps one
 // connection per peer (opened on first use, reopened after it fails),
 // multiplexes concurrent calls on it by request id (replies may arrive in
-// any order), and bounds each call by its deadline. Every coroutine it
+// any order), and bounds each call by its deadline: connecting, waiting for
+// room in the connection's bounded queue and waiting for the reply. A call
+// that gives up before its request was written withdraws it; a connection
+// that has gone silent is replaced (see rpc_client_impl.hpp). Every coroutine it
 // starts belongs to its task groups. Lives on the event loop; touch only
 // from there.
 
@@ -54,8 +57,10 @@ class RpcClient {
   // waits (bounded) for its coroutines to end.
   boost::asio::awaitable<void> stop();
 
-  // Pooled connections right now (for tests and metrics).
+  // Pooled connections right now, and the request bytes they have queued
+  // but not yet written (for tests and metrics).
   std::size_t connection_count() const;
+  std::size_t queued_bytes() const;
 
   struct Impl;
 

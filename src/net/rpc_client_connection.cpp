@@ -43,7 +43,7 @@ asio::awaitable<void> ClientConnection::run(StreamNetwork* network, std::functio
     on_end();
     co_return;
   }
-  channel_.emplace(executor_, std::move(stream), limits_.max_frame_bytes);
+  channel_.emplace(executor_, std::move(stream), limits_);
   state_ = State::open;
   state_changed_.notify_all();
   tasks_.spawn(keep_alive(self, write_requests()), "rpc_writer");
@@ -90,7 +90,7 @@ asio::awaitable<void> ClientConnection::wait_open() {
   if (state_ == State::failed) throw RpcError(failure_code_, failure_);
 }
 
-asio::awaitable<RpcFrame> ClientConnection::call(RpcFrame request) {
+asio::awaitable<RpcFrame> ClientConnection::call(RpcFrame request, std::chrono::steady_clock::time_point deadline) {
   if (state_ != State::open) throw RpcError(failure_code_, failure_);
   const std::uint64_t id = next_id_++;
   request.set_id(id);
@@ -103,16 +103,47 @@ asio::awaitable<RpcFrame> ClientConnection::call(RpcFrame request) {
   }
   auto call = std::make_shared<PendingCall>(executor_);
   pending_.emplace(id, call);
-  // Whatever ends this wait (reply, failure, deadline), the id is done.
+  // Whatever ends this call (reply, failure, deadline, cancellation), the id
+  // is done and a frame still queued is dropped: the peer never sees it.
   struct Forget {
-    std::map<std::uint64_t, std::shared_ptr<PendingCall>>& pending;
+    ClientConnection& connection;
+    std::shared_ptr<PendingCall> call;
     std::uint64_t id;
-    ~Forget() { pending.erase(id); }
-  } forget{pending_, id};
-  channel_->send(std::move(encoded));
-  while (!call->finished()) co_await call->done.wait();
+    ~Forget() {
+      connection.pending_.erase(id);
+      if (call->ticket && connection.channel_) connection.channel_->withdraw(*call->ticket);
+    }
+  } forget{*this, call, id};
+  const auto sent_at = std::chrono::steady_clock::now();
+  try {
+    co_await core::with_timeout(send_and_wait(call, std::move(encoded)), deadline - sent_at);
+  } catch (const core::TimeoutError&) {
+    on_call_timed_out(sent_at);
+    throw;
+  }
   if (call->error) throw *call->error;
   co_return std::move(*call->reply);
+}
+
+asio::awaitable<void> ClientConnection::send_and_wait(std::shared_ptr<PendingCall> call, std::string encoded) {
+  auto ticket = co_await channel_->enqueue(std::move(encoded));
+  if (!ticket) {
+    if (!call->finished()) call->error.emplace(failure_code_, failure_);
+    co_return;
+  }
+  call->ticket = ticket;
+  while (!call->finished()) co_await call->done.wait();
+}
+
+void ClientConnection::on_call_timed_out(std::chrono::steady_clock::time_point sent_at) {
+  if (state_ != State::open || !channel_ || channel_->last_received() >= sent_at) return;
+  const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                            channel_->last_received());
+  spdlog::info("event=rpc_conn_replaced peer={} silent_ms={} reason=\"a call timed out with nothing received since it "
+               "was sent\"",
+               peer_.to_string(), silent.count());
+  fail(RpcErrorCode::unreachable, "connection to " + peer_.to_string() + " replaced: nothing received for " +
+                                      std::to_string(silent.count()) + " ms");
 }
 
 void ClientConnection::fail(RpcErrorCode code, const std::string& message) {

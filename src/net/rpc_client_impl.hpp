@@ -5,11 +5,24 @@
 // Why: many calls share one connection per peer; a call waits for its own
 // reply (matched by id) while the connection's reader delivers replies in
 // whatever order they come. A connection that fails fails its calls and
-// leaves the pool, so the next call reconnects. Coroutines hold what they
-// use through shared_ptr. Touch only from the event loop.
+// leaves the pool, so the next call reconnects.
+//
+// Dead connections: after a network cut, a connection whose segments sat
+// in the kernel's retransmission backoff stays stuck for seconds after the
+// link is back (the next retransmission is due only then, and everything
+// sent since queues behind it), while a new connection would work at once.
+// So a call that times out with nothing at all received on its connection
+// since it was sent closes that connection: the next call reconnects. With
+// Raft's heartbeats every 40 ms and 300 ms message deadlines, a dead
+// connection is replaced about 300 ms after it stopped answering.
+// TCP_USER_TIMEOUT (rpc.tcp_user_timeout_ms) is the kernel's backstop.
+//
+// Coroutines hold what they use through shared_ptr. Touch only from the
+// event loop.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -31,6 +44,7 @@ struct PendingCall {
   explicit PendingCall(boost::asio::any_io_executor executor) : done(std::move(executor)) {}
   std::optional<RpcFrame> reply;
   std::optional<RpcError> error;
+  std::optional<std::uint64_t> ticket;  // its frame in the channel's queue
   AsyncSignal done;
   bool finished() const { return reply.has_value() || error.has_value(); }
 };
@@ -49,17 +63,23 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Waits while connecting; throws RpcError(unreachable) when it failed.
   boost::asio::awaitable<void> wait_open();
 
-  // Sends a request and waits for its reply (cancellable). Throws RpcError.
-  boost::asio::awaitable<RpcFrame> call(RpcFrame request);
+  // Sends a request and waits for its reply until `deadline` (cancellable).
+  // Throws RpcError; core::TimeoutError when the deadline passed.
+  boost::asio::awaitable<RpcFrame> call(RpcFrame request, std::chrono::steady_clock::time_point deadline);
 
   // Fails every call in flight and closes the stream.
   void fail(RpcErrorCode code, const std::string& message);
 
   State state() const { return state_; }
+  std::size_t queued_bytes() const { return channel_ ? channel_->queued_bytes() : 0; }
   std::size_t in_flight() const { return pending_.size(); }
 
  private:
   boost::asio::awaitable<void> write_requests();
+  boost::asio::awaitable<void> send_and_wait(std::shared_ptr<PendingCall> call, std::string encoded);
+  // A call sent at `sent_at` timed out: close the connection if nothing
+  // arrived on it since.
+  void on_call_timed_out(std::chrono::steady_clock::time_point sent_at);
 
   boost::asio::any_io_executor executor_;
   core::HostPort peer_;

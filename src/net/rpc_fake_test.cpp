@@ -2,7 +2,12 @@
 // them.
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <optional>
 #include <string>
+#include <tuple>
 
 #include "net/fake_network.hpp"
 #include "net/rpc.hpp"
@@ -15,6 +20,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace asio::experimental::awaitable_operators;
+using testing::Gate;
 
 const core::HostPort server_node{"10.0.0.1", 7001};
 const core::HostPort client_node{"10.0.0.2", 7001};
@@ -30,6 +36,10 @@ class RpcFakeTest : public testing::CoroutineTest {
     server_->handle("echo", testing::echo);
     server_->handle("who", [](const RpcContext& context, std::string) -> asio::awaitable<std::string> {
       co_return context.peer.to_string();
+    });
+    server_->handle("never", [this](const RpcContext&, std::string) -> asio::awaitable<std::string> {
+      co_await never_.wait();
+      co_return "";
     });
     server_->start();
   }
@@ -54,6 +64,7 @@ class RpcFakeTest : public testing::CoroutineTest {
   std::unique_ptr<StreamNetwork> client_endpoint_;
   std::unique_ptr<RpcServer> server_;
   std::unique_ptr<RpcClient> client_;
+  Gate never_{io_.get_executor()};  // outlives the server's handlers
 };
 
 TEST_F(RpcFakeTest, RoundTripWithDelayAndPeerAddress) {
@@ -83,6 +94,60 @@ TEST_F(RpcFakeTest, PartitionTimesOutAndHealRestoresService) {
   EXPECT_EQ(failing_call(50ms), RpcErrorCode::timeout);
   network_->heal();
   EXPECT_EQ(run(client_->call(server_node, "echo", "after", 1s)), "after");
+}
+
+// After a cut, a connection whose bytes sit in TCP's retransmission backoff
+// stays stuck long after the heal (10 s here); a call that timed out with
+// nothing received replaces it, so calls work again right after the heal.
+TEST_F(RpcFakeTest, StuckConnectionIsReplacedSoonAfterHeal) {
+  network_->set_retransmit_backoff(10s);
+  EXPECT_EQ(run(client_->call(server_node, "echo", "before", 1s)), "before");
+  network_->partition({server_node}, {client_node});
+  for (int i = 0; i < 3; ++i) {
+    const RpcErrorCode code = failing_call(300ms);  // Raft's message deadline
+    EXPECT_TRUE(code == RpcErrorCode::timeout || code == RpcErrorCode::unreachable) << to_string(code);
+  }
+  network_->heal();
+  const auto healed = std::chrono::steady_clock::now();
+  std::string reply;
+  while (reply.empty() && std::chrono::steady_clock::now() - healed < 5s) {
+    try {
+      reply = run(client_->call(server_node, "echo", "after", 300ms));
+    } catch (const RpcError&) {
+    }
+  }
+  EXPECT_EQ(reply, "after");
+  EXPECT_LT(std::chrono::steady_clock::now() - healed, 1s) << "calls stayed stuck after the heal";
+}
+
+TEST_F(RpcFakeTest, SlowHandlerWithRepliesFlowingKeepsTheConnection) {
+  // A call that times out while other replies keep arriving is not a dead
+  // connection: nothing is replaced.
+  EXPECT_EQ(run(client_->call(server_node, "echo", "warm", 1s)), "warm");
+  auto slow = [&]() -> asio::awaitable<std::optional<RpcErrorCode>> {
+    try {
+      co_await client_->call(server_node, "never", "", 200ms);
+    } catch (const RpcError& e) {
+      co_return e.code();
+    }
+    co_return std::nullopt;
+  };
+  auto chatter = [&]() -> asio::awaitable<int> {
+    int ok = 0;
+    for (int i = 0; i < 20; ++i) {
+      const std::string reply = co_await client_->call(server_node, "echo", "x", 1s);
+      if (reply == "x") ++ok;
+      asio::steady_timer pause(co_await asio::this_coro::executor, 15ms);
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    co_return ok;
+  };
+  auto [code, ok] = run([&]() -> asio::awaitable<std::tuple<std::optional<RpcErrorCode>, int>> {
+    co_return co_await (slow() && chatter());
+  });
+  EXPECT_EQ(code, RpcErrorCode::timeout);
+  EXPECT_EQ(ok, 20);
+  EXPECT_EQ(server_->connection_count(), 1u) << "a live connection was replaced";
 }
 
 TEST_F(RpcFakeTest, NewConnectionAcrossAPartitionIsUnreachable) {

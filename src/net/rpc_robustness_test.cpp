@@ -48,6 +48,17 @@ asio::awaitable<std::string> send_raw(core::HostPort server, std::string bytes, 
   co_return received;
 }
 
+// A fake "server" that answers any request with garbage. Spawned: the test
+// keeps the network alive until its task group joins.
+asio::awaitable<void> answer_with_garbage(StreamNetwork* network) {
+  auto stream = co_await network->accept();
+  std::vector<std::uint8_t> buffer(1024);
+  co_await stream->read_some(buffer);
+  const std::string garbage = header(3) + "\xff\xff\xff";
+  co_await stream->write_all({reinterpret_cast<const std::uint8_t*>(garbage.data()), garbage.size()});
+  co_await stream->read_some(buffer);  // until the client hangs up
+}
+
 class RpcRobustnessTest : public testing::CoroutineTest {
  protected:
   void SetUp() override {
@@ -138,17 +149,9 @@ TEST_F(RpcRobustnessTest, ValidRequestsBeforeGarbageAreAnswered) {
 }
 
 TEST_F(RpcRobustnessTest, ClientSurvivesAServerThatSendsGarbage) {
-  // A fake "server" that answers any request with garbage.
   auto rogue = TcpNetwork::listen(executor(), {"127.0.0.1", 0});
   core::TaskGroup tasks(executor());
-  tasks.spawn([](StreamNetwork& network) -> asio::awaitable<void> {
-    auto stream = co_await network.accept();
-    std::vector<std::uint8_t> buffer(1024);
-    co_await stream->read_some(buffer);
-    const std::string garbage = header(3) + "\xff\xff\xff";
-    co_await stream->write_all({reinterpret_cast<const std::uint8_t*>(garbage.data()), garbage.size()});
-    co_await stream->read_some(buffer);  // until the client hangs up
-  }(*rogue));
+  tasks.spawn(answer_with_garbage(rogue.get()));
   try {
     run(client_->call(rogue->local_address(), "echo", "x", 1s));
     FAIL() << "garbage accepted as a reply";

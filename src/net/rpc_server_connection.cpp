@@ -2,6 +2,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/logging.hpp"
@@ -26,7 +27,7 @@ ServerConnection::ServerConnection(std::weak_ptr<RpcServer::Impl> server, std::u
       executor_(server.lock()->executor),
       handlers_(server.lock()->handlers),
       limits_(server.lock()->limits),
-      channel_(executor_, std::move(stream), limits_.max_frame_bytes),
+      channel_(executor_, std::move(stream), limits_),
       tasks_(executor_, "rpc_server_connection"),
       handler_done_(executor_) {}
 
@@ -42,25 +43,53 @@ asio::awaitable<void> ServerConnection::run() {
   tasks_.spawn(keep_alive(self, write_responses()), "rpc_writer");
   std::string reason;
   bool problem = false;
+  std::exception_ptr cancelled;
+  try {
+    co_await serve(reason, problem);
+  } catch (...) {
+    // Cancelled while waiting for room (server stop): still wait for the
+    // handlers below, so that stop() never returns while one runs.
+    cancelled = std::current_exception();
+    reason = "server stopping";
+  }
+  log_connection_closed(channel_.peer(), "server", reason, problem);
+  channel_.close();
+  if (auto server = server_.lock()) server->connections.erase(id_);
+  // Once cancelled, every co_await would throw at once; wait for the
+  // handlers all the same (the task group cancels them).
+  co_await asio::this_coro::throw_if_cancelled(false);
+  co_await tasks_.shutdown(close_grace);
+  if (cancelled) std::rethrow_exception(cancelled);
+}
+
+asio::awaitable<void> ServerConnection::serve(std::string& reason, bool& problem) {
+  auto self = shared_from_this();
   for (;;) {
     RpcChannel::ReadResult read = co_await channel_.read_frame();
     if (!read.frame) {
       reason = read.reason;
       problem = read.protocol_error;
-      break;
+      co_return;
     }
     if (reason = invalid_request_reason(*read.frame); !reason.empty()) {
       problem = true;
-      break;
+      co_return;
     }
-    while (tasks_.size() > max_in_flight) co_await handler_done_.wait();
-    co_await channel_.wait_queued_at_most(max_queued_reply_bytes);
+    // Stop reading while too much is in flight; one request larger than
+    // the byte budget runs alone.
+    const std::size_t bytes = read.frame->payload().size();
+    while (!channel_.closed() &&
+           (tasks_.size() > max_in_flight ||
+            (in_flight_request_bytes_ > 0 && in_flight_request_bytes_ + bytes > limits_.max_inflight_request_bytes))) {
+      co_await handler_done_.wait();
+    }
+    if (channel_.closed()) {
+      reason = "closed locally";
+      co_return;
+    }
+    in_flight_request_bytes_ += bytes;
     tasks_.spawn(keep_alive(self, handle_request(std::move(*read.frame))), "rpc_handler");
   }
-  log_connection_closed(channel_.peer(), "server", reason, problem);
-  channel_.close();
-  if (auto server = server_.lock()) server->connections.erase(id_);
-  co_await tasks_.shutdown(close_grace);
 }
 
 asio::awaitable<void> ServerConnection::write_responses() {
@@ -72,27 +101,37 @@ asio::awaitable<void> ServerConnection::write_responses() {
   }
 }
 
-void ServerConnection::respond(RpcFrame response) {
-  if (channel_.closed()) return;
+asio::awaitable<void> ServerConnection::respond(RpcFrame response) {
+  if (channel_.closed()) co_return;
   if (auto server = server_.lock()) response.set_term(server->current_term());
+  std::string encoded;
   try {
-    channel_.send(encode_frame(response, limits_.max_frame_bytes));
+    encoded = encode_frame(response, limits_.max_frame_bytes);
   } catch (const std::length_error&) {
     spdlog::warn("event=rpc_response_too_large peer={} id={} bytes={} limit={}", channel_.peer().to_string(),
                  response.id(), response.payload().size(), limits_.max_frame_bytes);
     response.clear_payload();
     response.set_status(static_cast<std::uint32_t>(RpcStatus::error));
     response.set_error("response exceeds rpc.max_frame_bytes (" + std::to_string(limits_.max_frame_bytes) + ")");
-    channel_.send(encode_frame(response, limits_.max_frame_bytes));
+    encoded = encode_frame(response, limits_.max_frame_bytes);
   }
+  // Waits for room in the reply queue: a peer that does not read its
+  // replies holds up this handler, not the node's memory.
+  co_await channel_.enqueue(std::move(encoded));
 }
 
 asio::awaitable<void> ServerConnection::handle_request(RpcFrame request) {
   co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
-  struct NotifyOnExit {
-    AsyncSignal& signal;
-    ~NotifyOnExit() { signal.notify_all(); }
-  } notify{handler_done_};
+  // Frees the request's share of the in-flight budget however the handler
+  // ends.
+  struct Release {
+    ServerConnection& connection;
+    std::size_t bytes;
+    ~Release() {
+      connection.in_flight_request_bytes_ -= std::min(connection.in_flight_request_bytes_, bytes);
+      connection.handler_done_.notify_all();
+    }
+  } release{*this, request.payload().size()};
 
   RpcFrame response;
   response.set_id(request.id());
@@ -100,7 +139,7 @@ asio::awaitable<void> ServerConnection::handle_request(RpcFrame request) {
   if (it == handlers_->end()) {
     response.set_status(static_cast<std::uint32_t>(RpcStatus::unknown_method));
     response.set_error("unknown method " + request.method());
-    respond(std::move(response));
+    co_await respond(std::move(response));
     co_return;
   }
   RpcHandler handler = it->second;  // owns the handler for this call
@@ -139,7 +178,7 @@ asio::awaitable<void> ServerConnection::handle_request(RpcFrame request) {
     response.set_status(static_cast<std::uint32_t>(RpcStatus::error));
     response.set_error(std::string("internal error: ") + e.what());
   }
-  respond(std::move(response));
+  co_await respond(std::move(response));
 }
 
 }  // namespace idunno::net

@@ -45,15 +45,15 @@ struct RpcServer::Impl : std::enable_shared_from_this<RpcServer::Impl> {
 };
 
 // One accepted connection: reads requests, runs each in its own coroutine,
-// writes responses as they complete.
+// writes responses as they complete. Back-pressure on a peer that floods:
+// the reader stops reading while max_in_flight handlers run or their
+// requests hold rpc.max_inflight_request_bytes; a peer that does not read
+// its replies fills the bounded reply queue, which holds up the handlers,
+// and so the reader, until the write timeout closes the connection.
+// run() returns only after every handler it started has ended.
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
-  // Requests in flight on one connection before the server stops reading
-  // from it (back-pressure on a peer that floods).
   static constexpr std::size_t max_in_flight = 1024;
-  // Unsent reply bytes on one connection before the server stops reading
-  // from it (a peer that sends requests but does not read the replies).
-  static constexpr std::size_t max_queued_reply_bytes = 8 * 1024 * 1024;
 
   ServerConnection(std::weak_ptr<RpcServer::Impl> server, std::uint64_t id, std::unique_ptr<Stream> stream);
 
@@ -64,7 +64,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  private:
   boost::asio::awaitable<void> handle_request(RpcFrame request);
   boost::asio::awaitable<void> write_responses();
-  void respond(RpcFrame response);
+  boost::asio::awaitable<void> respond(RpcFrame response);
+  // Reads and dispatches requests until the connection ends; returns why.
+  boost::asio::awaitable<void> serve(std::string& reason, bool& problem);
   // Why this frame cannot be a request; empty when it can.
   static std::string invalid_request_reason(const RpcFrame& frame);
 
@@ -76,6 +78,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   RpcChannel channel_;
   core::TaskGroup tasks_;  // writer and handlers
   AsyncSignal handler_done_;
+  std::size_t in_flight_request_bytes_ = 0;
 };
 
 }  // namespace idunno::net

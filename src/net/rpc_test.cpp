@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/task_group.hpp"
@@ -277,6 +278,36 @@ TEST_F(RpcTcpTest, StopFailsCallsInFlight) {
   run(calls.join());
   EXPECT_EQ(code, RpcErrorCode::stopped);
   EXPECT_EQ(code_of([&] { run(client_->call(server_address(), "echo", "", 1s)); }), RpcErrorCode::stopped);
+  // The handler waits on `never`, which lives in this scope: stop the
+  // server (and so the handler) before it goes.
+  run(server_->stop());
+}
+
+TEST_F(RpcTcpTest, WriteTimeoutFailsCallsToAPeerThatStoppedReading) {
+  // A peer that accepts and then reads nothing, as a stopped process would:
+  // once the kernel's buffers are full the write makes no progress.
+  auto silent = TcpNetwork::listen(executor(), {"127.0.0.1", 0});
+  core::RpcSection limits = testing::test_limits();
+  limits.max_frame_bytes = 32u * 1024 * 1024;
+  limits.write_timeout_ms = 300;
+  RpcClient client(executor(), *client_network_, limits);
+  auto call = [&]() -> asio::awaitable<std::optional<RpcErrorCode>> {
+    try {
+      co_await client.call(silent->local_address(), "echo", std::string(30u * 1024 * 1024, 's'), 10s);
+    } catch (const RpcError& e) {
+      co_return e.code();
+    }
+    co_return std::nullopt;
+  };
+  auto hold = [&]() -> asio::awaitable<std::unique_ptr<Stream>> { co_return co_await silent->accept(); };
+  const auto start = std::chrono::steady_clock::now();
+  auto [code, accepted] = run([&]() -> asio::awaitable<std::tuple<std::optional<RpcErrorCode>, std::unique_ptr<Stream>>> {
+    co_return co_await (call() && hold());
+  });
+  EXPECT_EQ(code, RpcErrorCode::unreachable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "the call hung until its deadline";
+  EXPECT_EQ(client.connection_count(), 0u);
+  run(client.stop());
 }
 
 }  // namespace

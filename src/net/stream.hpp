@@ -8,6 +8,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -61,16 +62,28 @@ class StreamNetwork {
   virtual void close() = 0;
 };
 
+// Socket options of a TcpNetwork's connections.
+struct TcpOptions {
+  // TCP_USER_TIMEOUT: the kernel aborts a connection whose sent data stays
+  // unacknowledged this long (a peer cut off by the network); 0: kernel
+  // default.
+  std::chrono::milliseconds user_timeout{0};
+
+  static TcpOptions from_config(const core::RpcSection& rpc) {
+    return TcpOptions{std::chrono::milliseconds(rpc.tcp_user_timeout_ms)};
+  }
+};
+
 // Real TCP. Streams have TCP_NODELAY set.
 class TcpNetwork : public StreamNetwork {
  public:
   // A network that only connects (accept() throws).
-  static std::unique_ptr<TcpNetwork> connect_only(boost::asio::any_io_executor executor);
+  static std::unique_ptr<TcpNetwork> connect_only(boost::asio::any_io_executor executor, TcpOptions options = {});
 
   // Listens on `address` (port 0: ephemeral). Throws NetError naming the
   // address when it cannot be bound.
-  static std::unique_ptr<TcpNetwork> listen(boost::asio::any_io_executor executor,
-                                            const core::HostPort& address);
+  static std::unique_ptr<TcpNetwork> listen(boost::asio::any_io_executor executor, const core::HostPort& address,
+                                            TcpOptions options = {});
 
  protected:
   TcpNetwork() = default;

@@ -3,6 +3,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "net/address.hpp"
 #include "net/net_error.hpp"
@@ -65,9 +67,14 @@ class TcpStream final : public Stream {
   core::HostPort peer_;
 };
 
-std::unique_ptr<Stream> make_stream(tcp::socket socket) {
+using user_timeout_option = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_USER_TIMEOUT>;
+
+std::unique_ptr<Stream> make_stream(tcp::socket socket, const TcpOptions& options) {
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
+  if (options.user_timeout.count() > 0) {
+    socket.set_option(user_timeout_option(static_cast<int>(options.user_timeout.count())), ec);
+  }
   auto remote = socket.remote_endpoint(ec);
   core::HostPort peer = ec ? core::HostPort{} : to_host_port(remote);
   return std::make_unique<TcpStream>(std::move(socket), std::move(peer));
@@ -76,7 +83,8 @@ std::unique_ptr<Stream> make_stream(tcp::socket socket) {
 // The real TcpNetwork: an optional acceptor plus outgoing connects.
 class AsioTcpNetwork final : public TcpNetwork {
  public:
-  explicit AsioTcpNetwork(asio::any_io_executor executor) : executor_(std::move(executor)) {}
+  AsioTcpNetwork(asio::any_io_executor executor, TcpOptions options)
+      : executor_(std::move(executor)), options_(options) {}
 
   ~AsioTcpNetwork() override { close(); }
 
@@ -86,10 +94,10 @@ class AsioTcpNetwork final : public TcpNetwork {
   }
 
   asio::awaitable<std::unique_ptr<Stream>> connect(const core::HostPort& to) override {
-    return connect_on(executor_, to);
+    return connect_on(executor_, to, options_);
   }
 
-  asio::awaitable<std::unique_ptr<Stream>> accept() override { return accept_on(acceptor_); }
+  asio::awaitable<std::unique_ptr<Stream>> accept() override { return accept_on(acceptor_, options_); }
 
   core::HostPort local_address() const override { return local_; }
 
@@ -100,7 +108,8 @@ class AsioTcpNetwork final : public TcpNetwork {
   }
 
  private:
-  static asio::awaitable<std::unique_ptr<Stream>> connect_on(asio::any_io_executor executor, core::HostPort to) {
+  static asio::awaitable<std::unique_ptr<Stream>> connect_on(asio::any_io_executor executor, core::HostPort to,
+                                                             TcpOptions options) {
     tcp::socket socket(executor);
     if (auto ip = parse_ip(to.host)) {
       co_await socket.async_connect(tcp::endpoint(*ip, to.port), asio::use_awaitable);
@@ -109,27 +118,30 @@ class AsioTcpNetwork final : public TcpNetwork {
       auto endpoints = co_await resolver.async_resolve(to.host, std::to_string(to.port), asio::use_awaitable);
       co_await asio::async_connect(socket, endpoints, asio::use_awaitable);
     }
-    co_return make_stream(std::move(socket));
+    co_return make_stream(std::move(socket), options);
   }
 
-  static asio::awaitable<std::unique_ptr<Stream>> accept_on(std::shared_ptr<tcp::acceptor> acceptor) {
+  static asio::awaitable<std::unique_ptr<Stream>> accept_on(std::shared_ptr<tcp::acceptor> acceptor,
+                                                            TcpOptions options) {
     if (!acceptor || !acceptor->is_open()) throw boost::system::system_error(asio::error::operation_aborted);
     tcp::socket socket = co_await acceptor->async_accept(asio::use_awaitable);
-    co_return make_stream(std::move(socket));
+    co_return make_stream(std::move(socket), options);
   }
 
   asio::any_io_executor executor_;
+  TcpOptions options_;
   std::shared_ptr<tcp::acceptor> acceptor_;
   core::HostPort local_;
 };
 
 }  // namespace
 
-std::unique_ptr<TcpNetwork> TcpNetwork::connect_only(asio::any_io_executor executor) {
-  return std::make_unique<AsioTcpNetwork>(std::move(executor));
+std::unique_ptr<TcpNetwork> TcpNetwork::connect_only(asio::any_io_executor executor, TcpOptions options) {
+  return std::make_unique<AsioTcpNetwork>(std::move(executor), options);
 }
 
-std::unique_ptr<TcpNetwork> TcpNetwork::listen(asio::any_io_executor executor, const core::HostPort& address) {
+std::unique_ptr<TcpNetwork> TcpNetwork::listen(asio::any_io_executor executor, const core::HostPort& address,
+                                               TcpOptions options) {
   auto ip = parse_ip(address.host);
   if (!ip) throw NetError("cannot listen on TCP " + address.to_string() + ": host is not an IP address");
   tcp::endpoint endpoint(*ip, address.port);
@@ -142,7 +154,7 @@ std::unique_ptr<TcpNetwork> TcpNetwork::listen(asio::any_io_executor executor, c
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw NetError("cannot listen on TCP " + address.to_string() + ": " + ec.message());
-  auto network = std::make_unique<AsioTcpNetwork>(std::move(executor));
+  auto network = std::make_unique<AsioTcpNetwork>(std::move(executor), options);
   network->set_acceptor(std::move(acceptor));
   return network;
 }

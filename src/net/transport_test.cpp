@@ -35,6 +35,24 @@ asio::awaitable<std::string> read_exactly(Stream& stream, std::size_t size) {
   co_return out;
 }
 
+// Spawned helpers: they take pointers that the test keeps alive until its
+// task group joins.
+asio::awaitable<void> receive_until_aborted(DatagramTransport* transport, bool* aborted) {
+  try {
+    co_await transport->receive();
+  } catch (const boost::system::system_error&) {
+    *aborted = true;
+  }
+}
+
+asio::awaitable<void> accept_until_aborted(StreamNetwork* network, bool* aborted) {
+  try {
+    co_await network->accept();
+  } catch (const boost::system::system_error&) {
+    *aborted = true;
+  }
+}
+
 class TransportTest : public CoroutineTest {};
 
 TEST_F(TransportTest, UdpDeliversDatagramWithSender) {
@@ -67,13 +85,7 @@ TEST_F(TransportTest, UdpCloseEndsAPendingReceive) {
   auto a = UdpTransport::bind(executor(), any_loopback);
   core::TaskGroup tasks(executor());
   bool aborted = false;
-  tasks.spawn([](DatagramTransport& t, bool& flag) -> asio::awaitable<void> {
-    try {
-      co_await t.receive();
-    } catch (const boost::system::system_error&) {
-      flag = true;
-    }
-  }(*a, aborted));
+  tasks.spawn(receive_until_aborted(a.get(), &aborted));
   testing::run_ready(io_);
   a->close();
   run(tasks.join());
@@ -117,13 +129,7 @@ TEST_F(TransportTest, TcpCloseEndsAPendingAccept) {
   auto server = TcpNetwork::listen(executor(), any_loopback);
   core::TaskGroup tasks(executor());
   bool aborted = false;
-  tasks.spawn([](StreamNetwork& n, bool& flag) -> asio::awaitable<void> {
-    try {
-      co_await n.accept();
-    } catch (const boost::system::system_error&) {
-      flag = true;
-    }
-  }(*server, aborted));
+  tasks.spawn(accept_until_aborted(server.get(), &aborted));
   testing::run_ready(io_);
   server->close();
   run(tasks.join());
