@@ -1,15 +1,14 @@
 #pragma once
-// The node's cluster transport: the TCP listener, the RPC server and client
-// on it, and the UDP socket membership uses, all on node.bind.
+// The node's cluster transport: net::ClusterTransport (the TCP listener, the
+// connection demultiplexer, RPC and data streams) and the UDP socket
+// membership uses, all on node.bind.
 //
 // Why: every service that talks to other nodes does so through what this
 // one owns, so the sockets are bound in one place (a port in use fails the
 // start with the address named) and closed last. Services above register
-// their RPC methods in their constructors; start() then opens the RPC
-// server to callers, so no request arrives before its handler exists. The
-// accessors are the whole surface: a future cluster transport (one object
-// owning the listener, a connection demultiplexer, RPC and data streams)
-// replaces the members behind them without touching any other service.
+// their RPC methods and stream handlers in their constructors; start() then
+// opens the port to callers, so no request arrives before its handler
+// exists. The accessors are the whole surface.
 //
 // Event loop only.
 
@@ -18,10 +17,8 @@
 
 #include "cli/service.hpp"
 #include "core/config.hpp"
+#include "net/cluster_transport.hpp"
 #include "net/datagram.hpp"
-#include "net/rpc_client.hpp"
-#include "net/rpc_server.hpp"
-#include "net/stream.hpp"
 
 namespace idunno::cli {
 
@@ -35,15 +32,14 @@ class TransportService final : public Service {
   void start() override;
   boost::asio::awaitable<void> stop(StopDeadline deadline) override;
 
-  net::RpcServer& rpc_server() { return *rpc_server_; }
-  net::RpcClient& rpc_client() { return *rpc_client_; }
+  net::RpcServer& rpc_server() { return cluster_->rpc_server(); }
+  net::RpcClient& rpc_client() { return cluster_->rpc_client(); }
+  net::DataStreamServer& stream_server() { return cluster_->stream_server(); }
+  net::DataStreamClient& stream_client() { return cluster_->stream_client(); }
   net::DatagramTransport& datagrams() { return *udp_; }
-  net::StreamNetwork& streams() { return *tcp_; }
 
  private:
-  std::unique_ptr<net::TcpNetwork> tcp_;
-  std::unique_ptr<net::RpcServer> rpc_server_;
-  std::unique_ptr<net::RpcClient> rpc_client_;
+  std::unique_ptr<net::ClusterTransport> cluster_;
   std::unique_ptr<net::DatagramTransport> udp_;
 };
 
