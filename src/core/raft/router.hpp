@@ -73,6 +73,7 @@ class Router final : public StateMachine {
 
   const std::map<std::uint64_t, Session>& sessions() const { return sessions_; }
   std::uint64_t cluster_time_ms() const { return cluster_time_ms_; }
+  const std::string& legacy_machine() const { return options_.legacy_machine; }
 
  private:
   RouteResult apply_routed(Index index, const RoutedEntry& entry);
