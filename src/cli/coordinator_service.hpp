@@ -6,6 +6,10 @@
 // Why: every node is a coordinator candidate and a hot standby; what it
 // needs from below is the transport (Raft messages are RPCs) and membership
 // (live members become voters). It tells membership each member's role.
+// Fencing is in force here: the RPC server stamps replies with the node's
+// highest known term, every reply's term reaches Raft (a newer one deposes
+// this node), and the coordinator announces itself to every live member
+// through the fenced "coord.announce".
 //
 // Stopping: stop() lets a leader hand over (while RPC still runs: the
 // transport stops after it) and fails pending proposals. Event loop only.
@@ -23,6 +27,7 @@
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/raft/kv_state_machine.hpp"
+#include "net/raft/coordinator_announce.hpp"
 #include "net/raft/raft_driver.hpp"
 
 namespace idunno::cli {
@@ -52,6 +57,7 @@ class CoordinatorService final : public Service {
   // The replicated coordinator state; for now the key-value test machine.
   raft::KvStateMachine coordinator_state_;
   std::unique_ptr<net::RaftDriver> raft_;
+  std::unique_ptr<net::CoordinatorAnnouncer> announcer_;
 };
 
 }  // namespace idunno::cli

@@ -77,6 +77,10 @@ class RaftNode {
   bool bootstrap(const Configuration& initial);
 
   void step(const Message& message);
+  // A term learned outside Raft's own messages (a fenced request refused,
+  // a reply stamped with its responder's term): a newer one makes this
+  // node a follower in it, as a Raft message of that term would.
+  void observe_term(Term term);
   Proposal propose(std::string command);
   // Hands leadership to `target` (default: the most caught-up voter); false
   // when not leader or no voter can take it.
