@@ -31,6 +31,13 @@ CoordinatorService::CoordinatorService(asio::any_io_executor executor, const cor
   router_.add("kv", kv_state_);
   raft_ = std::make_unique<net::RaftDriver>(executor, transport.rpc_server(), transport.rpc_client(), router_,
                                             net::RaftDriverOptions::from_config(config));
+  auto& fence = transport.fence();
+  fence.set_local_term([this] { return raft_->term(); });
+  transport.rpc_server().set_term_source([&fence] { return fence.highest(); });
+  transport.rpc_client().set_term_observer([this](std::uint64_t term) { raft_->observe_term(term); });
+  announcer_ = std::make_unique<net::CoordinatorAnnouncer>(
+      executor, transport.rpc_server(), transport.rpc_client(), fence, *raft_,
+      net::AnnounceOptions{config.node_name(), config.advertise_address()});
   follow_membership();
   dispatcher.bind("coordinator", [this](std::vector<std::string> args) { return coordinator(std::move(args)); });
   dispatcher.bind("kv-put", [this](std::vector<std::string> args) { return kv_put(std::move(args)); });
@@ -47,14 +54,22 @@ CoordinatorService::~CoordinatorService() = default;
 void CoordinatorService::follow_membership() {
   membership_.set_role_source(
       [this](const std::string& name) { return std::string(net::to_string(raft_->role_of(name))); });
-  membership_.subscribe(
-      [this](const swim::MemberEvent& /*event*/) { raft_->on_members_changed(live_nodes(membership_.members())); });
-  raft_->on_members_changed(live_nodes(membership_.members()));
+  auto update = [this] {
+    const auto live = live_nodes(membership_.members());
+    raft_->on_members_changed(live);
+    announcer_->set_members(live);
+  };
+  membership_.subscribe([update](const swim::MemberEvent& /*event*/) { update(); });
+  update();
 }
 
-void CoordinatorService::start() { raft_->start(); }
+void CoordinatorService::start() {
+  raft_->start();
+  announcer_->start();
+}
 
 asio::awaitable<void> CoordinatorService::stop(StopDeadline deadline) {
+  co_await announcer_->stop();
   co_await raft_->stop(deadline.share(3, std::chrono::milliseconds(500)));
 }
 

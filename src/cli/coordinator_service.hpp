@@ -8,6 +8,10 @@
 // Why: every node is a coordinator candidate and a hot standby; what it
 // needs from below is the transport (Raft messages are RPCs) and membership
 // (live members become voters). It tells membership each member's role.
+// Fencing is in force here: the RPC server stamps replies with the node's
+// highest known term, every reply's term reaches Raft (a newer one deposes
+// this node), and the coordinator announces itself to every live member
+// through the fenced "coord.announce".
 //
 // Stopping: stop() lets a leader hand over (while RPC still runs: the
 // transport stops after it) and fails pending proposals. Event loop only.
@@ -25,6 +29,7 @@
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/raft/kv_state_machine.hpp"
+#include "net/raft/coordinator_announce.hpp"
 #include "net/raft/raft_driver.hpp"
 
 namespace idunno::cli {
@@ -58,6 +63,7 @@ class CoordinatorService final : public Service {
   raft::KvStateMachine kv_state_;
   raft::Router router_;
   std::unique_ptr<net::RaftDriver> raft_;
+  std::unique_ptr<net::CoordinatorAnnouncer> announcer_;
 };
 
 }  // namespace idunno::cli

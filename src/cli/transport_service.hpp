@@ -19,6 +19,7 @@
 #include "core/config.hpp"
 #include "net/cluster_transport.hpp"
 #include "net/datagram.hpp"
+#include "net/fencing.hpp"
 
 namespace idunno::cli {
 
@@ -37,10 +38,13 @@ class TransportService final : public Service {
   net::DataStreamServer& stream_server() { return cluster_->stream_server(); }
   net::DataStreamClient& stream_client() { return cluster_->stream_client(); }
   net::DatagramTransport& datagrams() { return *udp_; }
+  // The node's fence for coordinator commands (see net/fencing.hpp).
+  net::TermFence& fence() { return fence_; }
 
  private:
   std::unique_ptr<net::ClusterTransport> cluster_;
   std::unique_ptr<net::DatagramTransport> udp_;
+  net::TermFence fence_;
 };
 
 }  // namespace idunno::cli

@@ -51,15 +51,20 @@ boost::asio::awaitable<std::string> call_typed_handler(std::shared_ptr<Fn> fn, R
 }
 }  // namespace detail
 
-// Registers a handler taking and returning protobuf messages: `fn(const
+// A handler taking and returning protobuf messages, from `fn(const
 // RpcContext&, Req) -> awaitable<Resp>`. A request that does not parse as
 // Req is answered with an error.
 template <class Req, class Resp, class Fn>
-void handle_typed(RpcServer& server, std::string method, Fn fn) {
-  server.handle(std::move(method), [fn = std::make_shared<Fn>(std::move(fn))](const RpcContext& context,
-                                                                               std::string bytes) {
+RpcHandler typed_handler(Fn fn) {
+  return [fn = std::make_shared<Fn>(std::move(fn))](const RpcContext& context, std::string bytes) {
     return detail::call_typed_handler<Req, Resp>(fn, context, std::move(bytes));
-  });
+  };
+}
+
+// Registers typed_handler<Req, Resp>(fn) under `method`.
+template <class Req, class Resp, class Fn>
+void handle_typed(RpcServer& server, std::string method, Fn fn) {
+  server.handle(std::move(method), typed_handler<Req, Resp>(std::move(fn)));
 }
 
 }  // namespace idunno::net

@@ -24,6 +24,9 @@ RpcReply interpret_reply(RpcFrame reply, const core::HostPort& to, const std::st
       throw RpcError(RpcErrorCode::remote, method + " on " + to.to_string() + " failed: " + reply.error());
     case RpcStatus::unknown_method:
       throw RpcError(RpcErrorCode::remote, to.to_string() + " does not serve " + method);
+    case RpcStatus::stale_term:
+      throw RpcError(RpcErrorCode::stale_term,
+                     method + " on " + to.to_string() + " refused: " + reply.error(), reply.term());
   }
   throw RpcError(RpcErrorCode::protocol,
                  to.to_string() + " answered " + method + " with unknown status " + std::to_string(reply.status()));
@@ -40,6 +43,7 @@ asio::awaitable<RpcReply> attempt(std::shared_ptr<RpcClient::Impl> impl, core::H
   frame.set_term(term);
   frame.set_deadline_ms(static_cast<std::uint32_t>(std::min<std::int64_t>(deadline.count(), UINT32_MAX)));
   RpcFrame reply = co_await connection->call(std::move(frame), deadline_at);
+  if (reply.term() > 0 && impl->term_observer) impl->term_observer(reply.term());
   co_return interpret_reply(std::move(reply), to, method);
 }
 
@@ -102,6 +106,10 @@ asio::awaitable<RpcReply> RpcClient::call_with_term(const core::HostPort& to, st
                                                     std::string request, std::chrono::milliseconds deadline,
                                                     std::uint64_t term) {
   return call_on(impl_, to, std::move(method), std::move(request), deadline, term);
+}
+
+void RpcClient::set_term_observer(std::function<void(std::uint64_t)> observer) {
+  impl_->term_observer = std::move(observer);
 }
 
 asio::awaitable<void> RpcClient::stop() {

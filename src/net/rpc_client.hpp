@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,7 +45,9 @@ class RpcClient {
   // Calls `method` on `to` and returns the response payload. Throws
   // RpcError: unreachable (cannot connect / connection lost), timeout (no
   // reply within `deadline`), remote (the handler failed or the method is
-  // unknown), protocol (the peer sent garbage), stopped (after stop()).
+  // unknown), protocol (the peer sent garbage), stopped (after stop()),
+  // stale_term (a fenced method refused `term` as older than the
+  // responder's; RpcError::term() is the responder's).
   boost::asio::awaitable<std::string> call(const core::HostPort& to, std::string method, std::string request,
                                            std::chrono::milliseconds deadline, std::uint64_t term = 0);
 
@@ -52,6 +55,11 @@ class RpcClient {
   boost::asio::awaitable<RpcReply> call_with_term(const core::HostPort& to, std::string method,
                                                   std::string request, std::chrono::milliseconds deadline,
                                                   std::uint64_t term = 0);
+
+  // Called on the loop with the term of every reply that carries one
+  // (any status), before the call returns: a node learns of a newer term
+  // from whoever answers it (Raft fencing). Default: none.
+  void set_term_observer(std::function<void(std::uint64_t term)> observer);
 
   // Fails every pending call with `stopped`, closes every connection and
   // waits (bounded) for its coroutines to end.

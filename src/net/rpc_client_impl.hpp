@@ -107,6 +107,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<RpcClient::Impl> {
   core::RpcSection limits;
   core::TaskGroup tasks;  // connection runners
   std::map<core::HostPort, std::shared_ptr<ClientConnection>> pool;
+  std::function<void(std::uint64_t)> term_observer;  // see RpcClient::set_term_observer
   bool stopped = false;
 };
 

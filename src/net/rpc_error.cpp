@@ -14,6 +14,8 @@ const char* to_string(RpcErrorCode code) {
       return "protocol";
     case RpcErrorCode::stopped:
       return "stopped";
+    case RpcErrorCode::stale_term:
+      return "stale_term";
   }
   return "unknown";
 }

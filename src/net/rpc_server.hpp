@@ -36,7 +36,8 @@ struct RpcContext {
 
 // A handler gets the context and the serialized request of its service's
 // own message type and returns the serialized response, or throws RpcError
-// (answered as an error status; other exceptions are answered as an
+// (answered as an error status, or as stale_term for that code, see
+// net/fencing.hpp; other exceptions are answered as an
 // internal error and logged). The handler runs on the server's executor and
 // is cancelled when the caller's deadline has passed or the server stops.
 using RpcHandler = std::function<boost::asio::awaitable<std::string>(const RpcContext&, std::string request)>;

@@ -164,7 +164,8 @@ asio::awaitable<void> ServerConnection::handle_request(RpcFrame request) {
     response.set_status(static_cast<std::uint32_t>(RpcStatus::error));
     response.set_error("timed out");
   } catch (const RpcError& e) {
-    response.set_status(static_cast<std::uint32_t>(RpcStatus::error));
+    const auto status = e.code() == RpcErrorCode::stale_term ? RpcStatus::stale_term : RpcStatus::error;
+    response.set_status(static_cast<std::uint32_t>(status));
     response.set_error(e.what());
   } catch (const boost::system::system_error& e) {
     if (e.code() == asio::error::operation_aborted && channel_.closed()) co_return;

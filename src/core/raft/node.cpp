@@ -148,6 +148,10 @@ void RaftNode::become_follower(Term term, std::optional<NodeName> leader, std::s
   reset_election_timer();
 }
 
+void RaftNode::observe_term(Term term) {
+  if (term > term_) become_follower(term, std::nullopt, "higher_term_observed");
+}
+
 void RaftNode::set_leader(std::optional<NodeName> leader) {
   if (leader == leader_) return;
   leader_ = std::move(leader);

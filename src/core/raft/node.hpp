@@ -95,6 +95,10 @@ class RaftNode {
   bool bootstrap(const Configuration& initial);
 
   void step(const Message& message);
+  // A term learned outside Raft's own messages (a fenced request refused,
+  // a reply stamped with its responder's term): a newer one makes this
+  // node a follower in it, as a Raft message of that term would.
+  void observe_term(Term term);
   Proposal propose(std::string command);
   // ReadIndex (Raft thesis 6.4): on a leader, records the commit index (at
   // least this term's first entry, so that nothing an earlier leader

@@ -201,6 +201,30 @@ TEST(RaftNode, LeaderCutOffFromTheMajorityStepsDown) {
   EXPECT_NE(*g.leader(), old_leader);
 }
 
+// Fencing: a term learned from a refused coordinator request deposes a
+// leader at once and survives a restart; an older or equal one is ignored.
+TEST(RaftNode, ObservedNewerTermDeposesTheLeaderDurably) {
+  Group g({"a", "b", "c"});
+  g.run(600ms);
+  const auto leader = *g.leader();
+  const Term term = g[leader].term();
+  g[leader].observe_term(term);
+  g[leader].observe_term(term - 1);
+  EXPECT_EQ(g[leader].role(), Role::leader);
+
+  g.isolate(leader);  // so that no reply of the others settles it first
+  g[leader].observe_term(term + 1);
+  EXPECT_NE(g[leader].role(), Role::leader);
+  EXPECT_EQ(g[leader].term(), term + 1);
+  EXPECT_FALSE(g[leader].propose(kv_put("k", "v")).accepted);
+  g.settle();
+  const auto downs = g.events(leader, EventKind::step_down);
+  ASSERT_EQ(downs.size(), 1u);
+  EXPECT_EQ(downs[0].reason, "higher_term_observed");
+  g.restart(leader);
+  EXPECT_EQ(g[leader].term(), term + 1);
+}
+
 TEST(RaftNode, RestartResumesTermVoteLogAndState) {
   Group g({"a", "b", "c"});
   g.run(600ms);

@@ -219,6 +219,12 @@ void RaftDriver::release(raft::Ready ready) {
   }
 }
 
+void RaftDriver::observe_term(std::uint64_t term) {
+  if (!started_ || stopping_ || term <= core_->term()) return;
+  core_->observe_term(term);
+  schedule_flush();
+}
+
 void RaftDriver::rearm_timer() {
   const auto deadline = core_->next_deadline();
   timer_.expires_at(std::chrono::steady_clock::time_point(

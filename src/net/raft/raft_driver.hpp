@@ -185,6 +185,16 @@ class RaftDriver {
   // uses it to find peers' addresses.
   void on_members_changed(const std::vector<LiveNode>& live);
 
+  // A term learned outside Raft's messages (a coordinator request refused
+  // by a fence, a reply stamped with a newer term): a newer one deposes
+  // this node if it leads (see raft::RaftNode::observe_term).
+  void observe_term(std::uint64_t term);
+
+  // A coordinator announced itself (see coordinator_announce.hpp): a node
+  // that is not a Raft member takes it as the leader unless it knows of a
+  // newer term; members learn the leader from Raft itself.
+  void learn_leader(const LeaderInfo& leader);
+
   // Observers, called on the loop, as many as are added (none can be
   // removed: add them before start()). Leadership: this node became leader
   // (true) or stopped being leader (false), with the term. Leader ready: as

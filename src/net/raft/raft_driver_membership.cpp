@@ -58,6 +58,16 @@ std::optional<LeaderInfo> RaftDriver::leader() const {
   return std::nullopt;
 }
 
+void RaftDriver::learn_leader(const LeaderInfo& leader) {
+  if (core_->configuration().is_member(options_.name)) return;
+  if (discovered_leader_ && discovered_leader_->term > leader.term) return;
+  if (!discovered_leader_ || discovered_leader_->name != leader.name) {
+    spdlog::info("event=coordinator_announced node={} leader={} term={}", options_.name, leader.name, leader.term);
+  }
+  discovered_leader_ = leader;
+  cluster_seen_ = true;
+}
+
 NodeRole RaftDriver::role() const { return role_of(options_.name); }
 
 NodeRole RaftDriver::role_of(const std::string& name) const {
