@@ -33,6 +33,7 @@
 
 namespace idunno::raft {
 
+// Part of the replicated state's definition: every node must use the same.
 struct RouterOptions {
   // A session with no command for this long (in stamped time) is expired.
   std::chrono::milliseconds session_timeout{std::chrono::hours(1)};

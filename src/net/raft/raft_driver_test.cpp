@@ -59,7 +59,7 @@ class RaftDriverTest : public testing::CoroutineTest {
     if (!node) node = std::make_unique<TestNode>();
     node->name = name;
     node->machine = raft::KvStateMachine{};
-    node->router = std::make_unique<raft::Router>();
+    node->router = std::make_unique<raft::Router>(router_options_);
     node->router->add("kv", node->machine);
     node->network = TcpNetwork::listen(executor(), {"127.0.0.1", 0});
     node->server = std::make_unique<RpcServer>(executor(), *node->network, core::RpcSection{});
@@ -124,6 +124,7 @@ class RaftDriverTest : public testing::CoroutineTest {
 
   std::filesystem::path dir_;
   std::map<std::string, std::unique_ptr<TestNode>> nodes_;
+  raft::RouterOptions router_options_;  // the same on every node
 };
 
 TEST_F(RaftDriverTest, ThreeNodesElectGrowAndCommitThroughAnyNode) {
@@ -420,6 +421,39 @@ TEST_F(RaftDriverTest, OversizedCommandFailsAtOnceAndReplicationGoesOn) {
   for (raft::Index i = last + 1; i <= nodes_.at(leader)->driver->core().last_index(); ++i) {
     EXPECT_LT(nodes_.at(leader)->driver->core().log().at(i).data.size(), 1024u) << "entry " << i;
   }
+}
+
+// A session that sent nothing while the cluster's stamped time moved on by
+// more than the timeout is gone on every node: its next command is not run,
+// the caller hears SessionExpired, and the command after opens a new one.
+TEST_F(RaftDriverTest, AnIdleSessionExpiresAndTheNextCommandOpensANewOne) {
+  router_options_.session_timeout = 300ms;
+  start("a", BootstrapMode::if_empty);
+  start("b", BootstrapMode::never);
+  start("c", BootstrapMode::never);
+  announce_members();
+  ASSERT_TRUE(run(eventually([&] {
+    auto l = leader_name();
+    return l && voters_at(*l) == 3 && !nodes_.at(*l)->driver->core().config_change_pending();
+  })));
+  const auto leader = *leader_name();
+  const std::string idle = leader == "a" ? "b" : "a";
+  const std::string busy = leader == "c" ? "b" : "c";
+  put(idle, "first", "v");
+  ASSERT_EQ(nodes_.at(leader)->router->sessions().size(), 1u);
+  const auto idle_session = nodes_.at(leader)->router->sessions().begin()->first;
+  // Commands of another session move the stamped time past the timeout.
+  const auto from = nodes_.at(leader)->router->cluster_time_ms();
+  for (int i = 0; nodes_.at(leader)->router->cluster_time_ms() < from + 400; ++i) {
+    ASSERT_LT(i, 10000);
+    put(busy, "tick", std::to_string(i));
+  }
+  EXPECT_FALSE(nodes_.at(leader)->router->sessions().contains(idle_session));
+  EXPECT_THROW(put(idle, "lost", "v"), SessionExpired);
+  EXPECT_FALSE(nodes_.at(leader)->machine.get("lost"));
+  put(idle, "again", "v");
+  EXPECT_EQ(nodes_.at(leader)->machine.get("again"), "v");
+  EXPECT_EQ(nodes_.at(leader)->router->sessions().size(), 2u) << "busy's and idle's new session";
 }
 
 }  // namespace
