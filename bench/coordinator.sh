@@ -7,9 +7,20 @@
 #   commit_latency_{p50,p99,max}_ms     sequential kv-puts over one console WebSocket
 #   commit_throughput_per_s             16 concurrent writers for 5 s
 # Knobs: KILLS (20).
+#
+# `bench/coordinator.sh reads`: kv-get on 3 real processes, through the log
+# (`--via-log`, the path before ReadIndex) and by ReadIndex, in one run:
+#   read_{log,readindex}_{leader,follower}_{p50,p99}_ms  sequential kv-gets
+#   read_{log,readindex}_{leader,follower}_per_s        READERS (16) concurrent for SECONDS (5)
+#   read_*_ratio_*                                      ReadIndex against the log
+# Knobs: READS (1000), READERS, SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
-export IDUNNO_RUN=${IDUNNO_RUN:-bench/out/coordinator}
 mkdir -p bench/out
+if [ "${1:-}" = reads ]; then
+  export IDUNNO_RUN=${IDUNNO_RUN:-bench/out/coordinator-reads}
+  exec python3 bench/coordinator_reads.py
+fi
+export IDUNNO_RUN=${IDUNNO_RUN:-bench/out/coordinator}
 exec python3 bench/coordinator.py "${KILLS:-20}"

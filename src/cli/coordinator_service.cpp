@@ -27,9 +27,10 @@ std::vector<net::LiveNode> live_nodes(const std::vector<swim::Member>& members) 
 CoordinatorService::CoordinatorService(asio::any_io_executor executor, const core::Config& config,
                                        TransportService& transport, MembershipService& membership,
                                        CommandDispatcher& dispatcher, core::MetricsRegistry& metrics)
-    : membership_(membership),
-      raft_(std::make_unique<net::RaftDriver>(executor, transport.rpc_server(), transport.rpc_client(),
-                                              coordinator_state_, net::RaftDriverOptions::from_config(config))) {
+    : membership_(membership) {
+  router_.add("kv", kv_state_);
+  raft_ = std::make_unique<net::RaftDriver>(executor, transport.rpc_server(), transport.rpc_client(), router_,
+                                            net::RaftDriverOptions::from_config(config));
   auto& fence = transport.fence();
   fence.set_local_term([this] { return raft_->term(); });
   transport.rpc_server().set_term_source([&fence] { return fence.highest(); });
@@ -74,10 +75,23 @@ asio::awaitable<void> CoordinatorService::stop(StopDeadline deadline) {
 
 asio::awaitable<raft::KvResult> CoordinatorService::submit_kv(std::string command) {
   try {
-    const std::string reply = co_await raft_->submit(std::move(command), kSubmitTimeout);
+    const std::string reply = co_await raft_->submit("kv", std::move(command), kSubmitTimeout);
     co_return raft::decode_kv_result(reply);
   } catch (const core::TimeoutError&) {
     throw CommandError("no coordinator committed the command within 10 s; is a majority of voters alive?");
+  } catch (const net::CommandTooLarge& e) {
+    throw CommandError(e.what());
+  } catch (const net::SessionExpired& e) {
+    throw CommandError(e.what());
+  }
+}
+
+asio::awaitable<raft::KvResult> CoordinatorService::read_kv(std::string query) {
+  try {
+    const std::string reply = co_await raft_->read("kv", std::move(query), kSubmitTimeout);
+    co_return raft::decode_kv_result(reply);
+  } catch (const core::TimeoutError&) {
+    throw CommandError("no coordinator confirmed the read within 10 s; is a majority of voters alive?");
   }
 }
 
@@ -102,7 +116,16 @@ asio::awaitable<json::value> CoordinatorService::kv_put(std::vector<std::string>
 }
 
 asio::awaitable<json::value> CoordinatorService::kv_get(std::vector<std::string> args) {
-  const auto result = co_await submit_kv(raft::kv_get(args.at(0)));
+  if (args.size() > 1 && args[1] != "--via-log") throw CommandError("usage: kv-get KEY [--via-log]");
+  // Through the log (an entry and an fsync per read) only when asked: the
+  // baseline that bench/coordinator.sh compares ReadIndex with.
+  const bool via_log = args.size() > 1;
+  raft::KvResult result;
+  if (via_log) {
+    result = co_await submit_kv(raft::kv_get(args.at(0)));
+  } else {
+    result = co_await read_kv(raft::kv_get(args.at(0)));
+  }
   if (result.status == raft::KvStatus::not_found) throw CommandError("no key '" + args[0] + "'");
   if (result.status != raft::KvStatus::ok) throw CommandError("the coordinator refused the command");
   co_return json::object{{"key", args[0]}, {"value", result.value}};

@@ -1,7 +1,9 @@
 #pragma once
 // The coordinator as a node service: the Raft driver with the replicated
 // state it drives, its commands (coordinator, kv-put, kv-get), its metrics,
-// and the voter set following membership.
+// and the voter set following membership. kv-put runs exactly once through
+// the log; kv-get is a linearizable ReadIndex read without a log write
+// (`kv-get KEY --via-log` reads through the log instead, as a baseline).
 //
 // Why: every node is a coordinator candidate and a hot standby; what it
 // needs from below is the transport (Raft messages are RPCs) and membership
@@ -48,14 +50,18 @@ class CoordinatorService final : public Service {
  private:
   void follow_membership();
   boost::asio::awaitable<raft::KvResult> submit_kv(std::string command);
+  boost::asio::awaitable<raft::KvResult> read_kv(std::string query);
 
   boost::asio::awaitable<boost::json::value> coordinator(std::vector<std::string> args);
   boost::asio::awaitable<boost::json::value> kv_put(std::vector<std::string> args);
   boost::asio::awaitable<boost::json::value> kv_get(std::vector<std::string> args);
 
   MembershipService& membership_;
-  // The replicated coordinator state; for now the key-value test machine.
-  raft::KvStateMachine coordinator_state_;
+  // The replicated coordinator state: a router hosting its machines (for
+  // now the key-value test machine, as "kv"). Declared before raft_, which
+  // restores them and must go first.
+  raft::KvStateMachine kv_state_;
+  raft::Router router_;
   std::unique_ptr<net::RaftDriver> raft_;
   std::unique_ptr<net::CoordinatorAnnouncer> announcer_;
 };

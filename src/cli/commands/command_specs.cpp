@@ -89,7 +89,9 @@ const CommandTable& CommandTable::builtin() {
       {"coordinator", "", "the current coordinator (Raft leader) and term", 0, 0, render_coordinator},
       {"kv-put", "KEY VALUE", "store KEY=VALUE in the replicated test state machine", 2, 2, render_message},
       {"models", "", "the models this node knows (zoo and loaded TorchScript)", 0, 0, render_models},
-      {"kv-get", "KEY", "read KEY from the replicated test state machine (linearizable)", 1, 1, render_value},
+      {"kv-get", "KEY [--via-log]",
+       "read KEY from the replicated test state machine (linearizable; by ReadIndex, or through the log)", 1, 2,
+       render_value},
   });
   return table;
 }

@@ -92,6 +92,11 @@ std::string KvStateMachine::snapshot() const {
 }
 
 void KvStateMachine::restore(std::string_view snapshot) {
+  if (snapshot.empty()) {
+    data_.clear();
+    last_applied_ = 0;
+    return;
+  }
   Reader r(snapshot);
   std::map<std::string, std::string> data;
   const auto last_applied = r.u64();
@@ -105,6 +110,21 @@ void KvStateMachine::restore(std::string_view snapshot) {
   if (!r.done()) throw DecodeError("trailing bytes after kv snapshot");
   data_ = std::move(data);
   last_applied_ = last_applied;
+}
+
+std::string KvStateMachine::query(std::string_view query) const {
+  try {
+    Reader r(query);
+    const auto op = static_cast<KvOp>(r.u8());
+    const auto key = r.bytes();
+    r.bytes();
+    if (!r.done() || op != KvOp::get) return encode_result(KvStatus::bad_command, "a query must be a get");
+    auto it = data_.find(key);
+    if (it == data_.end()) return encode_result(KvStatus::not_found, {});
+    return encode_result(KvStatus::ok, it->second);
+  } catch (const DecodeError& e) {
+    return encode_result(KvStatus::bad_command, e.what());
+  }
 }
 
 std::optional<std::string> KvStateMachine::get(const std::string& key) const {

@@ -4,7 +4,8 @@
 //
 // Why: tests need a state machine whose final contents prove that no
 // acknowledged write was lost. Commands and results have a binary encoding
-// made by the helpers below; a `get` through the log is a linearizable read.
+// made by the helpers below; a `get` through the log is a linearizable read,
+// and so is the same `get` given to query() behind a ReadIndex.
 // Called only from the thread that runs the core.
 
 #include <cstdint>
@@ -35,6 +36,8 @@ class KvStateMachine final : public StateMachine {
   std::string apply(Index index, std::string_view command) override;
   std::string snapshot() const override;
   void restore(std::string_view snapshot) override;
+  // Answers a kv_get() without changing anything.
+  std::string query(std::string_view query) const override;
 
   // A local read, possibly stale on a follower.
   std::optional<std::string> get(const std::string& key) const;

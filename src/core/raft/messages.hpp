@@ -39,6 +39,7 @@ struct AppendRequest {
   Term prev_term = 0;
   std::vector<LogEntry> entries;
   Index commit = 0;
+  std::uint64_t read_round = 0;  // ReadIndex: echoed in the reply
 };
 
 struct AppendReply {
@@ -47,6 +48,7 @@ struct AppendReply {
   Index prev_index = 0;   // of the request being answered
   Index match_index = 0;  // success: the follower's log matches up to here
   Index hint = 0;         // rejection: the leader should retry after this index
+  std::uint64_t read_round = 0;  // of the request being answered
 };
 
 // One chunk of a snapshot; `offset` is the chunk's position in the data.

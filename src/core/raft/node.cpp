@@ -139,6 +139,7 @@ void RaftNode::become_follower(Term term, std::optional<NodeName> leader, std::s
   role_ = Role::follower;
   votes_.clear();
   if (was_leader) {
+    fail_reads();
     progress_.clear();
     transfer_target_.reset();
     emit(EventKind::step_down, {}, std::string(reason));
@@ -221,6 +222,8 @@ Ready RaftNode::flush() {
     synced_last_ = log_.last_index();
     if (role_ == Role::leader) maybe_commit();
   } while (storage_dirty_);
+  if (read_round_wanted_) start_read_round();
+  ready_.applied_index = applied_;
   return std::exchange(ready_, Ready{});
 }
 

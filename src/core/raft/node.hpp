@@ -38,11 +38,23 @@ namespace idunno::raft {
 enum class Role { follower, pre_candidate, candidate, leader };
 std::string_view to_string(Role role);
 
-// A command applied to the state machine, with its result.
+// A command applied to the state machine: the entry's bytes and the result.
 struct Applied {
   Index index = 0;
   Term term = 0;
   std::string result;
+  std::string command;
+};
+
+// The outcome of a read_index() request: with ok, a read of state applied up
+// to `index` is linearizable (this node was still leader when a majority
+// answered a heartbeat sent after the request); without ok the node lost
+// leadership first and the read must go elsewhere.
+using ReadId = std::uint64_t;
+struct ReadState {
+  ReadId id = 0;
+  Index index = 0;
+  bool ok = false;
 };
 
 // What flush() hands to the driver.
@@ -50,16 +62,22 @@ struct Ready {
   std::vector<Message> messages;
   std::vector<Applied> applied;
   std::vector<Event> events;
-  bool empty() const { return messages.empty() && applied.empty() && events.empty(); }
+  std::vector<ReadState> reads;
+  // The node's applied index when these outputs were taken: state up to here
+  // is safe to read once the outputs are released.
+  Index applied_index = 0;
+  bool empty() const { return messages.empty() && applied.empty() && events.empty() && reads.empty(); }
 };
 
 // The answer to propose(): accepted at (index, term), or refused because this
-// node is not the leader (leader_hint names the leader when known).
+// node is not the leader (leader_hint names the leader when known) or the
+// command is larger than RaftConfig::max_entry_bytes (too_large).
 struct Proposal {
   bool accepted = false;
   Index index = 0;
   Term term = 0;
   std::optional<NodeName> leader_hint;
+  bool too_large = false;
 };
 
 class RaftNode {
@@ -82,6 +100,12 @@ class RaftNode {
   // node a follower in it, as a Raft message of that term would.
   void observe_term(Term term);
   Proposal propose(std::string command);
+  // ReadIndex (Raft thesis 6.4): on a leader, records the commit index (at
+  // least this term's first entry, so that nothing an earlier leader
+  // committed is missed), and confirms leadership with a heartbeat round to
+  // a majority; the ReadState comes out of a later flush(). Reads asked in
+  // one batch of inputs share one round. False at once when not leader.
+  bool read_index(ReadId id);
   // Hands leadership to `target` (default: the most caught-up voter); false
   // when not leader or no voter can take it.
   bool transfer_leadership(const std::optional<NodeName>& target = std::nullopt);
@@ -94,7 +118,7 @@ class RaftNode {
   // Syncs storage if anything was written, then returns and clears the
   // outputs accumulated since the last flush.
   Ready flush();
-  bool has_ready() const { return storage_dirty_ || !ready_.empty(); }
+  bool has_ready() const { return storage_dirty_ || !ready_.empty() || read_round_wanted_; }
 
   const NodeName& name() const { return self_; }
   Role role() const { return role_; }
@@ -160,6 +184,11 @@ class RaftNode {
   void run_membership_policy();
   void on_config_committed(const Configuration& config);
 
+  // read_index.cpp
+  void start_read_round();
+  void confirm_reads();
+  void fail_reads();
+
   // leader.cpp
   void on_heartbeat();
   void check_quorum();
@@ -206,6 +235,16 @@ class RaftNode {
   Index term_start_index_ = 0;  // the leader's first entry (its no-op)
   std::optional<NodeName> transfer_target_;
   bool transfer_sent_ = false;
+  // ReadIndex: reads waiting for the heartbeat round `round` to be answered
+  // by a majority; the last round started, and whether reads wait for one.
+  struct PendingRead {
+    ReadId id;
+    Index index;
+    std::uint64_t round;
+  };
+  std::vector<PendingRead> reads_;
+  std::uint64_t read_round_ = 0;
+  bool read_round_wanted_ = false;
 
   core::TimePoint election_deadline_{};
   core::TimePoint heartbeat_deadline_{};

@@ -50,6 +50,7 @@ class Group {
       std::vector<Message> messages;
       for (auto& [name, m] : members_) {
         auto ready = m.raft->flush();
+        for (auto& r : ready.reads) reads_[name].push_back(r);
         for (auto& a : ready.applied) applied_[name].push_back(a);
         for (auto& e : ready.events) events_[name].push_back(e);
         for (auto& msg : ready.messages) messages.push_back(std::move(msg));
@@ -82,6 +83,7 @@ class Group {
   }
 
   std::vector<Applied>& applied(const NodeName& n) { return applied_[n]; }
+  std::vector<ReadState>& reads(const NodeName& n) { return reads_[n]; }
   // The events of `kind` that node `n` reported so far.
   std::vector<Event> events(const NodeName& n, EventKind kind) {
     std::vector<Event> out;
@@ -101,6 +103,7 @@ class Group {
   std::map<NodeName, Member> members_;
   std::set<NodeName> isolated_;
   std::map<NodeName, std::vector<Applied>> applied_;
+  std::map<NodeName, std::vector<ReadState>> reads_;
   std::map<NodeName, std::vector<Event>> events_;
 };
 
@@ -266,6 +269,50 @@ TEST(RaftNode, LearnerThatNeverAnswersIsNotPromoted) {
   EXPECT_TRUE(g[leader].configuration().is_learner("mute"));
   EXPECT_FALSE(g[leader].configuration().is_voter("mute"));
   EXPECT_EQ(g.leader(), leader);
+}
+
+// Without the cap, such an entry entered the log, and no AppendEntries
+// frame could carry it: replication stalled for good.
+TEST(RaftNode, OversizedCommandIsRefusedAndReplicationGoesOn) {
+  Group g({"a", "b", "c"});
+  g.run(600ms);
+  const auto leader = *g.leader();
+  const Index last = g[leader].last_index();
+  const auto refused = g[leader].propose(std::string(RaftConfig{}.max_entry_bytes + 1, 'x'));
+  EXPECT_FALSE(refused.accepted);
+  EXPECT_TRUE(refused.too_large);
+  EXPECT_EQ(g[leader].last_index(), last) << "the oversized command entered the log";
+  EXPECT_TRUE(g[leader].propose(std::string(RaftConfig{}.max_entry_bytes, 'y')).accepted) << "the limit itself fits";
+  const auto next = g[leader].propose(kv_put("k", "v"));
+  ASSERT_TRUE(next.accepted);
+  g.run(100ms);
+  for (const auto* n : {"a", "b", "c"}) EXPECT_EQ(g.kv(n).get("k"), "v") << n;
+}
+
+TEST(RaftNode, ReadIndexNeedsAMajorityToConfirmLeadership) {
+  Group g({"a", "b", "c"});
+  g.run(600ms);
+  const auto leader = *g.leader();
+  g[leader].propose(kv_put("k", "v"));
+  g.settle();
+  ASSERT_TRUE(g[leader].read_index(1));
+  g.settle();
+  ASSERT_EQ(g.reads(leader).size(), 1u);
+  EXPECT_TRUE(g.reads(leader)[0].ok);
+  EXPECT_EQ(g.reads(leader)[0].index, g[leader].commit_index());
+  const NodeName follower = leader == "a" ? "b" : "a";
+  EXPECT_FALSE(g[follower].read_index(2)) << "a follower must forward reads";
+
+  // Cut off from both followers, the leader never confirms; it fails the
+  // read when check-quorum makes it step down.
+  g.isolate(leader);
+  ASSERT_TRUE(g[leader].read_index(3));
+  g.settle();
+  EXPECT_EQ(g.reads(leader).size(), 1u);
+  g.run(600ms);
+  ASSERT_EQ(g.reads(leader).size(), 2u);
+  EXPECT_EQ(g.reads(leader)[1].id, 3u);
+  EXPECT_FALSE(g.reads(leader)[1].ok);
 }
 
 }  // namespace

@@ -28,6 +28,8 @@ struct Progress {
   // the byte the follower expects next.
   Index snapshot_index = 0;
   std::uint64_t snapshot_offset = 0;
+  // The latest ReadIndex heartbeat round the follower has answered.
+  std::uint64_t read_round = 0;
 };
 
 }  // namespace idunno::raft

@@ -26,11 +26,20 @@ struct RaftConfig {
   std::size_t max_append_entries = 1024;
   std::size_t max_append_bytes = 1 << 20;
   std::size_t snapshot_chunk_bytes = 1 << 20;
+  // The largest command propose() accepts. An entry must fit in one
+  // AppendEntries frame beside others (a larger one would enter the log and
+  // never replicate), so from() derives it from the RPC frame limit.
+  std::size_t max_entry_bytes = 4 << 20;
   // Voters the leader aims for when it manages membership.
   std::size_t target_voters = 7;
   // A learner is promoted once it lags the leader by at most this many
   // entries and has answered within an election timeout.
   std::uint64_t catch_up_max_lag = 64;
+
+  // A frame to a peer carries the messages of one flush: a few
+  // AppendEntries with up to max_append_bytes of small entries each, or one
+  // large entry; a quarter of the frame leaves room for both.
+  static std::size_t max_entry_bytes_for_frame(std::size_t max_frame_bytes) { return max_frame_bytes / 4; }
 
   static RaftConfig from(const core::Config& config) {
     RaftConfig c;
@@ -39,6 +48,7 @@ struct RaftConfig {
     c.election_timeout_max = std::chrono::milliseconds(config.raft.election_timeout_max_ms);
     c.snapshot_entries = static_cast<std::uint64_t>(config.raft.snapshot_entries);
     c.target_voters = static_cast<std::size_t>(config.cluster.voters);
+    c.max_entry_bytes = max_entry_bytes_for_frame(config.rpc.max_frame_bytes);
     return c;
   }
 };

@@ -13,6 +13,7 @@ namespace idunno::raft {
 
 Proposal RaftNode::propose(std::string command) {
   if (role_ != Role::leader || transfer_target_) return Proposal{false, 0, 0, role_ == Role::leader ? std::nullopt : leader_};
+  if (command.size() > options_.max_entry_bytes) return Proposal{false, 0, 0, self_, true};
   append_local(EntryType::command, std::move(command));
   broadcast_append();
   return Proposal{true, log_.last_index(), term_, self_};
@@ -62,7 +63,7 @@ void RaftNode::handle_append_request(const NodeName& from, const AppendRequest& 
     if (request.prev_index <= log_.last_index()) {
       hint = std::max(commit_, log_.first_index_of_term_run(request.prev_index) - 1);
     }
-    send(from, AppendReply{term_, false, request.prev_index, 0, hint});
+    send(from, AppendReply{term_, false, request.prev_index, 0, hint, request.read_round});
     return;
   }
   std::vector<LogEntry> fresh;
@@ -88,7 +89,7 @@ void RaftNode::handle_append_request(const NodeName& from, const AppendRequest& 
   }
   const Index match = std::max(commit_, request.prev_index + request.entries.size());
   if (request.commit > commit_) advance_commit(std::min(request.commit, match));
-  send(from, AppendReply{term_, true, request.prev_index, match, 0});
+  send(from, AppendReply{term_, true, request.prev_index, match, 0, request.read_round});
 }
 
 void RaftNode::handle_append_reply(const NodeName& from, const AppendReply& reply) {
@@ -99,6 +100,10 @@ void RaftNode::handle_append_reply(const NodeName& from, const AppendReply& repl
   p.recent_active = true;
   p.answered = true;
   p.last_reply = clock_.now();
+  if (reply.read_round > p.read_round) {
+    p.read_round = reply.read_round;
+    confirm_reads();
+  }
   if (p.snapshot_index != 0) return;  // a snapshot transfer decides what comes next
   if (reply.success) {
     p.in_flight = false;
@@ -151,7 +156,7 @@ void RaftNode::apply_committed() {
     const Index index = applied_ + 1;
     const auto& entry = log_.at(index);
     if (entry.type == EntryType::command) {
-      ready_.applied.push_back(Applied{index, entry.term, state_machine_.apply(index, entry.data)});
+      ready_.applied.push_back(Applied{index, entry.term, state_machine_.apply(index, entry.data), entry.data});
       applied_ = index;
     } else if (entry.type == EntryType::config) {
       applied_ = index;

@@ -7,8 +7,16 @@
 // give the same results and state on every node) and must not throw: a
 // command it cannot execute returns an error result. snapshot() captures the
 // state after the last applied command; restore() replaces the state with a
-// snapshot's. Called only from the thread that runs the core.
+// snapshot's; restore("") gives the empty state (a machine a snapshot does
+// not mention had no commands yet). query() answers a read-only question
+// from the current state (ReadIndex reads run it once the state is recent
+// enough); machines without queries keep the default, which throws.
+// snapshot() and query() are const and must stay pure reads of the state (no
+// caches): snapshot() may run on another thread while apply is paused and
+// const reads run on the loop. Otherwise called only from the thread that
+// runs the core.
 
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -22,6 +30,9 @@ class StateMachine {
   virtual std::string apply(Index index, std::string_view command) = 0;
   virtual std::string snapshot() const = 0;
   virtual void restore(std::string_view snapshot) = 0;
+  virtual std::string query(std::string_view /*query*/) const {
+    throw std::logic_error("this state machine answers no queries");
+  }
 };
 
 }  // namespace idunno::raft

@@ -34,6 +34,14 @@ NotLeader::NotLeader(std::optional<LeaderInfo> leader, bool outcome_unknown)
       leader_(std::move(leader)),
       outcome_unknown_(outcome_unknown) {}
 
+CommandTooLarge::CommandTooLarge(std::size_t size, std::size_t limit)
+    : std::runtime_error("the command is " + std::to_string(size) + " bytes; the coordinator takes at most " +
+                         std::to_string(limit) + " bytes per command: split it") {}
+
+SessionExpired::SessionExpired()
+    : std::runtime_error(
+          "this node's coordinator session had expired, so the command was not run; retry it (a new session opens)") {}
+
 RaftDriverOptions RaftDriverOptions::from_config(const core::Config& config) {
   RaftDriverOptions o;
   o.name = config.node_name();
@@ -44,9 +52,10 @@ RaftDriverOptions RaftDriverOptions::from_config(const core::Config& config) {
 }
 
 RaftDriver::RaftDriver(asio::any_io_executor executor, RpcServer& server, RpcClient& client,
-                       raft::StateMachine& machine, RaftDriverOptions options)
+                       raft::Router& router, RaftDriverOptions options)
     : executor_(executor),
       client_(client),
+      router_(router),
       options_(std::move(options)),
       file_(options_.data_dir / "raft"),
       storage_(file_),
@@ -64,7 +73,7 @@ RaftDriver::RaftDriver(asio::any_io_executor executor, RpcServer& server, RpcCli
       std::abort();
     };
   }
-  core_ = std::make_unique<raft::RaftNode>(options_.name, options_.raft, storage_, machine, clock_,
+  core_ = std::make_unique<raft::RaftNode>(options_.name, options_.raft, storage_, router_, clock_,
                                            std::random_device{}());
   register_methods(server);
 }
@@ -101,11 +110,21 @@ asio::awaitable<void> RaftDriver::stop(std::chrono::milliseconds handover) {
   timer_.cancel();
   for (auto& waiter : std::exchange(leader_waiters_, {})) waiter->cancel();
   fail_pending(true);
+  fail_reads();
+  if (registering_) registering_->cancel();
   co_await tasks_.shutdown(std::chrono::milliseconds(500));
 }
 
 void RaftDriver::on_leadership_change(std::function<void(bool, std::uint64_t)> observer) {
-  leadership_observer_ = std::move(observer);
+  leadership_observers_.push_back(std::move(observer));
+}
+
+void RaftDriver::on_leader_ready(std::function<void(std::uint64_t)> observer) {
+  leader_ready_observers_.push_back(std::move(observer));
+}
+
+void RaftDriver::on_applied(std::function<void(const AppliedCommand&)> observer) {
+  applied_observers_.push_back(std::move(observer));
 }
 
 void RaftDriver::schedule_flush() {
@@ -162,22 +181,34 @@ asio::awaitable<void> RaftDriver::sync_loop() {
 
 void RaftDriver::release(raft::Ready ready) {
   send(std::move(ready.messages));
+  notify_applied(ready.applied);
   resolve(ready.applied);
+  resolve_reads(ready);
   for (const auto& event : ready.events) {
     log_event(event);
     switch (event.kind) {
       case raft::EventKind::election_won:
-        if (leadership_observer_) leadership_observer_(true, event.term);
+        for (const auto& observer : leadership_observers_) observer(true, event.term);
+        break;
+      case raft::EventKind::leader_committing:
+        // The core applies what it commits within the same flush: this
+        // batch's state covers the whole history up to the entry.
+        if (core_->role() == raft::Role::leader && core_->term() == event.term) {
+          for (const auto& observer : leader_ready_observers_) observer(event.term);
+        }
         break;
       case raft::EventKind::leader_changed:
         if (!event.node.empty()) {
           for (auto& waiter : std::exchange(leader_waiters_, {})) waiter->cancel();
+          // A handover is done once a successor leads, not when this node
+          // steps down: that happens on the successor's vote request, and
+          // stopping then could withhold the vote it still needs.
+          if (handover_wait_ && event.node != options_.name) handover_wait_->cancel();
         }
         break;
       case raft::EventKind::step_down:
         fail_pending(true);
-        if (handover_wait_) handover_wait_->cancel();
-        if (leadership_observer_) leadership_observer_(false, event.term);
+        for (const auto& observer : leadership_observers_) observer(false, event.term);
         break;
       case raft::EventKind::snapshot_installed:
         fail_pending_upto(event.index);
@@ -249,6 +280,7 @@ void RaftDriver::fail(const std::string& what) {
   stopping_ = true;
   timer_.cancel();
   fail_pending(true);
+  fail_reads();
   options_.on_fatal(what);
 }
 

@@ -7,9 +7,13 @@
 // fsyncs on a thread of its own (one fsync covers every flush since the
 // last; a flush's outputs are held until its fsync is done), sends messages
 // batched per peer, resolves proposals when their entries apply, logs
-// events, and turns membership events into voter-set changes. Other nodes
-// reach the leader through it ("raft.propose" forwards a command;
-// "raft.status" answers who the coordinator is).
+// events, and turns membership events into voter-set changes. It hosts a
+// raft::Router: every command names its state machine, and submit() gives
+// each one this node's session id and a sequence number, so that a retry
+// after a leader change is answered from the replicated cache instead of
+// running twice. Reads go through ReadIndex (no log write). Other nodes
+// reach the leader through it ("raft.propose" forwards a command,
+// "raft.read" a read; "raft.status" answers who the coordinator is).
 //
 // Ownership and order: construct after the RpcServer/RpcClient and before
 // RpcServer::start() (it registers its methods); start(); at shutdown
@@ -26,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -34,6 +39,7 @@
 #include "core/config.hpp"
 #include "core/raft/file_storage.hpp"
 #include "core/raft/node.hpp"
+#include "core/raft/router.hpp"
 #include "core/task_group.hpp"
 #include "core/thread_pool.hpp"
 #include "net/raft/deferred_sync_storage.hpp"
@@ -64,6 +70,31 @@ class NotLeader : public std::runtime_error {
  private:
   std::optional<LeaderInfo> leader_;
   bool outcome_unknown_;
+};
+
+// A command larger than the leader takes into its log (RaftConfig::
+// max_entry_bytes, a quarter of the RPC frame limit): refused at once,
+// nothing was run.
+class CommandTooLarge : public std::runtime_error {
+ public:
+  CommandTooLarge(std::size_t size, std::size_t limit);
+};
+
+// This node's client session had expired in the replicated state (it sent
+// nothing for RouterOptions::session_timeout), so the command was not run
+// and its deduplication is lost; the next command opens a new session.
+class SessionExpired : public std::runtime_error {
+ public:
+  SessionExpired();
+};
+
+// What a post-apply observer sees: a command a state machine ran (once: a
+// retried duplicate is not reported again), with its result.
+struct AppliedCommand {
+  std::string_view machine;
+  std::uint64_t index = 0;
+  std::string_view command;
+  std::string_view result;
 };
 
 // A live member as membership reports it.
@@ -101,30 +132,46 @@ struct RaftDriverOptions {
 
 class RaftDriver {
  public:
-  // Opens (or creates) the state in data_dir/raft and restores `machine`
-  // from the latest snapshot; throws if that state is corrupt. Registers
-  // "raft.messages", "raft.propose" and "raft.status" on `server`.
-  RaftDriver(boost::asio::any_io_executor executor, RpcServer& server, RpcClient& client,
-             raft::StateMachine& machine, RaftDriverOptions options);
+  // Opens (or creates) the state in data_dir/raft and restores `router`
+  // (its machines added already) from the latest snapshot; throws if that
+  // state is corrupt. Registers "raft.messages", "raft.propose",
+  // "raft.read" and "raft.status" on `server`. `router` outlives the driver.
+  RaftDriver(boost::asio::any_io_executor executor, RpcServer& server, RpcClient& client, raft::Router& router,
+             RaftDriverOptions options);
   ~RaftDriver();
   RaftDriver(const RaftDriver&) = delete;
   RaftDriver& operator=(const RaftDriver&) = delete;
 
   void start();
-  // A leader first hands leadership to the most caught-up voter (waiting at
-  // most `handover`); then everything stops and pending proposals fail.
+  // A leader first hands leadership to the most caught-up voter, waiting
+  // until that successor leads (this node has heard from it) or at most
+  // `handover`; then everything stops and pending proposals fail.
   boost::asio::awaitable<void> stop(std::chrono::milliseconds handover = std::chrono::milliseconds(500));
 
-  // Runs `command` through the log on this node, which must be the leader;
-  // returns the state machine's result once it is applied here. Throws
-  // NotLeader, or core::TimeoutError after options.propose_timeout.
-  boost::asio::awaitable<std::string> propose(std::string command);
+  // Runs `command` on `machine` through the log on this node, which must be
+  // the leader, once, without a session (nothing retries it); returns the
+  // machine's result once it is applied here. Throws NotLeader,
+  // CommandTooLarge, std::invalid_argument (no such machine), or
+  // core::TimeoutError after options.propose_timeout.
+  boost::asio::awaitable<std::string> propose(std::string machine, std::string command);
 
-  // Runs `command` through the leader from any node (forwarding it by RPC),
-  // retrying through elections until `timeout` (then core::TimeoutError).
-  // At-least-once: after a lost leader the command may run twice, so
-  // commands must be idempotent.
-  boost::asio::awaitable<std::string> submit(std::string command, std::chrono::milliseconds timeout);
+  // Runs `command` on `machine` through the leader from any node (forwarding
+  // it by RPC), retrying through elections until `timeout` (then
+  // core::TimeoutError). Exactly-once: every attempt carries this node's
+  // session and the same sequence number, and the replicated session table
+  // answers a retry of a command that already ran with its first result.
+  // Opens the session through the log first when there is none. Throws
+  // CommandTooLarge and SessionExpired as above.
+  boost::asio::awaitable<std::string> submit(std::string machine, std::string command,
+                                             std::chrono::milliseconds timeout);
+
+  // A linearizable read-only query of `machine` (StateMachine::query)
+  // without a log write: the leader confirms its leadership with a
+  // heartbeat round to a majority (ReadIndex) and answers once it has
+  // applied everything committed before the read began; other nodes forward
+  // to the leader. Retries through elections until `timeout`.
+  boost::asio::awaitable<std::string> read(std::string machine, std::string query,
+                                           std::chrono::milliseconds timeout);
 
   // The leader as known here (from Raft, or asked of other nodes when this
   // node is not a member).
@@ -148,14 +195,22 @@ class RaftDriver {
   // newer term; members learn the leader from Raft itself.
   void learn_leader(const LeaderInfo& leader);
 
-  // Called on the loop when this node becomes leader (true) or stops being
-  // leader (false), with the term.
+  // Observers, called on the loop, as many as are added (none can be
+  // removed: add them before start()). Leadership: this node became leader
+  // (true) or stopped being leader (false), with the term. Leader ready: as
+  // leader of `term`, this node has committed an entry of its term and
+  // applied everything before it, so its state is the whole committed
+  // history (act on it from here, not from election). Applied: every
+  // command a machine ran, in log order, after its entry is durable here.
   void on_leadership_change(std::function<void(bool leader, std::uint64_t term)> observer);
+  void on_leader_ready(std::function<void(std::uint64_t term)> observer);
+  void on_applied(std::function<void(const AppliedCommand&)> observer);
 
   const raft::RaftNode& core() const { return *core_; }
 
  private:
   struct PendingProposal;
+  struct PendingRead;
   struct Peer {
     int in_flight = 0;
     bool reachable = true;
@@ -178,13 +233,30 @@ class RaftDriver {
   boost::asio::awaitable<std::string> handle_messages(std::string request);
   boost::asio::awaitable<std::string> handle_propose(std::string request);
   std::string handle_status() const;
+  void notify_applied(const std::vector<raft::Applied>& applied);
 
   // raft_driver_proposals.cpp
+  // Proposes a routed entry here (stamped with this leader's time) and
+  // waits for its route result; `submit_entry` retries it through the
+  // leader from any node until `deadline`.
+  boost::asio::awaitable<std::string> propose_entry(std::string entry);
+  boost::asio::awaitable<std::string> submit_entry(std::string entry, std::chrono::steady_clock::time_point deadline);
+  void check_size(std::size_t size) const;
   void resolve(const std::vector<raft::Applied>& applied);
   void fail_pending(bool outcome_unknown);
   void fail_pending_upto(raft::Index index);
   // Waits up to `limit` for a leader to become known (or known anew).
   boost::asio::awaitable<void> wait_for_leader(std::chrono::milliseconds limit);
+
+  // raft_driver_sessions.cpp
+  boost::asio::awaitable<void> ensure_session(std::chrono::steady_clock::time_point deadline);
+  std::uint64_t lowest_unanswered() const;
+
+  // raft_driver_reads.cpp
+  boost::asio::awaitable<std::string> read_here(std::string machine, std::string query);
+  boost::asio::awaitable<std::string> handle_read(std::string request);
+  void resolve_reads(const raft::Ready& ready);
+  void fail_reads();
 
   // raft_driver_membership.cpp
   std::optional<core::HostPort> address_of(const std::string& name) const;
@@ -195,6 +267,7 @@ class RaftDriver {
 
   boost::asio::any_io_executor executor_;
   RpcClient& client_;
+  raft::Router& router_;
   RaftDriverOptions options_;
   core::SystemClock clock_;
   raft::FileStorage file_;
@@ -221,7 +294,19 @@ class RaftDriver {
   raft::Configuration discovered_config_;
   bool cluster_seen_ = false;  // some live member has Raft state
   std::size_t discover_cursor_ = 0;
-  std::function<void(bool, std::uint64_t)> leadership_observer_;
+  std::vector<std::function<void(bool, std::uint64_t)>> leadership_observers_;
+  std::vector<std::function<void(std::uint64_t)>> leader_ready_observers_;
+  std::vector<std::function<void(const AppliedCommand&)>> applied_observers_;
+  // This node's client session (0: none yet) and its sequence numbers.
+  std::uint64_t client_id_ = 0;
+  std::uint64_t next_seq_ = 0;
+  std::set<std::uint64_t> unanswered_;  // seqs submitted and not yet answered
+  std::shared_ptr<boost::asio::steady_timer> registering_;  // cancelled when registration ends
+  // ReadIndex reads: waiting for their round, then for the state to apply.
+  raft::ReadId next_read_ = 0;
+  std::map<raft::ReadId, std::shared_ptr<PendingRead>> reads_;
+  std::multimap<raft::Index, std::shared_ptr<PendingRead>> reads_waiting_apply_;
+  raft::Index released_applied_ = 0;  // state up to here was released
   std::shared_ptr<boost::asio::steady_timer> handover_wait_;
   std::vector<std::shared_ptr<boost::asio::steady_timer>> leader_waiters_;
 };

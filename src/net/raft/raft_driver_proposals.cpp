@@ -1,6 +1,7 @@
 // RaftDriver: proposals. A proposal waits for its entry to apply on this
 // node; the entry's term tells whether it is ours or a successor leader's
-// replacement. Forwarded submissions retry through elections.
+// replacement. Forwarded submissions retry through elections, the same
+// entry (session and sequence number) each time.
 
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/timeout.hpp"
+#include "core/raft/codec.hpp"
+#include "core/raft/routed_entry.hpp"
 #include "net/raft/raft_driver.hpp"
 #include "net/raft/raft_wire.pb.h"
 #include "net/rpc.hpp"
@@ -40,9 +43,35 @@ struct RaftDriver::PendingProposal {
   }
 };
 
-asio::awaitable<std::string> RaftDriver::propose(std::string command) {
+void RaftDriver::check_size(std::size_t size) const {
+  // The routed envelope adds a few dozen bytes; the core checks the entry.
+  if (size > options_.raft.max_entry_bytes) throw CommandTooLarge(size, options_.raft.max_entry_bytes);
+}
+
+asio::awaitable<std::string> RaftDriver::propose(std::string machine, std::string command) {
+  check_size(command.size());
+  const std::string result = co_await propose_entry(raft::routed_command(machine, command));
+  const auto routed = raft::decode_route_result(result);
+  if (routed.status == raft::RouteStatus::unknown_machine) {
+    throw std::invalid_argument("no state machine named '" + machine + "'");
+  }
+  if (routed.status != raft::RouteStatus::ok) {
+    throw std::runtime_error("the command was refused: " + std::string(raft::to_string(routed.status)));
+  }
+  co_return routed.payload;
+}
+
+asio::awaitable<std::string> RaftDriver::propose_entry(std::string entry) {
   if (stopping_) throw NotLeader(leader(), false);
-  const auto proposal = core_->propose(std::move(command));
+  if (raft::is_routed(entry)) {
+    // The leader's time in the entry is what expires sessions everywhere.
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    entry = raft::stamp_time(entry, static_cast<std::uint64_t>(now.count()));
+  }
+  const auto size = entry.size();
+  const auto proposal = core_->propose(std::move(entry));
+  if (proposal.too_large) throw CommandTooLarge(size, options_.raft.max_entry_bytes);
   if (!proposal.accepted) throw NotLeader(info_of(proposal.leader_hint), false);
   auto pending = std::make_shared<PendingProposal>(executor_, proposal.term);
   pending_[proposal.index] = pending;
@@ -56,6 +85,27 @@ asio::awaitable<std::string> RaftDriver::propose(std::string command) {
   }
   if (pending->error) std::rethrow_exception(pending->error);
   co_return std::move(pending->result);
+}
+
+void RaftDriver::notify_applied(const std::vector<raft::Applied>& applied) {
+  if (applied_observers_.empty()) return;
+  for (const auto& a : applied) {
+    if (!raft::is_routed(a.command)) {
+      const AppliedCommand seen{router_.legacy_machine(), a.index, a.command, a.result};
+      for (const auto& observer : applied_observers_) observer(seen);
+      continue;
+    }
+    try {
+      const auto entry = raft::decode_routed(a.command);
+      const auto result = raft::decode_route_result(a.result);
+      // Duplicates, refusals and session entries changed no machine.
+      if (entry.kind != raft::RoutedKind::command || result.status != raft::RouteStatus::ok) continue;
+      const AppliedCommand seen{entry.machine, a.index, entry.payload, result.payload};
+      for (const auto& observer : applied_observers_) observer(seen);
+    } catch (const raft::DecodeError&) {
+      // A bad entry ran nowhere.
+    }
+  }
 }
 
 void RaftDriver::resolve(const std::vector<raft::Applied>& applied) {
@@ -92,9 +142,9 @@ asio::awaitable<void> RaftDriver::wait_for_leader(std::chrono::milliseconds limi
   std::erase(leader_waiters_, timer);
 }
 
-asio::awaitable<std::string> RaftDriver::submit(std::string command, std::chrono::milliseconds timeout) {
+asio::awaitable<std::string> RaftDriver::submit_entry(std::string entry,
+                                                    std::chrono::steady_clock::time_point deadline) {
   using std::chrono::steady_clock;
-  const auto deadline = steady_clock::now() + timeout;
   auto left = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
   };
@@ -102,7 +152,7 @@ asio::awaitable<std::string> RaftDriver::submit(std::string command, std::chrono
   while (left().count() > 0 && !stopping_) {
     if (core_->role() == raft::Role::leader) {
       try {
-        co_return co_await core::with_timeout(propose(command), left());
+        co_return co_await core::with_timeout(propose_entry(entry), left());
       } catch (const NotLeader& e) {
         hint = e.leader();
       } catch (const core::TimeoutError&) {
@@ -111,11 +161,12 @@ asio::awaitable<std::string> RaftDriver::submit(std::string command, std::chrono
     } else if (auto target = hint ? hint : leader(); target && target->name != options_.name) {
       hint.reset();
       raftwire::ProposeRequest request;
-      request.set_command(command);
+      request.set_command(entry);
       try {
         auto reply = co_await call_typed<raftwire::ProposeReply>(client_, target->address, "raft.propose", request,
                                                                  left(), core_->term());
         if (reply.ok()) co_return reply.result();
+        if (reply.too_large()) throw CommandTooLarge(entry.size(), options_.raft.max_entry_bytes);
         if (auto address = core::parse_host_port(reply.leader_address()); address && !reply.leader_name().empty()) {
           hint = LeaderInfo{reply.leader_name(), *address, 0};
         }

@@ -33,6 +33,10 @@ void RaftDriver::register_methods(RpcServer& server) {
     if (!*alive) throw RpcError("raft is stopped");
     return handle_propose(std::move(request));
   });
+  server.handle("raft.read", [this, alive = alive_](const RpcContext&, std::string request) {
+    if (!*alive) throw RpcError("raft is stopped");
+    return handle_read(std::move(request));
+  });
   server.handle("raft.status", [this, alive = alive_](const RpcContext&, std::string) {
     if (!*alive) throw RpcError("raft is stopped");
     return ready_value(handle_status());
@@ -107,8 +111,11 @@ asio::awaitable<std::string> RaftDriver::handle_propose(std::string request) {
   if (!propose_request.ParseFromString(request)) throw RpcError("raft.propose: not a valid request");
   raftwire::ProposeReply reply;
   try {
-    reply.set_result(co_await propose(propose_request.command()));
+    reply.set_result(co_await propose_entry(propose_request.command()));
     reply.set_ok(true);
+  } catch (const CommandTooLarge& e) {
+    reply.set_too_large(true);
+    reply.set_error(e.what());
   } catch (const NotLeader& e) {
     reply.set_outcome_unknown(e.outcome_unknown());
     reply.set_error(e.what());

@@ -91,6 +91,7 @@ void to_wire(const raft::Payload& payload, raftwire::Envelope* out) {
           w->set_prev_index(m.prev_index);
           w->set_prev_term(m.prev_term);
           w->set_commit(m.commit);
+          w->set_read_round(m.read_round);
           for (const auto& e : m.entries) entry_to_wire(e, w->add_entries());
         } else if constexpr (std::is_same_v<T, raft::AppendReply>) {
           auto* w = out->mutable_append_reply();
@@ -99,6 +100,7 @@ void to_wire(const raft::Payload& payload, raftwire::Envelope* out) {
           w->set_prev_index(m.prev_index);
           w->set_match_index(m.match_index);
           w->set_hint(m.hint);
+          w->set_read_round(m.read_round);
         } else if constexpr (std::is_same_v<T, raft::SnapshotRequest>) {
           auto* w = out->mutable_snapshot_request();
           w->set_term(m.term);
@@ -137,7 +139,7 @@ std::optional<raft::Payload> from_wire(const raftwire::Envelope& in, std::string
     }
     case raftwire::Envelope::kAppendRequest: {
       const auto& m = in.append_request();
-      raft::AppendRequest request{m.term(), m.prev_index(), m.prev_term(), {}, m.commit()};
+      raft::AppendRequest request{m.term(), m.prev_index(), m.prev_term(), {}, m.commit(), m.read_round()};
       request.entries.reserve(static_cast<std::size_t>(m.entries_size()));
       for (const auto& e : m.entries()) {
         auto entry = entry_from_wire(e);
@@ -150,7 +152,7 @@ std::optional<raft::Payload> from_wire(const raftwire::Envelope& in, std::string
     }
     case raftwire::Envelope::kAppendReply: {
       const auto& m = in.append_reply();
-      return raft::AppendReply{m.term(), m.success(), m.prev_index(), m.match_index(), m.hint()};
+      return raft::AppendReply{m.term(), m.success(), m.prev_index(), m.match_index(), m.hint(), m.read_round()};
     }
     case raftwire::Envelope::kSnapshotRequest: {
       const auto& m = in.snapshot_request();

@@ -39,15 +39,17 @@ TEST(RaftWire, EveryMessageKindRoundTrips) {
   auto reply = std::get<raft::VoteReply>(round_trip(raft::VoteReply{8, true, false}));
   EXPECT_TRUE(reply.granted);
 
-  raft::AppendRequest append{5, 10, 4, {}, 9};
+  raft::AppendRequest append{5, 10, 4, {}, 9, 77};
   append.entries.push_back(raft::LogEntry{5, 11, raft::EntryType::command, std::string("a\0b", 3)});
   append.entries.push_back(raft::LogEntry{5, 12, raft::EntryType::config, raft::encode_configuration(config())});
   auto append_back = std::get<raft::AppendRequest>(round_trip(append));
   EXPECT_EQ(append_back.entries, append.entries);
   EXPECT_EQ(append_back.commit, 9u);
+  EXPECT_EQ(append_back.read_round, 77u);
 
-  auto append_reply = std::get<raft::AppendReply>(round_trip(raft::AppendReply{5, false, 10, 0, 3}));
+  auto append_reply = std::get<raft::AppendReply>(round_trip(raft::AppendReply{5, false, 10, 0, 3, 78}));
   EXPECT_EQ(append_reply.hint, 3u);
+  EXPECT_EQ(append_reply.read_round, 78u);
 
   raft::SnapshotRequest snapshot{6, raft::SnapshotMeta{100, 5, config()}, 1024, "chunk", true};
   auto snapshot_back = std::get<raft::SnapshotRequest>(round_trip(snapshot));

@@ -10,6 +10,7 @@
 // Test-only, single-threaded.
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -42,6 +43,7 @@ struct ClusterOptions {
   NetworkFaults network;
   double immediate_flush = 0.7;  // else the flush comes up to max_flush_delay later
   core::Duration max_flush_delay = 1ms;
+  RouterOptions router;
 };
 
 class Cluster {
@@ -160,6 +162,30 @@ class Cluster {
     after_input(n);
     return true;
   }
+
+  // A proposal of raw entry bytes to `name` (any node; it may refuse).
+  Proposal propose_on(const NodeName& name, std::string entry) {
+    auto& n = node(name);
+    if (!n.up) return {};
+    auto proposal = n.raft->propose(std::move(entry));
+    after_input(n);
+    return proposal;
+  }
+
+  // A ReadIndex request on `name`; its ReadState reaches on_read.
+  bool read_on(const NodeName& name, ReadId id) {
+    auto& n = node(name);
+    if (!n.up || !n.raft->read_index(id)) return false;
+    after_input(n);
+    return true;
+  }
+
+  // Called for every command a node applies and every ReadState it
+  // reports, as its flush hands them out.
+  std::function<void(const NodeName&, const Applied&)> on_applied;
+  std::function<void(const NodeName&, const ReadState&)> on_read;
+
+  const SimStateMachine& machine(const NodeName& name) const { return *nodes_.at(name)->machine; }
 
   // Asks the current leader to hand over leadership.
   void transfer_leadership() {
@@ -287,7 +313,8 @@ class Cluster {
   void start(const NodeName& name) {
     auto& n = node(name);
     n.machine = std::make_unique<SimStateMachine>(
-        [this, name](Index index, std::uint64_t digest) { invariants_.on_applied(name, index, digest); });
+        [this, name](Index index, std::uint64_t digest) { invariants_.on_applied(name, index, digest); },
+        options_.router);
     n.raft = std::make_unique<RaftNode>(name, options_.raft, n.storage, *n.machine, clock_, rng_());
     n.up = true;
     n.checked_commit = n.raft->commit_index();
@@ -361,7 +388,13 @@ class Cluster {
       invariants_.check_durable_before_send(*n.raft, n.storage, message);
       send(std::make_shared<const Message>(std::move(message)));
     }
-    for (const auto& applied : ready.applied) resolve(n, applied);
+    for (const auto& applied : ready.applied) {
+      resolve(n, applied);
+      if (on_applied) on_applied(n.name, applied);
+    }
+    if (on_read) {
+      for (const auto& read : ready.reads) on_read(n.name, read);
+    }
     for (const auto& event : ready.events) observe(n, event);
     invariants_.check_committed(*n.raft, n.checked_commit);
     if (n.raft->role() == Role::leader) {

@@ -1,6 +1,7 @@
 #pragma once
-// The simulation's state machine: the key-value store plus a running digest
-// of every command applied.
+// The simulation's state machine: a router hosting the key-value store (bare
+// key-value commands reach it as legacy entries; routed ones carry sessions),
+// plus a running digest of every command applied.
 //
 // Why: "every voter's applied sequence is a prefix of the same history" is
 // checked by comparing, at each applied index, a hash chain over all
@@ -15,20 +16,24 @@
 
 #include "core/raft/codec.hpp"
 #include "core/raft/kv_state_machine.hpp"
+#include "core/raft/router.hpp"
 
 namespace idunno::raft::sim {
 
 class SimStateMachine final : public StateMachine {
  public:
   using Observer = std::function<void(Index index, std::uint64_t digest)>;
-  explicit SimStateMachine(Observer observer) : observer_(std::move(observer)) {}
+  explicit SimStateMachine(Observer observer, RouterOptions options = {})
+      : router_(std::move(options)), observer_(std::move(observer)) {
+    router_.add("kv", kv_);
+  }
 
   std::string apply(Index index, std::string_view command) override {
     if (index <= last_index_) throw std::logic_error("applied index went backwards");
     digest_ = mix(digest_, index, command);
     last_index_ = index;
     observer_(index, digest_);
-    return kv_.apply(index, command);
+    return router_.apply(index, command);
   }
 
   std::string snapshot() const override {
@@ -36,7 +41,7 @@ class SimStateMachine final : public StateMachine {
     Writer w(out);
     w.u64(last_index_);
     w.u64(digest_);
-    w.bytes(kv_.snapshot());
+    w.bytes(router_.snapshot());
     return out;
   }
 
@@ -44,11 +49,12 @@ class SimStateMachine final : public StateMachine {
     Reader r(snapshot);
     last_index_ = r.u64();
     digest_ = r.u64();
-    kv_.restore(r.bytes());
+    router_.restore(r.bytes());
     observer_(last_index_, digest_);
   }
 
   const KvStateMachine& kv() const { return kv_; }
+  const Router& router() const { return router_; }
   Index last_index() const { return last_index_; }
 
  private:
@@ -62,6 +68,7 @@ class SimStateMachine final : public StateMachine {
   }
 
   KvStateMachine kv_;
+  Router router_;
   Index last_index_ = 0;
   std::uint64_t digest_ = 0;
   Observer observer_;
