@@ -69,6 +69,7 @@ struct RaftSection {
   int heartbeat_ms = 40;
   int election_timeout_min_ms = 150;
   int election_timeout_max_ms = 300;
+  int check_quorum_ms = 1000;
   int snapshot_entries = 10000;
 };
 
