@@ -76,7 +76,7 @@ struct RaftSection {
 struct RpcSection {
   std::uint32_t max_frame_bytes = 16u * 1024 * 1024;
   int call_timeout_ms = 5000;
-  int connect_timeout_ms = 1000;
+  int connect_timeout_ms = 300;
   // Every write on a cluster connection (RPC and data streams) must finish
   // within this; a peer that stops reading has its connection closed.
   int write_timeout_ms = 5000;
