@@ -108,6 +108,10 @@ void RaftDriver::on_leadership_change(std::function<void(bool, std::uint64_t)> o
   leadership_observer_ = std::move(observer);
 }
 
+void RaftDriver::on_peer_heard(std::function<void(const std::string&, const core::HostPort&)> observer) {
+  peer_heard_observer_ = std::move(observer);
+}
+
 void RaftDriver::schedule_flush() {
   if (flush_posted_ || stopping_) return;
   flush_posted_ = true;
