@@ -22,6 +22,12 @@ std::vector<net::LiveNode> live_nodes(const std::vector<swim::Member>& members) 
   return live;
 }
 
+net::RaftDriverOptions raft_options(const core::Config& config, TransportService& transport) {
+  auto options = net::RaftDriverOptions::from_config(config);
+  options.control_client = &transport.control_rpc_client();
+  return options;
+}
+
 }  // namespace
 
 CoordinatorService::CoordinatorService(asio::any_io_executor executor, const core::Config& config,
@@ -29,7 +35,7 @@ CoordinatorService::CoordinatorService(asio::any_io_executor executor, const cor
                                        CommandDispatcher& dispatcher, core::MetricsRegistry& metrics)
     : membership_(membership),
       raft_(std::make_unique<net::RaftDriver>(executor, transport.rpc_server(), transport.rpc_client(),
-                                              coordinator_state_, net::RaftDriverOptions::from_config(config))) {
+                                              coordinator_state_, raft_options(config, transport))) {
   follow_membership();
   dispatcher.bind("coordinator", [this](std::vector<std::string> args) { return coordinator(std::move(args)); });
   dispatcher.bind("kv-put", [this](std::vector<std::string> args) { return kv_put(std::move(args)); });
@@ -49,6 +55,12 @@ void CoordinatorService::follow_membership() {
   membership_.subscribe(
       [this](const swim::MemberEvent& /*event*/) { raft_->on_members_changed(live_nodes(membership_.members())); });
   raft_->on_members_changed(live_nodes(membership_.members()));
+  // Raft traffic from a node that membership holds dead (a healed
+  // partition): membership exchanges state with it now, not at its next
+  // periodic re-join, so the leader adds it back within a round trip.
+  raft_->on_peer_heard([this](const std::string& /*name*/, const core::HostPort& address) {
+    membership_.contact(address);
+  });
 }
 
 void CoordinatorService::start() { raft_->start(); }
