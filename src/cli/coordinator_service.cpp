@@ -22,6 +22,12 @@ std::vector<net::LiveNode> live_nodes(const std::vector<swim::Member>& members) 
   return live;
 }
 
+net::RaftDriverOptions raft_options(const core::Config& config, TransportService& transport) {
+  auto options = net::RaftDriverOptions::from_config(config);
+  options.control_client = &transport.control_rpc_client();
+  return options;
+}
+
 }  // namespace
 
 CoordinatorService::CoordinatorService(asio::any_io_executor executor, const core::Config& config,
@@ -30,11 +36,13 @@ CoordinatorService::CoordinatorService(asio::any_io_executor executor, const cor
     : membership_(membership) {
   router_.add("kv", kv_state_);
   raft_ = std::make_unique<net::RaftDriver>(executor, transport.rpc_server(), transport.rpc_client(), router_,
-                                            net::RaftDriverOptions::from_config(config));
+                                            raft_options(config, transport));
   auto& fence = transport.fence();
   fence.set_local_term([this] { return raft_->term(); });
   transport.rpc_server().set_term_source([&fence] { return fence.highest(); });
-  transport.rpc_client().set_term_observer([this](std::uint64_t term) { raft_->observe_term(term); });
+  for (auto* client : {&transport.rpc_client(), &transport.control_rpc_client()}) {
+    client->set_term_observer([this](std::uint64_t term) { raft_->observe_term(term); });
+  }
   announcer_ = std::make_unique<net::CoordinatorAnnouncer>(
       executor, transport.rpc_server(), transport.rpc_client(), fence, *raft_,
       net::AnnounceOptions{config.node_name(), config.advertise_address()});
@@ -61,6 +69,12 @@ void CoordinatorService::follow_membership() {
   };
   membership_.subscribe([update](const swim::MemberEvent& /*event*/) { update(); });
   update();
+  // Raft traffic from a node that membership holds dead (a healed
+  // partition): membership exchanges state with it now, not at its next
+  // periodic re-join, so the leader adds it back within a round trip.
+  raft_->on_peer_heard([this](const std::string& /*name*/, const core::HostPort& address) {
+    membership_.contact(address);
+  });
 }
 
 void CoordinatorService::start() {

@@ -52,6 +52,8 @@ class MembershipService final : public Service {
 
   // Every known member including this node, sorted by id.
   std::vector<swim::Member> members() const { return swim_->members(); }
+  // Heard from `addr` directly: see SwimDriver::contact.
+  void contact(const core::HostPort& addr) { swim_->contact(addr); }
   swim::Member self() const { return swim_->self(); }
 
  private:

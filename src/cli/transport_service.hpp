@@ -35,6 +35,7 @@ class TransportService final : public Service {
 
   net::RpcServer& rpc_server() { return cluster_->rpc_server(); }
   net::RpcClient& rpc_client() { return cluster_->rpc_client(); }
+  net::RpcClient& control_rpc_client() { return cluster_->control_rpc_client(); }
   net::DataStreamServer& stream_server() { return cluster_->stream_server(); }
   net::DataStreamClient& stream_client() { return cluster_->stream_client(); }
   net::DatagramTransport& datagrams() { return *udp_; }

@@ -207,6 +207,7 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
     r.integer("heartbeat_ms", s.heartbeat_ms, 5, 60000);
     r.integer("election_timeout_min_ms", s.election_timeout_min_ms, 10, 600000);
     r.integer("election_timeout_max_ms", s.election_timeout_max_ms, 10, 600000);
+    r.integer("check_quorum_ms", s.check_quorum_ms, 10, 600000);
     r.integer("snapshot_entries", s.snapshot_entries, 10, kMaxInt);
     r.reject_unknown();
   }
@@ -287,6 +288,9 @@ void validate_config(const Config& c) {
   }
   if (c.raft.election_timeout_min_ms > c.raft.election_timeout_max_ms) {
     throw ConfigError("raft.election_timeout_min_ms", "must not exceed raft.election_timeout_max_ms");
+  }
+  if (c.raft.check_quorum_ms <= c.raft.heartbeat_ms) {
+    throw ConfigError("raft.check_quorum_ms", "must be longer than raft.heartbeat_ms");
   }
   if (c.raft.heartbeat_ms * 2 > c.raft.election_timeout_min_ms) {
     throw ConfigError("raft.heartbeat_ms", "must be at most half of raft.election_timeout_min_ms");

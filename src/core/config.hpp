@@ -69,13 +69,14 @@ struct RaftSection {
   int heartbeat_ms = 40;
   int election_timeout_min_ms = 150;
   int election_timeout_max_ms = 300;
+  int check_quorum_ms = 1000;
   int snapshot_entries = 10000;
 };
 
 struct RpcSection {
   std::uint32_t max_frame_bytes = 16u * 1024 * 1024;
   int call_timeout_ms = 5000;
-  int connect_timeout_ms = 1000;
+  int connect_timeout_ms = 300;
   // Every write on a cluster connection (RPC and data streams) must finish
   // within this; a peer that stops reading has its connection closed.
   int write_timeout_ms = 5000;

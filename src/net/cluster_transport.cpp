@@ -12,6 +12,7 @@ ClusterTransport::ClusterTransport(asio::any_io_executor executor, const core::C
       demux_(executor, *network_, std::chrono::milliseconds(config.rpc.preface_timeout_ms)),
       rpc_server_(std::make_unique<RpcServer>(executor, demux_.network(ConnectionKind::rpc), config.rpc)),
       rpc_client_(std::make_unique<RpcClient>(executor, demux_.network(ConnectionKind::rpc), config.rpc)),
+      control_rpc_client_(std::make_unique<RpcClient>(executor, demux_.network(ConnectionKind::rpc), config.rpc)),
       stream_server_(
           std::make_unique<DataStreamServer>(executor, demux_.network(ConnectionKind::data_stream), config.stream)),
       stream_client_(
@@ -23,6 +24,7 @@ ClusterTransport::ClusterTransport(asio::any_io_executor executor, StreamNetwork
       demux_(executor, network, std::chrono::milliseconds(rpc.preface_timeout_ms)),
       rpc_server_(std::make_unique<RpcServer>(executor, demux_.network(ConnectionKind::rpc), rpc)),
       rpc_client_(std::make_unique<RpcClient>(executor, demux_.network(ConnectionKind::rpc), rpc)),
+      control_rpc_client_(std::make_unique<RpcClient>(executor, demux_.network(ConnectionKind::rpc), rpc)),
       stream_server_(std::make_unique<DataStreamServer>(executor, demux_.network(ConnectionKind::data_stream), stream)),
       stream_client_(
           std::make_unique<DataStreamClient>(executor, demux_.network(ConnectionKind::data_stream), stream)) {}
@@ -45,6 +47,7 @@ asio::awaitable<void> ClusterTransport::stop() {
   co_await stream_client_->stop();
   co_await rpc_server_->stop();
   co_await rpc_client_->stop();
+  co_await control_rpc_client_->stop();
 }
 
 }  // namespace idunno::net

@@ -51,6 +51,10 @@ class ClusterTransport {
 
   RpcServer& rpc_server() { return *rpc_server_; }
   RpcClient& rpc_client() { return *rpc_client_; }
+  // A second RPC client with connections of its own, for small urgent
+  // messages that must not wait behind bulk ones on a stalled connection
+  // (Raft's control lane, core/raft/lanes.hpp).
+  RpcClient& control_rpc_client() { return *control_rpc_client_; }
   DataStreamServer& stream_server() { return *stream_server_; }
   DataStreamClient& stream_client() { return *stream_client_; }
 
@@ -71,6 +75,7 @@ class ClusterTransport {
   ConnectionDemux demux_;
   std::unique_ptr<RpcServer> rpc_server_;
   std::unique_ptr<RpcClient> rpc_client_;
+  std::unique_ptr<RpcClient> control_rpc_client_;
   std::unique_ptr<DataStreamServer> stream_server_;
   std::unique_ptr<DataStreamClient> stream_client_;
   bool started_ = false;

@@ -1,5 +1,7 @@
 #include "net/rpc_client.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdint>
 
@@ -15,6 +17,9 @@ namespace {
 
 // How long stop() waits for connection coroutines before cancelling them.
 constexpr std::chrono::milliseconds stop_grace{500};
+// A connection attempt pending longer than this when the peer is heard
+// from is abandoned (peer_heard): far above a LAN round trip.
+constexpr std::chrono::milliseconds stale_connect{50};
 
 RpcReply interpret_reply(RpcFrame reply, const core::HostPort& to, const std::string& method) {
   switch (static_cast<RpcStatus>(reply.status())) {
@@ -119,6 +124,20 @@ asio::awaitable<void> RpcClient::stop() {
   for (auto& [peer, connection] : pool) connection->fail(RpcErrorCode::stopped, "rpc client is stopped");
   co_await impl->tasks.shutdown(stop_grace);
   impl->pool.clear();
+}
+
+void RpcClient::peer_heard(const core::HostPort& peer) {
+  auto it = impl_->pool.find(peer);
+  if (it == impl_->pool.end()) return;
+  auto& connection = it->second;
+  if (connection->state() != ClientConnection::State::connecting) return;
+  const auto pending = std::chrono::steady_clock::now() - connection->created_at();
+  if (pending < stale_connect) return;
+  spdlog::info("event=rpc_connect_abandoned peer={} pending_ms={} reason=\"the peer is reachable again\"",
+               peer.to_string(), std::chrono::duration_cast<std::chrono::milliseconds>(pending).count());
+  connection->fail(RpcErrorCode::unreachable,
+                   "connection attempt to " + peer.to_string() + " abandoned: the peer is reachable again");
+  impl_->pool.erase(it);
 }
 
 std::size_t RpcClient::connection_count() const { return impl_->pool.size(); }

@@ -61,6 +61,12 @@ class RpcClient {
   // from whoever answers it (Raft fencing). Default: none.
   void set_term_observer(std::function<void(std::uint64_t term)> observer);
 
+  // Evidence that `peer` is reachable now (a message from it arrived): a
+  // connection attempt to it pending for longer than a round trip should
+  // take (its SYN may sit in the kernel's retransmission backoff since a
+  // network cut) is abandoned, so that the next call connects at once.
+  void peer_heard(const core::HostPort& peer);
+
   // Fails every pending call with `stopped`, closes every connection and
   // waits (bounded) for its coroutines to end.
   boost::asio::awaitable<void> stop();

@@ -71,6 +71,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void fail(RpcErrorCode code, const std::string& message);
 
   State state() const { return state_; }
+  std::chrono::steady_clock::time_point created_at() const { return created_at_; }
   std::size_t queued_bytes() const { return channel_ ? channel_->queued_bytes() : 0; }
   std::size_t in_flight() const { return pending_.size(); }
 
@@ -85,6 +86,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   core::HostPort peer_;
   core::RpcSection limits_;
   State state_ = State::connecting;
+  std::chrono::steady_clock::time_point created_at_ = std::chrono::steady_clock::now();
   RpcErrorCode failure_code_ = RpcErrorCode::unreachable;
   std::string failure_;
   AsyncSignal state_changed_;

@@ -10,8 +10,8 @@ resume): the old coordinator knows the new one (its `leader_changed` to the
 new leader) and the new coordinator replicates to it again (an append the
 old one acknowledges: the new leader's `raft_peer_reachable` for it, or no
 unreachability at all). Both must happen within LIMIT seconds (target 1 s).
-Prints name=value lines. Skips (exit 0, with the reason) where namespaces
-are not permitted."""
+Prints name=value lines. Skips (exit 77, ctest's SKIP_RETURN_CODE, with
+the reason) where namespaces are not permitted."""
 import datetime
 import os
 import re
@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hosts as hostlib  # noqa: E402
 
 N = 5
+SKIP = 77
 HOLD = float(os.environ.get("HOLD", "10"))
 LIMIT = float(os.environ.get("LIMIT", "1.0"))
 BIN = os.environ.get("IDUNNO_BIN", "build/bin")
@@ -88,11 +89,24 @@ def recovery(h, old, new, t0):
     return knows, replicates
 
 
+def check_settled(h, coordinator, t0, phase, failures):
+    """Every node names `coordinator`, and no election was won since t0 (the
+    returning node did not disrupt the cluster)."""
+    names = {k: coordinator_seen(h, k) for k in range(1, N + 1)}
+    wrong = {k: v for k, v in names.items() if v != f"node{coordinator}"}
+    if wrong:
+        failures.append(f"after the {phase}: nodes naming another coordinator than node{coordinator}: {wrong}")
+    won = [k for k in range(1, N + 1) if first_event_after(h, k, t0, r"event=election_won ") is not None]
+    print(f"{phase}_elections_after={len(won)}")
+    if won:
+        failures.append(f"after the {phase}: elections won by " + ", ".join(f"node{k}" for k in won))
+
+
 def main():
     ok, why = hostlib.available()
     if not ok:
         print(f"SKIP: {why}")
-        return 0
+        return SKIP
     run = tempfile.mkdtemp(prefix="idunno-netns.")
     h = hostlib.Hosts(N, BIN, run)
     failures = []
@@ -112,9 +126,14 @@ def main():
         writer = Writer(h, other)
         writer.start()
         h.isolate(old)
-        new = int(wait_for(lambda: (lambda c: c if c and c != f"node{old}" else None)(coordinator_seen(h, other)),
-                           20, "a new coordinator in the majority")[4:])
+        wait_for(lambda: (lambda c: c if c and c != f"node{old}" else None)(coordinator_seen(h, other)),
+                 20, "a new coordinator in the majority")
         time.sleep(HOLD)  # the fault's duration: what the test is about, not synchronisation
+        # The coordinator as the majority knows it at the heal (not the first
+        # one elected after the cut: it may have changed since).
+        new = int(wait_for(lambda: (lambda c: c if c and c != f"node{old}" else None)(coordinator_seen(h, other)),
+                           20, "the majority's coordinator")[4:])
+        print(f"heal_old_coordinator=node{old} heal_new_coordinator=node{new}")
         t_heal = time.time()
         h.heal()
         knows, replicates = recovery(h, old, new, t_heal)
@@ -122,6 +141,7 @@ def main():
         print(f"heal_replicates_s={replicates:.3f}")
         if knows > LIMIT or replicates > LIMIT:
             failures.append(f"after the heal: knows in {knows:.3f} s, replicates in {replicates:.3f} s (limit {LIMIT} s)")
+        check_settled(h, new, t_heal, "heal", failures)
 
         # (2) Pause the coordinator past an election, resume it.
         wait_for(lambda: all(coordinator_seen(h, k) == f"node{new}" for k in range(1, N + 1)), 30,
@@ -129,9 +149,11 @@ def main():
         paused = new
         h.signal(paused, signal.SIGSTOP)
         probe = paused % N + 1
-        successor = int(wait_for(lambda: (lambda c: c if c and c != f"node{paused}" else None)(coordinator_seen(h, probe)),
-                                 20, "a coordinator while the old one is paused")[4:])
+        wait_for(lambda: (lambda c: c if c and c != f"node{paused}" else None)(coordinator_seen(h, probe)),
+                 20, "a coordinator while the old one is paused")
         time.sleep(2.0)  # a pause longer than failure detection: the fault itself
+        successor = int(wait_for(lambda: (lambda c: c if c and c != f"node{paused}" else None)(coordinator_seen(h, probe)),
+                                 20, "the coordinator at the resume")[4:])
         t_resume = time.time()
         h.signal(paused, signal.SIGCONT)
         knows, replicates = recovery(h, paused, successor, t_resume)
@@ -139,6 +161,7 @@ def main():
         print(f"resume_replicates_s={replicates:.3f}")
         if knows > LIMIT or replicates > LIMIT:
             failures.append(f"after the resume: knows in {knows:.3f} s, replicates in {replicates:.3f} s (limit {LIMIT} s)")
+        check_settled(h, successor, t_resume, "resume", failures)
         writer.stop.set()
         writer.join(20)
         print(f"writes_acked={writer.acked}")

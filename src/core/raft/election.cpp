@@ -121,7 +121,8 @@ void RaftNode::become_leader() {
   sync_progress();
   const auto now = clock_.now();
   heartbeat_deadline_ = now + options_.heartbeat;
-  quorum_deadline_ = now + options_.election_timeout_min;
+  // The first check waits a whole window: every voter has had time to answer.
+  quorum_deadline_ = now + options_.check_quorum;
   term_start_index_ = log_.last_index() + 1;
   append_local(EntryType::noop, {});
   broadcast_append();

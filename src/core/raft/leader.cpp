@@ -1,8 +1,9 @@
 // RaftNode: the leader's periodic duties. Heartbeats (an AppendEntries to
 // every follower that has nothing in flight, or whose message went
-// unanswered for a heartbeat), check-quorum (a leader that has not heard from
-// a majority within an election timeout steps down, so a partitioned old
-// leader stops accepting writes), and leadership transfer.
+// unanswered for a heartbeat), check-quorum (a leader that has heard from no
+// majority within options.check_quorum steps down, so a partitioned old
+// leader stops accepting writes; checked every heartbeat against each
+// voter's last reply), and leadership transfer.
 
 #include "core/raft/node.hpp"
 
@@ -25,16 +26,16 @@ void RaftNode::check_quorum() {
   for (const auto& [voter, address] : membership_.voters) {
     if (voter == self_) {
       ++active;
-    } else if (auto it = progress_.find(voter); it != progress_.end() && it->second.recent_active) {
+    } else if (auto it = progress_.find(voter);
+               it != progress_.end() && it->second.answered && now - it->second.last_reply < options_.check_quorum) {
       ++active;
     }
   }
-  for (auto& [peer, p] : progress_) p.recent_active = false;
   if (active < membership_.quorum()) {
     become_follower(term_, std::nullopt, "lost_quorum");
     return;
   }
-  quorum_deadline_ = now + options_.election_timeout_min;
+  quorum_deadline_ = now + options_.heartbeat;
 }
 
 bool RaftNode::transfer_leadership(const std::optional<NodeName>& target) {

@@ -30,8 +30,9 @@ RaftNode::RaftNode(NodeName self, RaftConfig config, Storage& storage, StateMach
       rng_(seed) {
   if (self_.empty()) throw std::invalid_argument("a Raft node needs a name");
   if (options_.election_timeout_min <= options_.heartbeat ||
-      options_.election_timeout_max < options_.election_timeout_min) {
-    throw std::invalid_argument("Raft timing: need heartbeat < election_timeout_min <= election_timeout_max");
+      options_.election_timeout_max < options_.election_timeout_min || options_.check_quorum <= options_.heartbeat) {
+    throw std::invalid_argument(
+        "Raft timing: need heartbeat < election_timeout_min <= election_timeout_max and heartbeat < check_quorum");
   }
   restore_from_storage();
   reset_election_timer();

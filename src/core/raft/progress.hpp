@@ -18,10 +18,9 @@ struct Progress {
   Index match = 0;  // the follower's log is known to match up to here
   bool in_flight = false;
   core::TimePoint sent_at{};
-  // Answered since the last quorum check (for check-quorum).
-  bool recent_active = false;
   // Whether the follower has answered this leader at all, and when it
-  // last did (a learner is promoted only once it has answered recently).
+  // last did (check-quorum; a learner is promoted only once it has answered
+  // recently).
   bool answered = false;
   core::TimePoint last_reply{};
   // A snapshot transfer in progress: the snapshot's last index (0: none) and

@@ -17,6 +17,14 @@ struct RaftConfig {
   std::chrono::milliseconds heartbeat{40};
   std::chrono::milliseconds election_timeout_min{150};
   std::chrono::milliseconds election_timeout_max{300};
+  // Check-quorum: a leader that has heard from no majority of voters for
+  // this long steps down. Longer than the election timeout on purpose: on a
+  // lossy network a TCP connection stalls for a retransmission timeout
+  // (200 ms or more, doubling), and a window shorter than that made a
+  // healthy leader step down every few seconds at 10% loss. A leader cut
+  // off from the majority keeps believing it leads for up to this long but
+  // cannot commit; the majority elects another after an election timeout.
+  std::chrono::milliseconds check_quorum{1000};
   // Take a snapshot after this many applied entries since the last one.
   std::uint64_t snapshot_entries = 10000;
   // Entries kept in the log behind a snapshot, so that a follower that lags
@@ -46,6 +54,7 @@ struct RaftConfig {
     c.heartbeat = std::chrono::milliseconds(config.raft.heartbeat_ms);
     c.election_timeout_min = std::chrono::milliseconds(config.raft.election_timeout_min_ms);
     c.election_timeout_max = std::chrono::milliseconds(config.raft.election_timeout_max_ms);
+    c.check_quorum = std::chrono::milliseconds(config.raft.check_quorum_ms);
     c.snapshot_entries = static_cast<std::uint64_t>(config.raft.snapshot_entries);
     c.target_voters = static_cast<std::size_t>(config.cluster.voters);
     c.max_entry_bytes = max_entry_bytes_for_frame(config.rpc.max_frame_bytes);

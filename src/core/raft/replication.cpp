@@ -97,7 +97,6 @@ void RaftNode::handle_append_reply(const NodeName& from, const AppendReply& repl
   auto it = progress_.find(from);
   if (it == progress_.end()) return;
   auto& p = it->second;
-  p.recent_active = true;
   p.answered = true;
   p.last_reply = clock_.now();
   if (reply.read_round > p.read_round) {

@@ -111,7 +111,6 @@ void RaftNode::handle_snapshot_reply(const NodeName& from, const SnapshotReply& 
   auto it = progress_.find(from);
   if (it == progress_.end()) return;
   auto& p = it->second;
-  p.recent_active = true;
   p.answered = true;
   p.last_reply = clock_.now();
   if (reply.done) {

@@ -127,6 +127,10 @@ void RaftDriver::on_applied(std::function<void(const AppliedCommand&)> observer)
   applied_observers_.push_back(std::move(observer));
 }
 
+void RaftDriver::on_peer_heard(std::function<void(const std::string&, const core::HostPort&)> observer) {
+  peer_heard_observer_ = std::move(observer);
+}
+
 void RaftDriver::schedule_flush() {
   if (flush_posted_ || stopping_) return;
   flush_posted_ = true;

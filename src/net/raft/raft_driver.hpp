@@ -38,6 +38,7 @@
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/raft/file_storage.hpp"
+#include "core/raft/lanes.hpp"
 #include "core/raft/node.hpp"
 #include "core/raft/router.hpp"
 #include "core/task_group.hpp"
@@ -122,6 +123,9 @@ struct RaftDriverOptions {
   // driver must have run this long, before a node bootstraps.
   std::chrono::milliseconds bootstrap_settle{1000};
   std::chrono::milliseconds message_deadline{300};
+  // Where control-lane messages go (core/raft/lanes.hpp): a client with
+  // connections of its own. Null: the driver's client carries both lanes.
+  RpcClient* control_client = nullptr;
   std::chrono::milliseconds propose_timeout{5000};
   // Called when the state on disk can no longer be written (the node must
   // stop: it cannot promise durability). Default: log and abort.
@@ -206,14 +210,30 @@ class RaftDriver {
   void on_leader_ready(std::function<void(std::uint64_t term)> observer);
   void on_applied(std::function<void(const AppliedCommand&)> observer);
 
+  // Called on the loop when a Raft message arrives from a peer, or a call
+  // to a peer succeeds after failing: evidence that it is reachable now,
+  // sooner than membership may notice after a healed partition.
+  void on_peer_heard(std::function<void(const std::string& name, const core::HostPort& address)> observer);
+
   const raft::RaftNode& core() const { return *core_; }
 
  private:
   struct PendingProposal;
   struct PendingRead;
+  // One lane to one peer: calls in flight (by id, with when each was
+  // sent), and when it last carried a bare heartbeat for the other lane.
+  struct LaneCalls {
+    std::map<std::uint64_t, std::chrono::steady_clock::time_point> in_flight;
+    std::chrono::steady_clock::time_point last_bare{};
+    bool stalled(std::chrono::steady_clock::time_point now, std::chrono::milliseconds patience) const {
+      return !in_flight.empty() && now - in_flight.begin()->second >= patience;
+    }
+  };
   struct Peer {
-    int in_flight = 0;
+    LaneCalls control;
+    LaneCalls data;
     bool reachable = true;
+    LaneCalls& lane(raft::Lane l) { return l == raft::Lane::data ? data : control; }
   };
 
   // raft_driver.cpp
@@ -229,7 +249,8 @@ class RaftDriver {
   // raft_driver_rpc.cpp
   void register_methods(RpcServer& server);
   void send(std::vector<raft::Message> messages);
-  boost::asio::awaitable<void> send_batch(std::string to, core::HostPort address, std::string bytes);
+  boost::asio::awaitable<void> send_batch(std::string to, core::HostPort address, std::string bytes, raft::Lane lane,
+                                          std::uint64_t id);
   boost::asio::awaitable<std::string> handle_messages(std::string request);
   boost::asio::awaitable<std::string> handle_propose(std::string request);
   std::string handle_status() const;
@@ -285,6 +306,7 @@ class RaftDriver {
 
   std::map<raft::Index, std::shared_ptr<PendingProposal>> pending_;
   std::map<std::string, Peer> peers_;
+  std::uint64_t next_call_id_ = 1;
   std::map<std::string, core::HostPort> live_addresses_;
   std::map<std::string, core::HostPort> learned_addresses_;
   std::chrono::steady_clock::time_point started_at_{};
@@ -307,6 +329,8 @@ class RaftDriver {
   std::map<raft::ReadId, std::shared_ptr<PendingRead>> reads_;
   std::multimap<raft::Index, std::shared_ptr<PendingRead>> reads_waiting_apply_;
   raft::Index released_applied_ = 0;  // state up to here was released
+  std::function<void(bool, std::uint64_t)> leadership_observer_;
+  std::function<void(const std::string&, const core::HostPort&)> peer_heard_observer_;
   std::shared_ptr<boost::asio::steady_timer> handover_wait_;
   std::vector<std::shared_ptr<boost::asio::steady_timer>> leader_waiters_;
 };

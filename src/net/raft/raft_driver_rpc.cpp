@@ -19,7 +19,7 @@ namespace idunno::net {
 namespace asio = boost::asio;
 
 namespace {
-constexpr int kMaxInFlightPerPeer = 32;
+constexpr std::size_t kMaxInFlightPerPeer = 32;  // per lane
 
 asio::awaitable<std::string> ready_value(std::string value) { co_return value; }
 }  // namespace
@@ -44,31 +44,48 @@ void RaftDriver::register_methods(RpcServer& server) {
 }
 
 void RaftDriver::send(std::vector<raft::Message> messages) {
-  std::map<std::string, raftwire::Batch> batches;
+  // Per peer and lane (core/raft/lanes.hpp): while a lane to a peer is
+  // stalled, its AppendEntries also go on the other lane as bare heartbeats.
+  const auto now = std::chrono::steady_clock::now();
+  std::map<std::pair<std::string, raft::Lane>, raftwire::Batch> batches;
   for (auto& message : messages) {
-    auto& batch = batches[message.to];
-    to_wire(message.payload, batch.add_messages());
+    const raft::Lane lane = raft::lane_of(message.payload);
+    auto& calls = peers_[message.to].lane(lane);
+    if (calls.stalled(now, options_.raft.heartbeat) && now - calls.last_bare >= options_.raft.heartbeat) {
+      if (auto bare = raft::bare_heartbeat(message.payload)) {
+        calls.last_bare = now;
+        to_wire(*bare, batches[{message.to, raft::other_lane(lane)}].add_messages());
+      }
+    }
+    to_wire(message.payload, batches[{message.to, lane}].add_messages());
   }
-  for (auto& [to, batch] : batches) {
+  for (auto& [key, batch] : batches) {
+    const auto& [to, lane] = key;
     auto address = address_of(to);
     if (!address) {
       spdlog::debug("event=raft_no_address peer={}", to);
       continue;
     }
-    auto& peer = peers_[to];
-    if (peer.in_flight >= kMaxInFlightPerPeer) continue;  // it is not keeping up; Raft resends
+    auto& calls = peers_[to].lane(lane);
+    if (calls.in_flight.size() >= kMaxInFlightPerPeer) continue;  // it is not keeping up; Raft resends
     batch.set_from(options_.name);
     batch.set_from_address(options_.advertise.to_string());
     batch.set_to(to);
-    ++peer.in_flight;
-    tasks_.spawn(send_batch(to, *address, batch.SerializeAsString()), "raft send");
+    const std::uint64_t id = next_call_id_++;
+    calls.in_flight.emplace(id, now);
+    tasks_.spawn(send_batch(to, *address, batch.SerializeAsString(), lane, id), "raft send");
   }
 }
 
-asio::awaitable<void> RaftDriver::send_batch(std::string to, core::HostPort address, std::string bytes) {
+asio::awaitable<void> RaftDriver::send_batch(std::string to, core::HostPort address, std::string bytes,
+                                             raft::Lane lane, std::uint64_t id) {
+  RpcClient& client = lane == raft::Lane::control && options_.control_client ? *options_.control_client : client_;
   try {
-    co_await client_.call(address, "raft.messages", std::move(bytes), options_.message_deadline, core_->term());
-    if (!peers_[to].reachable) spdlog::info("event=raft_peer_reachable peer={} addr={}", to, address.to_string());
+    co_await client.call(address, "raft.messages", std::move(bytes), options_.message_deadline, core_->term());
+    if (!peers_[to].reachable) {
+      spdlog::info("event=raft_peer_reachable peer={} addr={}", to, address.to_string());
+      if (peer_heard_observer_) peer_heard_observer_(to, address);
+    }
     peers_[to].reachable = true;
   } catch (const RpcError& e) {
     if (peers_[to].reachable) {
@@ -76,7 +93,7 @@ asio::awaitable<void> RaftDriver::send_batch(std::string to, core::HostPort addr
     }
     peers_[to].reachable = false;
   }
-  --peers_[to].in_flight;
+  peers_[to].lane(lane).in_flight.erase(id);
 }
 
 asio::awaitable<std::string> RaftDriver::handle_messages(std::string request) {
@@ -87,7 +104,13 @@ asio::awaitable<std::string> RaftDriver::handle_messages(std::string request) {
   }
   if (batch.from().empty() || batch.from() == options_.name) throw RpcError("raft.messages: bad sender");
   if (stopping_) co_return std::string();
-  if (auto address = core::parse_host_port(batch.from_address())) learned_addresses_[batch.from()] = *address;
+  if (auto address = core::parse_host_port(batch.from_address())) {
+    learned_addresses_[batch.from()] = *address;
+    // A connection attempt to it begun during a cut is not worth waiting for.
+    client_.peer_heard(*address);
+    if (options_.control_client) options_.control_client->peer_heard(*address);
+    if (peer_heard_observer_) peer_heard_observer_(batch.from(), *address);
+  }
   for (const auto& envelope : batch.messages()) {
     std::string why;
     auto payload = from_wire(envelope, &why);

@@ -29,6 +29,17 @@ std::vector<std::uint64_t> AntiEntropy::join(core::TimePoint now, const std::vec
   return ids;
 }
 
+bool AntiEntropy::contact(core::TimePoint now, const core::HostPort& to) {
+  if (ctx_.leaving || to == ctx_.self_id.addr) return false;
+  const Member* m = ctx_.table.newest_at(to);
+  if (m && is_active(m->state)) return false;
+  auto [it, fresh] = contacted_.try_emplace(to, now);
+  if (!fresh && now - it->second < std::chrono::seconds(1)) return false;
+  it->second = now;
+  request(now, StreamKind::join, to);
+  return true;
+}
+
 void AntiEntropy::request(core::TimePoint now, StreamKind kind, const core::HostPort& to) {
   ctx_.request_stream(now, kind, to, local_state(kind == StreamKind::join), stream_timeout);
 }

@@ -19,6 +19,8 @@
 #include "net/swim/swim_context.hpp"
 #include "net/swim/updates.hpp"
 
+#include <map>
+
 namespace idunno::swim {
 
 class AntiEntropy {
@@ -30,6 +32,12 @@ class AntiEntropy {
   // Remembers the seeds (for re-joins) and asks each one for a push-pull.
   // Returns the stream request ids.
   std::vector<std::uint64_t> join(core::TimePoint now, const std::vector<core::HostPort>& seeds);
+
+  // Another layer heard from `to` directly: if no active member is known at
+  // that address, ask it for a join exchange now instead of at the next
+  // re-join (up to rejoin_interval away), at most once a second per
+  // address. True if a request went out.
+  bool contact(core::TimePoint now, const core::HostPort& to);
 
   // A push-pull request arrived: merge it and return our state as the reply.
   std::vector<Message> on_request(core::TimePoint now, const std::vector<Message>& messages);
@@ -50,6 +58,7 @@ class AntiEntropy {
   MembershipUpdates& updates_;
   Prober& prober_;
   std::vector<core::HostPort> seeds_;
+  std::map<core::HostPort, core::TimePoint> contacted_;
 };
 
 }  // namespace idunno::swim

@@ -135,6 +135,11 @@ std::vector<std::uint64_t> SwimCore::join(core::TimePoint now, const std::vector
   return anti_entropy_.join(now, seeds);
 }
 
+bool SwimCore::contact(core::TimePoint now, const core::HostPort& addr) {
+  enter(now);
+  return anti_entropy_.contact(now, addr);
+}
+
 void SwimCore::leave(core::TimePoint now) {
   enter(now);
   if (ctx_.leaving) return;

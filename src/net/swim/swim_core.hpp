@@ -46,6 +46,9 @@ class SwimCore {
   // them for periodic re-joins; also ends a previous leave. Returns the ids
   // of the join stream requests it emitted.
   std::vector<std::uint64_t> join(core::TimePoint now, const std::vector<core::HostPort>& seeds);
+  // Another layer heard from `addr` directly: if no active member is known
+  // there, a join exchange with it goes out now (AntiEntropy::contact).
+  bool contact(core::TimePoint now, const core::HostPort& addr);
   // Leaves the group: announces `left` to every live member and stops
   // probing. The driver should keep running the core a few gossip
   // intervals so the announcement spreads, then stop.

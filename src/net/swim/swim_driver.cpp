@@ -77,6 +77,15 @@ void SwimDriver::join(std::vector<core::HostPort> seeds) {
   join();
 }
 
+void SwimDriver::contact(const core::HostPort& addr) {
+  if (stopped_) return;
+  if (core_.contact(clock_.now(), addr)) {
+    spdlog::info("event=member_contact addr={} reason=\"heard from directly while not an active member\"",
+                 addr.to_string());
+    drain();
+  }
+}
+
 asio::awaitable<void> SwimDriver::leave(std::chrono::milliseconds linger) {
   spdlog::info("event=member_leaving member={}", core_.self().id.to_string());
   core_.leave(clock_.now());

@@ -57,6 +57,11 @@ class SwimDriver {
   void join();
   void join(std::vector<core::HostPort> seeds);
 
+  // Another layer heard from `addr` directly (a Raft message arrived from
+  // it): if membership has no active member there, which after a healed
+  // partition can last until the next re-join, exchange state with it now.
+  void contact(const core::HostPort& addr);
+
   // Announces the departure to every live member (state `left`, not a
   // failure) and keeps the loop gossiping for `linger` so it spreads; the
   // node keeps answering pings until stop().

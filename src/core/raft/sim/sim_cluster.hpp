@@ -18,14 +18,17 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/clock.hpp"
 #include "core/raft/kv_state_machine.hpp"
+#include "core/raft/lanes.hpp"
 #include "core/raft/memory_storage.hpp"
 #include "core/raft/node.hpp"
 #include "core/raft/sim/sim_invariants.hpp"
 #include "core/raft/sim/sim_state_machine.hpp"
+#include "core/raft/sim/tcp_link.hpp"
 
 namespace idunno::raft::sim {
 
@@ -44,6 +47,12 @@ struct ClusterOptions {
   double immediate_flush = 0.7;  // else the flush comes up to max_flush_delay later
   core::Duration max_flush_delay = 1ms;
   RouterOptions router;
+  // Messages travel over TCP: the model's loss stalls a link (retransmission,
+  // head-of-line blocking) instead of dropping a message, and network.loss
+  // and duplicate do not apply. A partition or crash resets the node's
+  // connections. Each pair of nodes has a connection per lane, used as the
+  // driver does (core/raft/lanes.hpp).
+  std::optional<TcpLossModel> tcp;
 };
 
 class Cluster {
@@ -75,6 +84,7 @@ class Cluster {
     n.machine.reset();
     n.storage.crash(rng_);
     n.pending.clear();
+    reset_links(name);
     ++crashes_;
     trace("crash " + name);
   }
@@ -95,6 +105,7 @@ class Cluster {
       text += " {";
       for (const auto& name : groups[g]) {
         group_[name] = static_cast<int>(g) + 1;
+        reset_links(name);
         text += " " + name;
       }
       text += " }";
@@ -108,6 +119,7 @@ class Cluster {
   }
 
   void set_network(const NetworkFaults& faults) { options_.network = faults; }
+  void set_tcp(std::optional<TcpLossModel> tcp) { options_.tcp = tcp; }
 
   // What membership would report: every node in `live`.
   void set_live_members(const std::set<NodeName>& live) {
@@ -408,11 +420,52 @@ class Cluster {
 
   void send(std::shared_ptr<const Message> message) {
     if (!connected(message->from, message->to) || !nodes_.contains(message->to)) return;
+    if (options_.tcp) {
+      send_over_tcp(std::move(message));
+      return;
+    }
     if (chance(options_.network.loss)) return;
     const int copies = chance(options_.network.duplicate) ? 2 : 1;
     for (int i = 0; i < copies; ++i) {
       const auto delay = random_delay(options_.network.min_delay, options_.network.max_delay);
       schedule(clock_.now() + delay, Kind::deliver, message->to, 0, message);
+    }
+  }
+
+  // The lanes as the driver uses them: a message waits on its lane until it
+  // is delivered; while one has waited for a heartbeat, AppendEntries that
+  // would use that lane also go on the other as bare heartbeats, one a
+  // heartbeat.
+  void send_over_tcp(std::shared_ptr<const Message> message) {
+    const auto now = clock_.now();
+    const Lane lane = lane_of(message->payload);
+    auto& state = lanes_[{message->from, message->to, lane}];
+    while (!state.waiting.empty() && state.waiting.front().second <= now) state.waiting.pop_front();
+    if (!state.waiting.empty() && now - state.waiting.front().first >= options_.raft.heartbeat &&
+        now - state.last_bare >= options_.raft.heartbeat) {
+      if (auto bare = bare_heartbeat(message->payload)) {
+        state.last_bare = now;
+        deliver_on(other_lane(lane), std::make_shared<const Message>(Message{message->from, message->to, *bare}));
+      }
+    }
+    state.waiting.emplace_back(now, deliver_on(lane, std::move(message)));
+  }
+
+  core::TimePoint deliver_on(Lane lane, std::shared_ptr<const Message> message) {
+    const auto delay = random_delay(options_.network.min_delay, options_.network.max_delay);
+    auto& links = lane == Lane::data ? data_links_ : control_links_;
+    const auto at = links.delivery(message->from, message->to, clock_.now(), delay, *options_.tcp, rng_);
+    const NodeName to = message->to;
+    schedule(at, Kind::deliver, to, 0, std::move(message));
+    return at;
+  }
+
+  void reset_links(const NodeName& name) {
+    control_links_.reset(name);
+    data_links_.reset(name);
+    for (auto it = lanes_.begin(); it != lanes_.end();) {
+      const bool touches = std::get<0>(it->first) == name || std::get<1>(it->first) == name;
+      it = touches ? lanes_.erase(it) : std::next(it);
     }
   }
 
@@ -440,6 +493,13 @@ class Cluster {
   std::priority_queue<SimEvent, std::vector<SimEvent>, std::greater<>> events_;
   std::uint64_t next_sequence_ = 0;
   std::map<NodeName, int> group_;
+  TcpLinks control_links_;
+  TcpLinks data_links_;
+  struct LaneState {
+    std::deque<std::pair<core::TimePoint, core::TimePoint>> waiting;  // sent at, delivered at
+    core::TimePoint last_bare{};
+  };
+  std::map<std::tuple<NodeName, NodeName, Lane>, LaneState> lanes_;
   std::optional<LiveMembers> live_;
   Invariants invariants_;
   std::vector<std::string> acknowledged_;

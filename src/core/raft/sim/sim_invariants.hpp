@@ -12,6 +12,7 @@
 //    leaves a node only when the state it vouches for is durable.
 // Violations throw InvariantViolation. Test-only, single-threaded.
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -35,9 +36,13 @@ class Invariants {
     }
   }
 
-  // A new leader must hold every committed entry it has not compacted away.
+  // A new leader must hold every entry committed in an earlier term that it
+  // has not compacted away. (A leader of an older term than the one that
+  // committed an entry may still win late: its vote replies were delayed.
+  // It cannot commit anything, since a majority has moved on.)
   void check_leader_completeness(const RaftNode& leader) {
     for (auto it = committed_.upper_bound(leader.log().start_index()); it != committed_.end(); ++it) {
+      if (it->second.in_term >= leader.term()) continue;
       auto term = leader.log().term_at(it->first);
       if (!term || *term != it->second.term) {
         fail("leader " + leader.name() + " of term " + std::to_string(leader.term()) + " lacks committed entry " +
@@ -52,9 +57,10 @@ class Invariants {
     if (node.commit_index() < checked) fail(node.name() + " commit index went backwards");
     for (Index i = std::max(checked, node.log().start_index()) + 1; i <= node.commit_index(); ++i) {
       const auto& entry = node.log().at(i);
-      Committed value{entry.term, entry.type, entry.data};
+      Committed value{entry.term, entry.type, entry.data, node.term()};
       auto [it, fresh] = committed_.emplace(i, value);
-      if (!fresh && !(it->second == value)) {
+      if (!fresh) it->second.in_term = std::min(it->second.in_term, node.term());
+      if (!fresh && !it->second.same_entry(value)) {
         fail(node.name() + " committed a different entry at index " + std::to_string(i) + " (term " +
              std::to_string(entry.term) + " vs " + std::to_string(it->second.term) + ")");
       }
@@ -84,11 +90,17 @@ class Invariants {
         fail(node.name() + " acknowledged entries up to " + std::to_string(reply->match_index) +
              " before persisting them");
       }
-      for (Index i = std::max(durable.log_start, node.log().start_index()) + 1; i <= reply->match_index; ++i) {
+      // Committed entries found durable once stay so (a crash loses only
+      // unsynced writes; committed entries are never truncated): each reply
+      // checks only what lies beyond them.
+      Index& verified = verified_[node.name()];
+      const Index from = std::max({durable.log_start, node.log().start_index(), verified});
+      for (Index i = from + 1; i <= reply->match_index; ++i) {
         if (durable.entries[i - durable.log_start - 1].term != node.log().term_at(i)) {
           fail(node.name() + " acknowledged entry " + std::to_string(i) + " that differs on disk");
         }
       }
+      verified = std::max(verified, std::min(reply->match_index, node.commit_index()));
     }
   }
 
@@ -100,7 +112,8 @@ class Invariants {
     Term term;
     EntryType type;
     std::string data;
-    bool operator==(const Committed&) const = default;
+    Term in_term;  // the earliest term in which a node knew it committed
+    bool same_entry(const Committed& o) const { return term == o.term && type == o.type && data == o.data; }
   };
 
   [[noreturn]] static void fail(const std::string& what) { throw InvariantViolation(what); }
@@ -108,6 +121,7 @@ class Invariants {
   std::map<Term, NodeName> leaders_;
   std::map<Index, Committed> committed_;
   std::map<Index, std::uint64_t> digests_;
+  std::map<NodeName, Index> verified_;
 };
 
 }  // namespace idunno::raft::sim
