@@ -6,7 +6,9 @@
 // hard state and the log are buffered until sync(); the core calls sync()
 // before any message that depends on them leaves (RaftNode::flush), so one
 // fsync covers every write of a batch. Snapshots and compaction are durable
-// when they return. FileStorage is the real one, MemoryStorage the one the
+// when they return, or (for a storage that queues its writes to a disk
+// thread, as the driver's does) durable in order before any later sync()
+// completes. FileStorage is the real one, MemoryStorage the one the
 // simulation crashes. Owned by the node's driver; used only from the thread
 // that runs the core.
 

@@ -3,8 +3,11 @@
 #include "net/raft/raft_driver.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
@@ -48,8 +51,8 @@ RaftDriver::RaftDriver(asio::any_io_executor executor, RpcServer& server, RpcCli
     : executor_(executor),
       client_(client),
       options_(std::move(options)),
-      file_(options_.data_dir / "raft"),
-      storage_(file_),
+      file_(options_.disk ? *options_.disk : core::posix_disk(), options_.data_dir / "raft"),
+      storage_(file_, disk_, executor),
       tasks_(executor, "raft"),
       timer_(executor),
       alive_(std::make_shared<bool>(true)) {
@@ -66,6 +69,10 @@ RaftDriver::RaftDriver(asio::any_io_executor executor, RpcServer& server, RpcCli
   }
   core_ = std::make_unique<raft::RaftNode>(options_.name, options_.raft, storage_, machine, clock_,
                                            std::random_device{}());
+  // The disk thread gives way to the loop: serializing and writing a large
+  // snapshot there must not delay the loop's timers when CPUs are scarce.
+  disk_.async_run([] { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); },
+                  asio::bind_executor(executor_, [](std::exception_ptr) {}));
   register_methods(server);
 }
 
@@ -145,8 +152,8 @@ asio::awaitable<void> RaftDriver::sync_loop() {
   while (!held_.empty() && !stopping_) {
     auto batch = std::exchange(held_, {});
     try {
-      const auto job = file_.prepare_sync();
-      co_await disk_.run([this, job] { file_.sync_files(job); });
+      auto work = storage_.run([](raft::FileStorage& file) { file.sync(); });
+      co_await std::move(work);
     } catch (const std::exception& e) {
       syncing_ = false;
       fail(std::string("cannot persist Raft state: ") + e.what());

@@ -4,8 +4,10 @@
 //
 // Why: the core is sans-I/O. The driver feeds it messages from RPC
 // ("raft.messages"), ticks it with one timer, flushes it once per loop turn,
-// fsyncs on a thread of its own (one fsync covers every flush since the
-// last; a flush's outputs are held until its fsync is done), sends messages
+// does every disk write on a thread of its own, in order (appends,
+// truncations, fsyncs, snapshot saves, compaction: see QueuedStorage; one
+// fsync covers every flush since the last; a flush's outputs are held until
+// its fsync is done), sends messages
 // batched per peer, resolves proposals when their entries apply, logs
 // events, and turns membership events into voter-set changes. Other nodes
 // reach the leader through it ("raft.propose" forwards a command;
@@ -36,7 +38,8 @@
 #include "core/raft/node.hpp"
 #include "core/task_group.hpp"
 #include "core/thread_pool.hpp"
-#include "net/raft/deferred_sync_storage.hpp"
+#include "core/disk.hpp"
+#include "net/raft/queued_storage.hpp"
 #include "net/rpc_client.hpp"
 #include "net/rpc_server.hpp"
 
@@ -92,6 +95,9 @@ struct RaftDriverOptions {
   std::chrono::milliseconds bootstrap_settle{1000};
   std::chrono::milliseconds message_deadline{300};
   std::chrono::milliseconds propose_timeout{5000};
+  // Where the Raft state is written (nullptr: the real disk). Tests pass a
+  // core::FakeDisk; it must outlive the driver.
+  core::Disk* disk = nullptr;
   // Called when the state on disk can no longer be written (the node must
   // stop: it cannot promise durability). Default: log and abort.
   std::function<void(const std::string& what)> on_fatal;
@@ -188,8 +194,8 @@ class RaftDriver {
   RaftDriverOptions options_;
   core::SystemClock clock_;
   raft::FileStorage file_;
-  DeferredSyncStorage storage_;
-  core::ThreadPool disk_{1};  // fsyncs; joined before file_ goes away
+  QueuedStorage storage_;
+  core::ThreadPool disk_{1, "raft-disk"};  // every write, in order; joined before file_ goes away
   std::unique_ptr<raft::RaftNode> core_;
   core::TaskGroup tasks_;
   boost::asio::steady_timer timer_;
