@@ -7,7 +7,17 @@
 // give the same results and state on every node) and must not throw: a
 // command it cannot execute returns an error result. snapshot() captures the
 // state after the last applied command; restore() replaces the state with a
-// snapshot's. Called only from the thread that runs the core.
+// snapshot's.
+//
+// Threading contract: apply() and restore() are called only from the thread
+// that runs the core (the event loop). snapshot() may be called from another
+// thread (the Raft driver's disk thread, so that serializing a large state
+// never stalls the loop); while it runs, the core applies nothing and
+// restores nothing (committed entries wait), but the loop may go on calling
+// the machine's const methods (reads). So snapshot() and the const methods
+// must be safe to run concurrently with each other: they must not mutate
+// shared state (no caches filled lazily, no non-atomic counters), and must
+// not touch the event loop's objects.
 
 #include <string>
 #include <string_view>

@@ -51,6 +51,7 @@ RaftDriver::RaftDriver(asio::any_io_executor executor, RpcServer& server, RpcCli
     : executor_(executor),
       client_(client),
       options_(std::move(options)),
+      machine_(machine),
       file_(options_.disk ? *options_.disk : core::posix_disk(), options_.data_dir / "raft"),
       storage_(file_, disk_, executor),
       tasks_(executor, "raft"),
@@ -69,6 +70,7 @@ RaftDriver::RaftDriver(asio::any_io_executor executor, RpcServer& server, RpcCli
   }
   core_ = std::make_unique<raft::RaftNode>(options_.name, options_.raft, storage_, machine, clock_,
                                            std::random_device{}());
+  core_->defer_snapshots(true);
   // The disk thread gives way to the loop: serializing and writing a large
   // snapshot there must not delay the loop's timers when CPUs are scarce.
   disk_.async_run([] { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); },
@@ -135,6 +137,7 @@ void RaftDriver::flush_now() {
     return;
   }
   rearm_timer();
+  if (auto due = core_->take_snapshot_due()) tasks_.spawn(take_snapshot(std::move(*due)), "raft snapshot");
   // Outputs wait for an fsync that starts after they were produced: their
   // own writes, or those of earlier held outputs they build on.
   if (storage_.take_owed() || syncing_) {
@@ -165,6 +168,31 @@ asio::awaitable<void> RaftDriver::sync_loop() {
     }
   }
   syncing_ = false;
+}
+
+asio::awaitable<void> RaftDriver::take_snapshot(raft::RaftNode::SnapshotDue due) {
+  std::shared_ptr<const raft::Snapshot> snapshot;
+  try {
+    // Queued behind every write the core made before it was due, so the
+    // entries compaction keeps are on disk.
+    auto job = [machine = &machine_, due](raft::FileStorage& file) {
+      auto made = std::make_shared<raft::Snapshot>();
+      made->meta = due.meta;
+      made->data = machine->snapshot();
+      file.save_snapshot(*made);
+      if (due.compact_upto > 0) file.compact(due.compact_upto, due.compact_term);
+      return std::shared_ptr<const raft::Snapshot>(std::move(made));
+    };
+    auto work = storage_.run(std::move(job));
+    auto taken = co_await std::move(work);
+    snapshot = std::move(taken);
+  } catch (const std::exception& e) {
+    if (!stopping_) fail(std::string("cannot save the Raft snapshot: ") + e.what());
+    co_return;
+  }
+  if (stopping_) co_return;
+  core_->snapshot_taken(std::move(snapshot));
+  schedule_flush();
 }
 
 void RaftDriver::release(raft::Ready ready) {

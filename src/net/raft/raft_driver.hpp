@@ -7,7 +7,9 @@
 // does every disk write on a thread of its own, in order (appends,
 // truncations, fsyncs, snapshot saves, compaction: see QueuedStorage; one
 // fsync covers every flush since the last; a flush's outputs are held until
-// its fsync is done), sends messages
+// its fsync is done), serializes the state machine for a snapshot on that
+// thread too while applying waits (StateMachine's threading contract),
+// sends messages
 // batched per peer, resolves proposals when their entries apply, logs
 // events, and turns membership events into voter-set changes. Other nodes
 // reach the leader through it ("raft.propose" forwards a command;
@@ -161,6 +163,7 @@ class RaftDriver {
   void schedule_flush();
   void flush_now();
   boost::asio::awaitable<void> sync_loop();
+  boost::asio::awaitable<void> take_snapshot(raft::RaftNode::SnapshotDue due);
   void release(raft::Ready ready);
   void rearm_timer();
   boost::asio::awaitable<void> timer_loop();
@@ -193,6 +196,7 @@ class RaftDriver {
   RpcClient& client_;
   RaftDriverOptions options_;
   core::SystemClock clock_;
+  raft::StateMachine& machine_;
   raft::FileStorage file_;
   QueuedStorage storage_;
   core::ThreadPool disk_{1, "raft-disk"};  // every write, in order; joined before file_ goes away

@@ -1,5 +1,6 @@
-// RaftDriver and the disk: a full or failing disk stops the node instead of
-// letting it acknowledge what it did not store.
+// RaftDriver and the disk: a 100 MB snapshot is serialized and written
+// while the event loop keeps its timers on time, and a full or failing disk
+// stops the node instead of letting it acknowledge what it did not store.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -26,6 +27,23 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+
+// A state machine whose snapshot is `bytes` large.
+class BigStateMachine final : public raft::StateMachine {
+ public:
+  explicit BigStateMachine(std::size_t bytes) : state_(bytes, 's') {}
+  std::string apply(raft::Index, std::string_view command) override {
+    ++applied_;
+    return std::string(command);
+  }
+  std::string snapshot() const override { return state_; }
+  void restore(std::string_view snapshot) override { state_.assign(snapshot); }
+  int applied() const { return applied_; }
+
+ private:
+  std::string state_;
+  int applied_ = 0;
+};
 
 class RaftDriverDiskTest : public testing::CoroutineTest {
  protected:
@@ -70,6 +88,64 @@ class RaftDriverDiskTest : public testing::CoroutineTest {
   std::unique_ptr<RpcClient> client_;
   std::unique_ptr<RaftDriver> driver_;
 };
+
+struct Ticker {
+  bool stop = false;
+  int ticks = 0;
+  Clock::duration worst{};
+};
+
+// Wakes every 5 ms and records how late each wake-up was.
+asio::awaitable<void> tick_every_5ms(std::shared_ptr<Ticker> ticker) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!ticker->stop) {
+    const auto due = Clock::now() + 5ms;
+    timer.expires_at(due);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    ticker->worst = std::max(ticker->worst, Clock::now() - due);
+    ++ticker->ticks;
+  }
+}
+
+TEST_F(RaftDriverDiskTest, A100MbSnapshotNeverHoldsUpA5msTimerOnTheLoopBy20ms) {
+  BigStateMachine machine(100u << 20);
+  RaftDriverOptions options;
+  options.raft.snapshot_entries = 8;
+  options.propose_timeout = 30s;
+  start(machine, options);
+  auto ticker = std::make_shared<Ticker>();
+  const auto started = Clock::now();
+  run(
+      [&]() -> asio::awaitable<void> {
+        core::TaskGroup tasks(executor(), "ticker");
+        tasks.spawn(tick_every_5ms(ticker), "ticker");
+        // Commands until a snapshot is due and taken; each waits for its
+        // entry to apply, and applying waits for the snapshot.
+        int proposed = 0;
+        while (driver_->core().snapshot_index() == 0 && proposed < 100) {
+          auto result = co_await driver_->propose("cmd-" + std::to_string(proposed));
+          EXPECT_EQ(result, "cmd-" + std::to_string(proposed));
+          ++proposed;
+        }
+        // Some more while the loop is watched, then stop.
+        auto result = co_await driver_->propose("after");
+        EXPECT_EQ(result, "after");
+        ticker->stop = true;
+        co_await tasks.shutdown(1s);
+      },
+      120s);
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  const auto worst = std::chrono::duration_cast<std::chrono::microseconds>(ticker->worst);
+  std::printf("snapshot_index=%llu elapsed_ms=%lld ticks=%d max_lateness_us=%lld\n",
+              static_cast<unsigned long long>(driver_->core().snapshot_index()),
+              static_cast<long long>(elapsed.count()), ticker->ticks, static_cast<long long>(worst.count()));
+  ASSERT_GT(driver_->core().snapshot_index(), 0u) << "no snapshot was taken";
+  EXPECT_GT(ticker->ticks, 0);
+  EXPECT_LE(worst, 20ms) << "the loop stalled for " << worst.count() << " us";
+  const auto file = dir_ / "raft" / "snapshot";
+  ASSERT_TRUE(std::filesystem::exists(file));
+  EXPECT_GT(std::filesystem::file_size(file), 100u << 20);
+}
 
 TEST_F(RaftDriverDiskTest, AFullDiskStopsTheNodeAndTheCommandIsNotAcknowledged) {
   core::FakeDisk disk;
