@@ -115,7 +115,8 @@ void RaftNode::install_snapshot(Snapshot snapshot) {
   const Index last = snapshot.meta.last_index;
   const Term last_term = snapshot.meta.last_term;
   state_machine_.restore(snapshot.data);
-  storage_.save_snapshot(snapshot);
+  auto shared = std::make_shared<const Snapshot>(std::move(snapshot));
+  storage_.save_shared_snapshot(shared);
   if (log_.matches(last, last_term)) {
     // The log goes on consistently past the snapshot: keep that part.
     storage_.compact(last, last_term);
@@ -127,9 +128,9 @@ void RaftNode::install_snapshot(Snapshot snapshot) {
     config_entries_.clear();
   }
   synced_last_ = std::min(synced_last_, log_.last_index());
-  base_config_ = snapshot.meta.config;
+  base_config_ = shared->meta.config;
   applied_config_ = base_config_;
-  snapshot_ = std::make_shared<const Snapshot>(std::move(snapshot));
+  snapshot_ = std::move(shared);
   commit_ = std::max(commit_, last);
   applied_ = last;
   refresh_membership();

@@ -12,6 +12,7 @@
 // simulation crashes. Owned by the node's driver; used only from the thread
 // that runs the core.
 
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -49,6 +50,10 @@ class Storage {
 
   // Durable on return (buffered writes are synced first).
   virtual void save_snapshot(const Snapshot& snapshot) = 0;
+  // The same for a snapshot the caller keeps unchanged: a storage that
+  // writes later may hold on to it instead of copying it (snapshots can be
+  // large).
+  virtual void save_shared_snapshot(std::shared_ptr<const Snapshot> snapshot) { save_snapshot(*snapshot); }
   // Drops entries up to and including `upto`, keeping later ones; the log
   // then starts after `upto`, whose term is `upto_term`.
   virtual void compact(Index upto, Term upto_term) = 0;

@@ -33,6 +33,10 @@ void QueuedStorage::save_snapshot(const raft::Snapshot& snapshot) {
   queue([snapshot](raft::FileStorage& file) { file.save_snapshot(snapshot); });
 }
 
+void QueuedStorage::save_shared_snapshot(std::shared_ptr<const raft::Snapshot> snapshot) {
+  queue([snapshot = std::move(snapshot)](raft::FileStorage& file) { file.save_snapshot(*snapshot); });
+}
+
 void QueuedStorage::compact(raft::Index upto, raft::Term upto_term) {
   queue([upto, upto_term](raft::FileStorage& file) { file.compact(upto, upto_term); });
 }

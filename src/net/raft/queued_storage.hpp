@@ -47,6 +47,7 @@ class QueuedStorage final : public raft::Storage {
   void truncate_after(raft::Index last_kept) override;
   void sync() override { owed_ = true; }
   void save_snapshot(const raft::Snapshot& snapshot) override;
+  void save_shared_snapshot(std::shared_ptr<const raft::Snapshot> snapshot) override;
   void compact(raft::Index upto, raft::Term upto_term) override;
   void reset_log(raft::Index start, raft::Term start_term) override;
 

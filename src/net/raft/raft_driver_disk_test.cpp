@@ -12,7 +12,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include "core/fake_disk.hpp"
@@ -47,6 +49,13 @@ class BigStateMachine final : public raft::StateMachine {
 
 class RaftDriverDiskTest : public testing::CoroutineTest {
  protected:
+  struct Node {
+    std::unique_ptr<TcpNetwork> network;
+    std::unique_ptr<RpcServer> server;
+    std::unique_ptr<RpcClient> client;
+    std::unique_ptr<RaftDriver> driver;
+  };
+
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
            ("idunno-raft-disk-" + std::to_string(::getpid()) + "-" +
@@ -55,54 +64,93 @@ class RaftDriverDiskTest : public testing::CoroutineTest {
   }
 
   void TearDown() override {
-    if (driver_) {
-      run([this]() -> asio::awaitable<void> {
-        co_await driver_->stop(0ms);
-        co_await server_->stop();
-        co_await client_->stop();
-      });
-      network_->close();
-      driver_.reset();
-    }
+    for (auto& [name, node] : nodes_) stop(name);
     std::filesystem::remove_all(dir_);
+  }
+
+  void stop(const std::string& name) {
+    auto& node = nodes_.at(name);
+    if (!node.driver) return;
+    run([&node]() -> asio::awaitable<void> {
+      co_await node.driver->stop(0ms);
+      co_await node.server->stop();
+      co_await node.client->stop();
+    });
+    node.network->close();
+    node.driver.reset();
+  }
+
+  RaftDriver& start(const std::string& name, raft::StateMachine& machine, RaftDriverOptions options,
+                    BootstrapMode bootstrap = BootstrapMode::if_empty) {
+    auto& node = nodes_[name];
+    node.network = TcpNetwork::listen(executor(), {"127.0.0.1", 0});
+    node.server = std::make_unique<RpcServer>(executor(), *node.network, core::RpcSection{});
+    node.client = std::make_unique<RpcClient>(executor(), *node.network, core::RpcSection{});
+    options.name = name;
+    options.advertise = node.network->local_address();
+    options.data_dir = dir_ / name;
+    options.bootstrap = bootstrap;
+    node.driver = std::make_unique<RaftDriver>(executor(), *node.server, *node.client, machine, options);
+    node.server->start();
+    node.driver->start();
+    return *node.driver;
   }
 
   // One node that founds its own cluster and waits to lead it.
   void start(raft::StateMachine& machine, RaftDriverOptions options) {
-    network_ = TcpNetwork::listen(executor(), {"127.0.0.1", 0});
-    server_ = std::make_unique<RpcServer>(executor(), *network_, core::RpcSection{});
-    client_ = std::make_unique<RpcClient>(executor(), *network_, core::RpcSection{});
-    options.name = "solo";
-    options.advertise = network_->local_address();
-    options.data_dir = dir_;
-    options.bootstrap = BootstrapMode::if_empty;
-    driver_ = std::make_unique<RaftDriver>(executor(), *server_, *client_, machine, options);
-    server_->start();
-    driver_->start();
+    driver_ = &start("solo", machine, std::move(options));
     ASSERT_TRUE(run_until([this] { return driver_->role() == NodeRole::coordinator; }));
   }
 
+  void announce_members() {
+    std::vector<LiveNode> live;
+    for (auto& [name, node] : nodes_) {
+      if (node.driver) live.push_back(LiveNode{name, node.network->local_address()});
+    }
+    for (auto& [name, node] : nodes_) {
+      if (node.driver) node.driver->on_members_changed(live);
+    }
+  }
+
   std::filesystem::path dir_;
-  std::unique_ptr<TcpNetwork> network_;
-  std::unique_ptr<RpcServer> server_;
-  std::unique_ptr<RpcClient> client_;
-  std::unique_ptr<RaftDriver> driver_;
+  std::map<std::string, Node> nodes_;
+  RaftDriver* driver_ = nullptr;
 };
 
 struct Ticker {
   bool stop = false;
   int ticks = 0;
-  Clock::duration worst{};
+  Clock::duration worst{};        // wall-clock lateness
+  Clock::duration worst_ours{};   // less the time spent waiting for a CPU
 };
 
-// Wakes every 5 ms and records how late each wake-up was.
+// Nanoseconds this thread has waited on a run queue (runnable, but another
+// process had the CPU), from /proc/thread-self/schedstat; 0 if unknown.
+std::int64_t run_queue_wait_ns() {
+  std::FILE* f = std::fopen("/proc/thread-self/schedstat", "r");
+  if (f == nullptr) return 0;
+  long long run = 0;
+  long long wait = 0;
+  const int got = std::fscanf(f, "%lld %lld", &run, &wait);
+  std::fclose(f);
+  return got == 2 ? wait : 0;
+}
+
+// Wakes every 5 ms and records how late each wake-up was. The bound is on
+// what the process does to its loop (waiting for the disk, serializing on
+// it), so the time the loop thread was runnable but other processes held
+// every CPU (a shared 2-core machine under load) is reported apart.
 asio::awaitable<void> tick_every_5ms(std::shared_ptr<Ticker> ticker) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (!ticker->stop) {
     const auto due = Clock::now() + 5ms;
+    const auto waited_before = run_queue_wait_ns();
     timer.expires_at(due);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    ticker->worst = std::max(ticker->worst, Clock::now() - due);
+    const auto late = Clock::now() - due;
+    const auto starved = std::chrono::nanoseconds(run_queue_wait_ns() - waited_before);
+    ticker->worst = std::max(ticker->worst, late);
+    ticker->worst_ours = std::max(ticker->worst_ours, late > starved ? late - starved : Clock::duration{});
     ++ticker->ticks;
   }
 }
@@ -136,13 +184,16 @@ TEST_F(RaftDriverDiskTest, A100MbSnapshotNeverHoldsUpA5msTimerOnTheLoopBy20ms) {
       120s);
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   const auto worst = std::chrono::duration_cast<std::chrono::microseconds>(ticker->worst);
-  std::printf("snapshot_index=%llu elapsed_ms=%lld ticks=%d max_lateness_us=%lld\n",
+  const auto worst_ours = std::chrono::duration_cast<std::chrono::microseconds>(ticker->worst_ours);
+  std::printf("snapshot_index=%llu elapsed_ms=%lld ticks=%d max_lateness_us=%lld max_lateness_less_cpu_wait_us=%lld\n",
               static_cast<unsigned long long>(driver_->core().snapshot_index()),
-              static_cast<long long>(elapsed.count()), ticker->ticks, static_cast<long long>(worst.count()));
+              static_cast<long long>(elapsed.count()), ticker->ticks, static_cast<long long>(worst.count()),
+              static_cast<long long>(worst_ours.count()));
   ASSERT_GT(driver_->core().snapshot_index(), 0u) << "no snapshot was taken";
   EXPECT_GT(ticker->ticks, 0);
-  EXPECT_LE(worst, 20ms) << "the loop stalled for " << worst.count() << " us";
-  const auto file = dir_ / "raft" / "snapshot";
+  EXPECT_LE(worst_ours, 20ms) << "the loop stalled for " << worst_ours.count() << " us (" << worst.count()
+                               << " us by the wall clock)";
+  const auto file = dir_ / "solo" / "raft" / "snapshot";
   ASSERT_TRUE(std::filesystem::exists(file));
   EXPECT_GT(std::filesystem::file_size(file), 100u << 20);
 }
@@ -184,6 +235,29 @@ TEST_F(RaftDriverDiskTest, AnFsyncErrorStopsTheNodeAndTheCommandIsNotAcknowledge
     EXPECT_TRUE(e.outcome_unknown());
   }
   EXPECT_NE(fatal->find("Input/output error"), std::string::npos) << "on_fatal: " << *fatal;
+}
+
+TEST_F(RaftDriverDiskTest, ANodeThatJoinsLateInstallsTheLeadersSnapshotAndKeepsItAcrossARestart) {
+  raft::KvStateMachine a_machine;
+  raft::KvStateMachine b_machine;
+  RaftDriverOptions options;
+  options.raft.snapshot_entries = 5;
+  options.raft.snapshot_trailing_entries = 1;
+  options.raft.target_voters = 2;
+  auto& a = start("a", a_machine, options);
+  ASSERT_TRUE(run_until([&] { return a.role() == NodeRole::coordinator; }));
+  for (int i = 0; i < 12; ++i) run(a.propose(raft::kv_put("k" + std::to_string(i), "v")));
+  ASSERT_GT(a.core().log().start_index(), 1u) << "the leader's log was not compacted";
+  start("b", b_machine, options, BootstrapMode::never);
+  announce_members();
+  ASSERT_TRUE(run_until([&] { return b_machine.get("k11").has_value(); }));
+  EXPECT_GT(nodes_.at("b").driver->core().snapshot_index(), 0u);
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(b_machine.get("k" + std::to_string(i)), "v") << i;
+  stop("b");
+  raft::KvStateMachine b_again;
+  auto& b = start("b", b_again, options, BootstrapMode::never);
+  EXPECT_GT(b.core().snapshot_index(), 0u) << "the installed snapshot was not on disk";
+  EXPECT_EQ(b_again.get("k0"), "v");
 }
 
 }  // namespace
