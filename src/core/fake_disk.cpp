@@ -14,6 +14,23 @@ std::string parent_of(const std::string& key) {
   return parent.empty() ? std::string("/") : parent;
 }
 
+const char* op_name(DiskOp op) {
+  switch (op) {
+    case DiskOp::open: return "open";
+    case DiskOp::read: return "read";
+    case DiskOp::write: return "write";
+    case DiskOp::truncate: return "truncate";
+    case DiskOp::sync: return "sync";
+    case DiskOp::sync_directory: return "sync directory";
+    case DiskOp::rename: return "rename";
+    case DiskOp::remove: return "remove";
+    case DiskOp::list: return "list";
+    case DiskOp::create_directories: return "create directory";
+    case DiskOp::stat: return "stat";
+  }
+  return "use";
+}
+
 void write_into(std::string& data, std::uint64_t offset, std::string_view bytes) {
   if (data.size() < offset + bytes.size()) data.resize(offset + bytes.size(), '\0');
   data.replace(offset, bytes.size(), bytes);
@@ -185,10 +202,7 @@ void FakeDisk::check_fault(DiskOp op, const fs::path& path) {
     if (it->op != op || name.find(it->path_contains) == std::string::npos) continue;
     const int error = it->error;
     if (--it->count <= 0) faults_.erase(it);
-    static constexpr const char* kNames[] = {"open",   "read",   "write", "truncate",           "sync",
-                                             "sync directory", "rename", "remove", "list", "create directory",
-                                             "stat"};
-    throw DiskError(error, kNames[static_cast<int>(op)], path);
+    throw DiskError(error, op_name(op), path);
   }
 }
 
