@@ -77,7 +77,9 @@ TEST_F(DeferredSnapshotTest, ApplyingWaitsForTheSnapshotAndResumesInOrder) {
   EXPECT_FALSE(kv_.get("later").has_value());
   const auto serialized = kv_.snapshot();  // what the disk thread does
 
-  auto snapshot = std::make_shared<Snapshot>(Snapshot{due->meta, serialized});
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->meta = due->meta;
+  snapshot->data = serialized;
   node_->snapshot_taken(snapshot);
   collect();
   EXPECT_FALSE(node_->snapshot_in_progress());
@@ -96,7 +98,9 @@ TEST_F(DeferredSnapshotTest, ApplyingWaitsForTheSnapshotAndResumesInOrder) {
 }
 
 TEST_F(DeferredSnapshotTest, AHandedBackSnapshotThatWasNotDueIsRefused) {
-  auto snapshot = std::make_shared<Snapshot>(Snapshot{{1, 1, {}}, ""});
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->meta.last_index = 1;
+  snapshot->meta.last_term = 1;
   EXPECT_THROW(node_->snapshot_taken(snapshot), std::logic_error);
 }
 

@@ -26,22 +26,27 @@ void QueuedStorage::append(const std::vector<raft::LogEntry>& entries) {
 }
 
 void QueuedStorage::truncate_after(raft::Index last_kept) {
+  owed_ = true;  // durable on return for the core: hold what follows until a sync
   queue([last_kept](raft::FileStorage& file) { file.truncate_after(last_kept); });
 }
 
 void QueuedStorage::save_snapshot(const raft::Snapshot& snapshot) {
+  owed_ = true;  // durable on return for the core: hold what follows until a sync
   queue([snapshot](raft::FileStorage& file) { file.save_snapshot(snapshot); });
 }
 
 void QueuedStorage::save_shared_snapshot(std::shared_ptr<const raft::Snapshot> snapshot) {
+  owed_ = true;  // durable on return for the core: hold what follows until a sync
   queue([snapshot = std::move(snapshot)](raft::FileStorage& file) { file.save_snapshot(*snapshot); });
 }
 
 void QueuedStorage::compact(raft::Index upto, raft::Term upto_term) {
+  owed_ = true;  // durable on return for the core: hold what follows until a sync
   queue([upto, upto_term](raft::FileStorage& file) { file.compact(upto, upto_term); });
 }
 
 void QueuedStorage::reset_log(raft::Index start, raft::Term start_term) {
+  owed_ = true;  // durable on return for the core: hold what follows until a sync
   queue([start, start_term](raft::FileStorage& file) { file.reset_log(start, start_term); });
 }
 

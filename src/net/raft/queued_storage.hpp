@@ -2,8 +2,9 @@
 // The driver's view of FileStorage: every write is queued, in order, to the
 // one disk thread, and the event loop never touches the files (nor waits
 // for a lock the disk thread holds across I/O). sync() only notes that a
-// flush is owed; the driver then queues one with run() and holds back the
-// flush's outputs until it completes.
+// flush is owed, and so do the writes the core expects durable on return
+// (truncation, snapshot, compaction, reset); the driver then queues a sync
+// with run() and holds back the flush's outputs until it completes.
 //
 // Why: fsync, truncation, snapshot saves and compaction take milliseconds
 // to seconds; the event loop that also runs membership and RPC must not
