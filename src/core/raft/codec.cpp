@@ -52,6 +52,12 @@ std::uint32_t crc32c(std::string_view data) {
   return crc.checksum();
 }
 
+std::uint32_t crc32c(const std::vector<std::string_view>& pieces) {
+  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
+  for (const auto piece : pieces) crc.process_bytes(piece.data(), piece.size());
+  return crc.checksum();
+}
+
 namespace {
 void write_members(Writer& w, const std::map<NodeName, std::string>& members) {
   w.u32(static_cast<std::uint32_t>(members.size()));

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/raft/types.hpp"
 
@@ -52,6 +53,8 @@ class Reader {
 };
 
 std::uint32_t crc32c(std::string_view data);
+// The checksum of the pieces' concatenation.
+std::uint32_t crc32c(const std::vector<std::string_view>& pieces);
 
 void write_configuration(Writer& w, const Configuration& config);
 Configuration read_configuration(Reader& r);

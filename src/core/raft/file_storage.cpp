@@ -48,24 +48,40 @@ std::string start_record(Index start, Term start_term) {
 }
 }  // namespace
 
-namespace {
-const std::filesystem::path& ensure_directory(const std::filesystem::path& dir) {
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-}  // namespace
-
-FileStorage::FileStorage(std::filesystem::path dir)
-    : dir_(std::move(dir)), log_(ensure_directory(dir_) / "log"), state_(dir_ / "state") {
+FileStorage::FileStorage(core::Disk& disk, std::filesystem::path dir) : disk_(disk), dir_(std::move(dir)) {
+  disk_.create_directories(dir_);
+  log_ = disk_.open(dir_ / "log", core::Disk::Open::create);
+  state_ = disk_.open(dir_ / "state", core::Disk::Open::create);
   recover_snapshot(recovered_);
   recover_state(recovered_);
   recover_log(recovered_);
 }
 
+template <typename Fn>
+void FileStorage::guarded(Fn&& fn) {
+  check_healthy();
+  try {
+    fn();
+  } catch (...) {
+    failure_ = std::current_exception();
+    throw;
+  }
+}
+
+void FileStorage::check_healthy() const {
+  if (!failure_) return;
+  try {
+    std::rethrow_exception(failure_);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("Raft storage in " + dir_.string() + " failed earlier and may not be written: " +
+                             e.what());
+  }
+}
+
 Storage::State FileStorage::load() { return recovered_; }
 
 void FileStorage::recover_log(State& state) {
-  const std::string file = log_.read_all();
+  const std::string file = log_->read_all();
   std::uint64_t offset = 0;
   std::uint64_t end = 0;
   auto first = read_record(file, 0, &end);
@@ -81,7 +97,7 @@ void FileStorage::recover_log(State& state) {
     log_start_ = state.log_start = start.u64();
     state.log_start_term = start.u64();
   } catch (const DecodeError& e) {
-    throw std::runtime_error("Raft log " + log_.path().string() + " is corrupt: " + e.what());
+    throw std::runtime_error("Raft log " + log_->path().string() + " is corrupt: " + e.what());
   }
   offset = end;
   while (offset < file.size()) {
@@ -93,7 +109,7 @@ void FileStorage::recover_log(State& state) {
       if (r.u8() != kEntryRecord) throw DecodeError("unexpected record kind");
       entry = read_entry(r);
     } catch (const DecodeError& e) {
-      throw std::runtime_error("Raft log " + log_.path().string() + " is corrupt at offset " +
+      throw std::runtime_error("Raft log " + log_->path().string() + " is corrupt at offset " +
                                std::to_string(offset) + ": " + e.what());
     }
     // Indexes follow each other and terms never decrease along a log: an
@@ -107,13 +123,13 @@ void FileStorage::recover_log(State& state) {
   log_size_ = offset;
   if (offset < file.size()) {
     dropped_tail_bytes_ = file.size() - offset;
-    log_.truncate(offset);
-    log_.sync_data();
+    log_->truncate(offset);
+    log_->sync();
   }
 }
 
 void FileStorage::recover_state(State& state) {
-  const std::string file = state_.read_all();
+  const std::string file = state_->read_all();
   bool found = false;
   for (std::uint64_t slot = 0; slot < 2; ++slot) {
     const std::uint64_t at = slot * kStateSlotBytes;
@@ -143,8 +159,8 @@ void FileStorage::recover_state(State& state) {
 
 void FileStorage::recover_snapshot(State& state) {
   const auto path = dir_ / "snapshot";
-  if (!std::filesystem::exists(path)) return;
-  const std::string file = File(path).read_all();
+  if (!disk_.exists(path)) return;
+  const std::string file = disk_.open(path, core::Disk::Open::existing)->read_all();
   Reader r(file);
   try {
     if (r.u32() != kSnapshotMagic) throw DecodeError("bad magic");
@@ -163,45 +179,52 @@ void FileStorage::recover_snapshot(State& state) {
   }
 }
 
-void FileStorage::save_hard_state(const HardState& state) { pending_hard_state_ = state; }
+void FileStorage::save_hard_state(const HardState& state) {
+  check_healthy();
+  pending_hard_state_ = state;
+}
 
 void FileStorage::append(const std::vector<LogEntry>& entries) {
+  check_healthy();
   if (entries.empty()) return;
   if (entries.front().index != last_index() + 1) {
     throw std::logic_error("Raft log append at " + std::to_string(entries.front().index) + " after " +
                            std::to_string(last_index()));
   }
-  std::string out;
-  for (const auto& entry : entries) {
-    offsets_.push_back(log_size_ + out.size());
-    std::string payload;
-    Writer w(payload);
-    w.u8(kEntryRecord);
-    write_entry(w, entry);
-    add_record(out, payload);
-  }
-  log_.write_at(log_size_, out);
-  log_size_ += out.size();
-  log_dirty_ = true;
+  guarded([&] {
+    std::string out;
+    std::vector<std::uint64_t> offsets;
+    for (const auto& entry : entries) {
+      offsets.push_back(log_size_ + out.size());
+      std::string payload;
+      Writer w(payload);
+      w.u8(kEntryRecord);
+      write_entry(w, entry);
+      add_record(out, payload);
+    }
+    log_dirty_ = true;
+    log_->write(log_size_, out);
+    offsets_.insert(offsets_.end(), offsets.begin(), offsets.end());
+    log_size_ += out.size();
+  });
 }
 
 void FileStorage::truncate_after(Index last_kept) {
+  check_healthy();
   if (last_kept < log_start_ || last_kept > last_index()) throw std::logic_error("Raft log truncate out of range");
-  const auto keep = last_kept - log_start_;
-  if (keep == offsets_.size()) return;
-  log_size_ = offsets_[keep];
-  offsets_.resize(keep);
-  std::lock_guard lock(files_mutex_);
-  log_.truncate(log_size_);
-  log_.sync_data();
+  guarded([&] {
+    const auto keep = last_kept - log_start_;
+    if (keep == offsets_.size()) return;
+    log_->truncate(offsets_[keep]);
+    log_->sync();
+    log_size_ = offsets_[keep];
+    offsets_.resize(keep);
+  });
 }
 
-void FileStorage::sync() { sync_files(prepare_sync()); }
-
-FileStorage::SyncJob FileStorage::prepare_sync() {
-  SyncJob job;
-  job.log = std::exchange(log_dirty_, false);
-  if (pending_hard_state_) {
+void FileStorage::sync() {
+  guarded([&] {
+    if (!pending_hard_state_) return;
     std::string payload;
     Writer w(payload);
     w.u64(++state_sequence_);
@@ -210,37 +233,34 @@ FileStorage::SyncJob FileStorage::prepare_sync() {
     std::string record;
     add_record(record, payload);
     if (record.size() > kStateSlotBytes) throw std::length_error("Raft vote name too long");
-    std::lock_guard lock(files_mutex_);
-    if (state_unsynced_) state_.sync_data();  // the other slot must be durable first
-    state_.write_at((state_sequence_ % 2) * kStateSlotBytes, record);
-    state_unsynced_ = true;
+    // The other slot was synced by the sync() that wrote it, so a torn
+    // write here leaves it intact.
+    state_->write((state_sequence_ % 2) * kStateSlotBytes, record);
+    state_->sync();
     pending_hard_state_.reset();
-    job.state = true;
-  }
-  return job;
-}
-
-void FileStorage::sync_files(const SyncJob& job) {
-  std::lock_guard lock(files_mutex_);
-  if (job.log) log_.sync_data();
-  if (state_unsynced_) {
-    state_.sync_data();
-    state_unsynced_ = false;
-  }
+  });
+  guarded([&] {
+    if (!log_dirty_) return;
+    log_->sync();
+    log_dirty_ = false;
+  });
 }
 
 void FileStorage::save_snapshot(const Snapshot& snapshot) {
   sync();
-  std::string body;
-  Writer b(body);
-  write_snapshot_meta(b, snapshot.meta);
-  b.bytes(snapshot.data);
-  std::string file;
-  Writer w(file);
-  w.u32(kSnapshotMagic);
-  w.u32(crc32c(body));
-  file += body;
-  replace_file(dir_ / "snapshot", file);
+  guarded([&] {
+    // Written in pieces: a snapshot can be large, and is not copied.
+    std::string meta;
+    Writer m(meta);
+    write_snapshot_meta(m, snapshot.meta);
+    if (snapshot.data.size() > 0xffffffffu) throw std::length_error("Raft snapshot too large to encode");
+    m.u32(static_cast<std::uint32_t>(snapshot.data.size()));
+    std::string header;
+    Writer h(header);
+    h.u32(kSnapshotMagic);
+    h.u32(crc32c(std::vector<std::string_view>{meta, snapshot.data}));
+    core::replace_file(disk_, dir_ / "snapshot", std::vector<std::string_view>{header, meta, snapshot.data});
+  });
 }
 
 void FileStorage::compact(Index upto, Term upto_term) {
@@ -255,23 +275,23 @@ void FileStorage::reset_log(Index start, Term start_term) {
 }
 
 void FileStorage::rewrite_log(Index start, Term start_term, Index keep_after) {
-  std::string content = start_record(start, start_term);
-  const std::uint64_t base = content.size();
-  std::vector<std::uint64_t> offsets;
-  if (keep_after < last_index()) {
-    const auto first_kept = keep_after + 1 - log_start_ - 1;
-    const auto from = offsets_[first_kept];
-    std::string old = log_.read_all();
-    content.append(old, from, log_size_ - from);
-    for (auto i = first_kept; i < offsets_.size(); ++i) offsets.push_back(offsets_[i] - from + base);
-  }
-  std::lock_guard lock(files_mutex_);
-  replace_file(dir_ / "log", content);
-  log_ = File(dir_ / "log");
-  log_start_ = start;
-  offsets_ = std::move(offsets);
-  log_size_ = content.size();
-  log_dirty_ = false;
+  guarded([&] {
+    std::string content = start_record(start, start_term);
+    const std::uint64_t base = content.size();
+    std::vector<std::uint64_t> offsets;
+    if (keep_after < last_index()) {
+      const auto first_kept = keep_after - log_start_;
+      const auto from = offsets_[first_kept];
+      content += log_->read(from, log_size_ - from);
+      for (auto i = first_kept; i < offsets_.size(); ++i) offsets.push_back(offsets_[i] - from + base);
+    }
+    core::replace_file(disk_, dir_ / "log", content);
+    log_ = disk_.open(dir_ / "log", core::Disk::Open::existing);
+    log_start_ = start;
+    offsets_ = std::move(offsets);
+    log_size_ = content.size();
+    log_dirty_ = false;
+  });
 }
 
 }  // namespace idunno::raft

@@ -13,21 +13,28 @@
 //             temporary file, fsync, rename, fsync the directory).
 // append writes at once, save_hard_state at the next sync; both are durable
 // only after sync(), which fdatasyncs. truncate_after is durable at once (so
-// that dropped entries never come back under new ones after a crash). A write error throws
-// std::system_error; the node must then stop (fail-stop), since the files
-// may hold a partial record.
+// that dropped entries never come back under new ones after a crash).
 //
-// Owned by the node's driver and used from its event loop thread, except
-// sync_files(), which may run on another thread (so that the loop never
-// waits for the disk) concurrently with later writes.
+// Every file operation goes through a core::Disk (the real one by default),
+// so that tests can crash it at every step and fill it up. A disk error
+// throws core::DiskError (ENOSPC, EIO, ... with the path) and poisons the
+// storage: every later call throws too, naming the first error. The files
+// may then hold a partial record, and after a failed fsync the kernel may
+// have dropped the unsynced pages, so a later sync() that succeeded would
+// vouch for writes that are gone: the node must stop (fail-stop) instead.
+//
+// Owned by the node's driver; every call after construction comes from one
+// thread at a time (the driver's disk thread), which need not be the thread
+// that constructed it.
 
 #include <cstdint>
+#include <exception>
 #include <filesystem>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <vector>
 
-#include "core/raft/file_io.hpp"
+#include "core/disk.hpp"
 #include "core/raft/storage.hpp"
 
 namespace idunno::raft {
@@ -36,7 +43,8 @@ class FileStorage final : public Storage {
  public:
   // Creates `dir` if needed and recovers what is in it. Throws when the
   // files are corrupt beyond a torn tail.
-  explicit FileStorage(std::filesystem::path dir);
+  FileStorage(core::Disk& disk, std::filesystem::path dir);
+  explicit FileStorage(std::filesystem::path dir) : FileStorage(core::posix_disk(), std::move(dir)) {}
 
   State load() override;
   void save_hard_state(const HardState& state) override;
@@ -47,22 +55,6 @@ class FileStorage final : public Storage {
   void compact(Index upto, Term upto_term) override;
   void reset_log(Index start, Term start_term) override;
 
-  // sync() in two halves. prepare_sync() (owner's thread) writes what is
-  // buffered and says which files need flushing; sync_files() flushes them
-  // and may run on any one other thread at a time. It covers every write
-  // made before prepare_sync().
-  struct SyncJob {
-    bool log = false;
-    bool state = false;
-    bool empty() const { return !log && !state; }
-    void merge(const SyncJob& other) {
-      log = log || other.log;
-      state = state || other.state;
-    }
-  };
-  SyncJob prepare_sync();
-  void sync_files(const SyncJob& job);
-
   // Bytes of torn tail dropped from the log at recovery.
   std::uint64_t dropped_tail_bytes() const { return dropped_tail_bytes_; }
   const std::filesystem::path& directory() const { return dir_; }
@@ -72,17 +64,17 @@ class FileStorage final : public Storage {
   void recover_state(State& state);
   void recover_snapshot(State& state);
   void rewrite_log(Index start, Term start_term, Index keep_after);
+  // Runs a write; a failure poisons the storage (see above).
+  template <typename Fn>
+  void guarded(Fn&& fn);
+  void check_healthy() const;
   Index last_index() const { return log_start_ + offsets_.size(); }
 
+  core::Disk& disk_;
   std::filesystem::path dir_;
-  // Held while a file is flushed, its state slot written or the log file
-  // replaced: a flush never runs on a closed descriptor, and a state slot
-  // is never written while the other one's last write is unflushed (a crash
-  // could then tear both and lose a durable vote).
-  std::mutex files_mutex_;
-  bool state_unsynced_ = false;  // guarded by files_mutex_
-  File log_;
-  File state_;
+  std::unique_ptr<core::DiskFile> log_;
+  std::unique_ptr<core::DiskFile> state_;
+  std::exception_ptr failure_;  // the first disk error
   State recovered_;
   Index log_start_ = 0;
   std::vector<std::uint64_t> offsets_;  // file offset of entry log_start_ + 1 + i

@@ -170,23 +170,6 @@ TEST(FileStorage, StaleEntriesWithDecreasingTermsEndTheLog) {
   EXPECT_EQ(FileStorage(dir.path()).load().entries, entries(1, 2, 2));
 }
 
-TEST(FileStorage, SyncInTwoHalvesCoversEarlierWrites) {
-  TempDir dir;
-  FileStorage storage(dir.path());
-  storage.append(entries(1, 3, 1));
-  storage.save_hard_state(HardState{1, "a"});
-  auto job = storage.prepare_sync();
-  EXPECT_TRUE(job.log);
-  EXPECT_TRUE(job.state);
-  storage.save_hard_state(HardState{2, ""});
-  storage.prepare_sync();  // a second state write first flushes the first
-  storage.sync_files(job);
-  auto state = FileStorage(dir.path()).load();
-  EXPECT_EQ(state.hard_state, (HardState{2, ""}));
-  EXPECT_EQ(state.entries, entries(1, 3, 1));
-  EXPECT_TRUE(storage.prepare_sync().empty());
-}
-
 TEST(FileStorage, TornHardStateWriteKeepsThePreviousOne) {
   TempDir dir;
   {

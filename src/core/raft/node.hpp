@@ -21,6 +21,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -115,6 +116,27 @@ class RaftNode {
   void tick();
   core::TimePoint next_deadline() const;
 
+  // Snapshots taken by the driver, off the loop. With defer_snapshots(true),
+  // a due snapshot is handed out by take_snapshot_due() instead of being
+  // taken inline, and applying stops (committed entries wait) until
+  // snapshot_taken(): the driver serializes the state machine, saves the
+  // snapshot and compacts the log through compact_upto on its disk thread,
+  // in order with every other storage write, while this core goes on
+  // replicating. A snapshot install from a leader waits meanwhile (the
+  // chunk is dropped; the leader resends). Off by default (the simulation
+  // snapshots inline).
+  struct SnapshotDue {
+    SnapshotMeta meta;
+    Index compact_upto = 0;  // 0: nothing to compact
+    Term compact_term = 0;
+  };
+  void defer_snapshots(bool on) { defer_snapshots_ = on; }
+  std::optional<SnapshotDue> take_snapshot_due() { return std::exchange(snapshot_due_, std::nullopt); }
+  // `snapshot` covers the due snapshot's meta; it is now durable and the
+  // log compacted on disk.
+  void snapshot_taken(std::shared_ptr<const Snapshot> snapshot);
+  bool snapshot_in_progress() const { return snapshot_running_.has_value(); }
+
   // Syncs storage if anything was written, then returns and clears the
   // outputs accumulated since the last flush.
   Ready flush();
@@ -169,6 +191,7 @@ class RaftNode {
 
   // snapshot.cpp
   void maybe_take_snapshot();
+  void finish_snapshot(std::shared_ptr<const Snapshot> snapshot, const SnapshotDue& due, bool compact_storage);
   void send_snapshot_chunk(const NodeName& peer);
   void handle_snapshot_request(const NodeName& from, const SnapshotRequest& request);
   void handle_snapshot_reply(const NodeName& from, const SnapshotReply& reply);
@@ -219,6 +242,9 @@ class RaftNode {
     std::string data;
   };
   std::optional<IncomingSnapshot> incoming_snapshot_;
+  bool defer_snapshots_ = false;
+  std::optional<SnapshotDue> snapshot_due_;      // not yet handed out
+  std::optional<SnapshotDue> snapshot_running_;  // handed out, not yet taken
 
   // Membership: the configuration at the snapshot, config entries after it,
   // the latest of them (in effect) and the last one applied.

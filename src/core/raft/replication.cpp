@@ -151,7 +151,8 @@ void RaftNode::advance_commit(Index commit) {
 }
 
 void RaftNode::apply_committed() {
-  while (applied_ < commit_) {
+  // While a snapshot is serialized off the loop, committed entries wait.
+  while (applied_ < commit_ && !snapshot_running_) {
     const Index index = applied_ + 1;
     const auto& entry = log_.at(index);
     if (entry.type == EntryType::command) {

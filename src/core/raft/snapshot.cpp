@@ -4,6 +4,7 @@
 // the snapshot in chunks (one in flight, resumed at the offset it reports).
 
 #include <algorithm>
+#include <stdexcept>
 #include <utility>
 
 #include "core/raft/node.hpp"
@@ -11,23 +12,49 @@
 namespace idunno::raft {
 
 void RaftNode::maybe_take_snapshot() {
-  if (options_.snapshot_entries == 0 || applied_ < snapshot_index() + options_.snapshot_entries) return;
-  Snapshot snapshot;
-  snapshot.meta.last_index = applied_;
-  snapshot.meta.last_term = *log_.term_at(applied_);
-  snapshot.meta.config = config_at(applied_);
-  snapshot.data = state_machine_.snapshot();
-  storage_.save_snapshot(snapshot);
-  base_config_ = snapshot.meta.config;
-  config_entries_.erase(config_entries_.begin(), config_entries_.upper_bound(applied_));
-  snapshot_ = std::make_shared<const Snapshot>(std::move(snapshot));
+  if (options_.snapshot_entries == 0 || snapshot_running_ ||
+      applied_ < snapshot_index() + options_.snapshot_entries) {
+    return;
+  }
+  SnapshotDue due;
+  due.meta.last_index = applied_;
+  due.meta.last_term = *log_.term_at(applied_);
+  due.meta.config = config_at(applied_);
   const Index upto = applied_ > options_.snapshot_trailing_entries ? applied_ - options_.snapshot_trailing_entries : 0;
   if (upto > log_.start_index()) {
-    const Term upto_term = *log_.term_at(upto);
-    storage_.compact(upto, upto_term);
-    log_.compact(upto, upto_term);
+    due.compact_upto = upto;
+    due.compact_term = *log_.term_at(upto);
   }
-  emit(EventKind::snapshot_taken, {}, {}, applied_);
+  if (defer_snapshots_) {
+    snapshot_running_ = due;
+    snapshot_due_ = std::move(due);
+    return;
+  }
+  auto snapshot = std::make_shared<Snapshot>(Snapshot{due.meta, state_machine_.snapshot()});
+  storage_.save_snapshot(*snapshot);
+  finish_snapshot(std::move(snapshot), due, true);
+}
+
+void RaftNode::snapshot_taken(std::shared_ptr<const Snapshot> snapshot) {
+  if (!snapshot_running_ || !(snapshot->meta == snapshot_running_->meta)) {
+    throw std::logic_error("Raft snapshot_taken without a matching snapshot due");
+  }
+  const auto due = *std::exchange(snapshot_running_, std::nullopt);
+  snapshot_due_.reset();
+  finish_snapshot(std::move(snapshot), due, false);
+  apply_committed();  // what committed meanwhile
+}
+
+void RaftNode::finish_snapshot(std::shared_ptr<const Snapshot> snapshot, const SnapshotDue& due, bool compact_storage) {
+  const Index last = snapshot->meta.last_index;
+  base_config_ = snapshot->meta.config;
+  config_entries_.erase(config_entries_.begin(), config_entries_.upper_bound(last));
+  snapshot_ = std::move(snapshot);
+  if (due.compact_upto > log_.start_index()) {
+    if (compact_storage) storage_.compact(due.compact_upto, due.compact_term);
+    log_.compact(due.compact_upto, due.compact_term);
+  }
+  emit(EventKind::snapshot_taken, {}, {}, last);
 }
 
 void RaftNode::send_snapshot_chunk(const NodeName& peer) {
@@ -62,6 +89,9 @@ void RaftNode::handle_snapshot_request(const NodeName& from, const SnapshotReque
     send(from, SnapshotReply{term_, last, request.offset + request.data.size(), true});
     return;
   }
+  // The state machine is being serialized off the loop: it cannot be
+  // replaced now. The leader resends when the chunk goes unanswered.
+  if (snapshot_running_) return;
   if (request.offset == 0) incoming_snapshot_ = IncomingSnapshot{request.meta, {}};
   if (!incoming_snapshot_ || !(incoming_snapshot_->meta == request.meta) ||
       request.offset != incoming_snapshot_->data.size()) {
@@ -85,7 +115,8 @@ void RaftNode::install_snapshot(Snapshot snapshot) {
   const Index last = snapshot.meta.last_index;
   const Term last_term = snapshot.meta.last_term;
   state_machine_.restore(snapshot.data);
-  storage_.save_snapshot(snapshot);
+  auto shared = std::make_shared<const Snapshot>(std::move(snapshot));
+  storage_.save_shared_snapshot(shared);
   if (log_.matches(last, last_term)) {
     // The log goes on consistently past the snapshot: keep that part.
     storage_.compact(last, last_term);
@@ -97,9 +128,9 @@ void RaftNode::install_snapshot(Snapshot snapshot) {
     config_entries_.clear();
   }
   synced_last_ = std::min(synced_last_, log_.last_index());
-  base_config_ = snapshot.meta.config;
+  base_config_ = shared->meta.config;
   applied_config_ = base_config_;
-  snapshot_ = std::make_shared<const Snapshot>(std::move(snapshot));
+  snapshot_ = std::move(shared);
   commit_ = std::max(commit_, last);
   applied_ = last;
   refresh_membership();

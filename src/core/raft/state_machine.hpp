@@ -11,10 +11,16 @@
 // not mention had no commands yet). query() answers a read-only question
 // from the current state (ReadIndex reads run it once the state is recent
 // enough); machines without queries keep the default, which throws.
-// snapshot() and query() are const and must stay pure reads of the state (no
-// caches): snapshot() may run on another thread while apply is paused and
-// const reads run on the loop. Otherwise called only from the thread that
-// runs the core.
+//
+// Threading contract: apply() and restore() are called only from the thread
+// that runs the core (the event loop). snapshot() may be called from another
+// thread (the Raft driver's disk thread, so that serializing a large state
+// never stalls the loop); while it runs, the core applies nothing and
+// restores nothing (committed entries wait), but the loop may go on calling
+// the machine's const methods (query() for reads). So snapshot() and the
+// const methods must be safe to run concurrently with each other: they must
+// not mutate shared state (no caches filled lazily, no non-atomic counters),
+// and must not touch the event loop's objects.
 
 #include <stdexcept>
 #include <string>

@@ -6,10 +6,13 @@
 // hard state and the log are buffered until sync(); the core calls sync()
 // before any message that depends on them leaves (RaftNode::flush), so one
 // fsync covers every write of a batch. Snapshots and compaction are durable
-// when they return. FileStorage is the real one, MemoryStorage the one the
+// when they return, or (for a storage that queues its writes to a disk
+// thread, as the driver's does) durable in order before any later sync()
+// completes. FileStorage is the real one, MemoryStorage the one the
 // simulation crashes. Owned by the node's driver; used only from the thread
 // that runs the core.
 
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -47,6 +50,10 @@ class Storage {
 
   // Durable on return (buffered writes are synced first).
   virtual void save_snapshot(const Snapshot& snapshot) = 0;
+  // The same for a snapshot the caller keeps unchanged: a storage that
+  // writes later may hold on to it instead of copying it (snapshots can be
+  // large).
+  virtual void save_shared_snapshot(std::shared_ptr<const Snapshot> snapshot) { save_snapshot(*snapshot); }
   // Drops entries up to and including `upto`, keeping later ones; the log
   // then starts after `upto`, whose term is `upto_term`.
   virtual void compact(Index upto, Term upto_term) = 0;

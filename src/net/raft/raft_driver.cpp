@@ -3,8 +3,11 @@
 #include "net/raft/raft_driver.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
@@ -57,8 +60,8 @@ RaftDriver::RaftDriver(asio::any_io_executor executor, RpcServer& server, RpcCli
       client_(client),
       router_(router),
       options_(std::move(options)),
-      file_(options_.data_dir / "raft"),
-      storage_(file_),
+      file_(options_.disk ? *options_.disk : core::posix_disk(), options_.data_dir / "raft"),
+      storage_(file_, disk_, executor),
       tasks_(executor, "raft"),
       timer_(executor),
       alive_(std::make_shared<bool>(true)) {
@@ -75,6 +78,11 @@ RaftDriver::RaftDriver(asio::any_io_executor executor, RpcServer& server, RpcCli
   }
   core_ = std::make_unique<raft::RaftNode>(options_.name, options_.raft, storage_, router_, clock_,
                                            std::random_device{}());
+  core_->defer_snapshots(true);
+  // The disk thread gives way to the loop: serializing and writing a large
+  // snapshot there must not delay the loop's timers when CPUs are scarce.
+  disk_.async_run([] { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); },
+                  asio::bind_executor(executor_, [](std::exception_ptr) {}));
   register_methods(server);
 }
 
@@ -151,6 +159,7 @@ void RaftDriver::flush_now() {
     return;
   }
   rearm_timer();
+  if (auto due = core_->take_snapshot_due()) tasks_.spawn(take_snapshot(std::move(*due)), "raft snapshot");
   // Outputs wait for an fsync that starts after they were produced: their
   // own writes, or those of earlier held outputs they build on.
   if (storage_.take_owed() || syncing_) {
@@ -168,8 +177,8 @@ asio::awaitable<void> RaftDriver::sync_loop() {
   while (!held_.empty() && !stopping_) {
     auto batch = std::exchange(held_, {});
     try {
-      const auto job = file_.prepare_sync();
-      co_await disk_.run([this, job] { file_.sync_files(job); });
+      auto work = storage_.run([](raft::FileStorage& file) { file.sync(); });
+      co_await std::move(work);
     } catch (const std::exception& e) {
       syncing_ = false;
       fail(std::string("cannot persist Raft state: ") + e.what());
@@ -181,6 +190,31 @@ asio::awaitable<void> RaftDriver::sync_loop() {
     }
   }
   syncing_ = false;
+}
+
+asio::awaitable<void> RaftDriver::take_snapshot(raft::RaftNode::SnapshotDue due) {
+  std::shared_ptr<const raft::Snapshot> snapshot;
+  try {
+    // Queued behind every write the core made before it was due, so the
+    // entries compaction keeps are on disk.
+    auto job = [machine = &router_, due](raft::FileStorage& file) {
+      auto made = std::make_shared<raft::Snapshot>();
+      made->meta = due.meta;
+      made->data = machine->snapshot();
+      file.save_snapshot(*made);
+      if (due.compact_upto > 0) file.compact(due.compact_upto, due.compact_term);
+      return std::shared_ptr<const raft::Snapshot>(std::move(made));
+    };
+    auto work = storage_.run(std::move(job));
+    auto taken = co_await std::move(work);
+    snapshot = std::move(taken);
+  } catch (const std::exception& e) {
+    if (!stopping_) fail(std::string("cannot save the Raft snapshot: ") + e.what());
+    co_return;
+  }
+  if (stopping_) co_return;
+  core_->snapshot_taken(std::move(snapshot));
+  schedule_flush();
 }
 
 void RaftDriver::release(raft::Ready ready) {

@@ -4,8 +4,12 @@
 //
 // Why: the core is sans-I/O. The driver feeds it messages from RPC
 // ("raft.messages"), ticks it with one timer, flushes it once per loop turn,
-// fsyncs on a thread of its own (one fsync covers every flush since the
-// last; a flush's outputs are held until its fsync is done), sends messages
+// does every disk write on a thread of its own, in order (appends,
+// truncations, fsyncs, snapshot saves, compaction: see QueuedStorage; one
+// fsync covers every flush since the last; a flush's outputs are held until
+// its fsync is done), serializes the state machine for a snapshot on that
+// thread too while applying waits (StateMachine's threading contract),
+// sends messages
 // batched per peer, resolves proposals when their entries apply, logs
 // events, and turns membership events into voter-set changes. It hosts a
 // raft::Router: every command names its state machine, and submit() gives
@@ -43,7 +47,8 @@
 #include "core/raft/router.hpp"
 #include "core/task_group.hpp"
 #include "core/thread_pool.hpp"
-#include "net/raft/deferred_sync_storage.hpp"
+#include "core/disk.hpp"
+#include "net/raft/queued_storage.hpp"
 #include "net/rpc_client.hpp"
 #include "net/rpc_server.hpp"
 
@@ -127,6 +132,9 @@ struct RaftDriverOptions {
   // connections of its own. Null: the driver's client carries both lanes.
   RpcClient* control_client = nullptr;
   std::chrono::milliseconds propose_timeout{5000};
+  // Where the Raft state is written (nullptr: the real disk). Tests pass a
+  // core::FakeDisk; it must outlive the driver.
+  core::Disk* disk = nullptr;
   // Called when the state on disk can no longer be written (the node must
   // stop: it cannot promise durability). Default: log and abort.
   std::function<void(const std::string& what)> on_fatal;
@@ -240,6 +248,7 @@ class RaftDriver {
   void schedule_flush();
   void flush_now();
   boost::asio::awaitable<void> sync_loop();
+  boost::asio::awaitable<void> take_snapshot(raft::RaftNode::SnapshotDue due);
   void release(raft::Ready ready);
   void rearm_timer();
   boost::asio::awaitable<void> timer_loop();
@@ -292,8 +301,8 @@ class RaftDriver {
   RaftDriverOptions options_;
   core::SystemClock clock_;
   raft::FileStorage file_;
-  DeferredSyncStorage storage_;
-  core::ThreadPool disk_{1};  // fsyncs; joined before file_ goes away
+  QueuedStorage storage_;
+  core::ThreadPool disk_{1, "raft-disk"};  // every write, in order; joined before file_ goes away
   std::unique_ptr<raft::RaftNode> core_;
   core::TaskGroup tasks_;
   boost::asio::steady_timer timer_;
