@@ -102,14 +102,15 @@ TEST(ThreadPool, ResumesOnCallerExecutorWithValue) {
 TEST(ThreadPool, PropagatesExceptions) {
   asio::io_context io;
   ThreadPool pool(1);
-  EXPECT_THROW(run_until_done(io, [&]() -> asio::awaitable<int> {
-                 co_return co_await pool.run([]() -> int { throw std::runtime_error("boom"); });
-               }),
+  EXPECT_THROW(run_until_done(io,
+                              [&]() -> asio::awaitable<int> {
+                                co_return co_await pool.run([]() -> int { throw std::runtime_error("boom"); });
+                              }),
                std::runtime_error);
-  EXPECT_THROW(run_until_done(io, [&]() -> asio::awaitable<void> {
-                 co_await pool.run([] { throw std::logic_error("void boom"); });
-               }),
-               std::logic_error);
+  EXPECT_THROW(
+      run_until_done(
+          io, [&]() -> asio::awaitable<void> { co_await pool.run([] { throw std::logic_error("void boom"); }); }),
+      std::logic_error);
 }
 
 // While a pool job runs, the loop keeps serving its timers: five 1 ms ticks
@@ -122,7 +123,7 @@ TEST(ThreadPool, LoopStaysResponsiveWhileWorkRuns) {
   ThreadPool pool(1);
   Spin spin;
   int ticks_while_running = 0;
-  run_until_done(io, [&]() -> asio::awaitable<void> {
+  auto ticks = [&]() -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
     TaskGroup group(ex);
     group.spawn(spin_on_pool(&pool, &spin, 5s));
@@ -136,7 +137,8 @@ TEST(ThreadPool, LoopStaysResponsiveWhileWorkRuns) {
     }
     spin.release = true;
     co_await group.join();
-  }, 10s);
+  };
+  run_until_done(io, std::move(ticks), 10s);
   EXPECT_FALSE(spin.gave_up) << "the pool job blocked the loop: no timer fired until it gave up";
   EXPECT_NE(spin.thread, std::this_thread::get_id()) << "the pool job ran on the loop thread";
   EXPECT_EQ(ticks_while_running, 5) << "the loop's timers must fire while the pool job runs";

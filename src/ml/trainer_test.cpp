@@ -107,7 +107,8 @@ TEST(Trainer, ExecutorTrainsACloneAndReportsOnTheLoop) {
     ++epochs_seen;
     all_on_loop = all_on_loop && std::this_thread::get_id() == loop_thread;
   };
-  const auto [trained, result] = idunno::testing::run_until_done(io, executor.train(start, data, nullptr, options, callbacks));
+  const auto [trained, result] =
+      idunno::testing::run_until_done(io, executor.train(start, data, nullptr, options, callbacks));
   EXPECT_EQ(result.epochs.size(), 2U);
   EXPECT_EQ(epochs_seen, 2);
   EXPECT_EQ(progress_seen, 2 * 3);  // 9 steps per epoch: after steps 3, 6, 9

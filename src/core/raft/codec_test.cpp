@@ -60,14 +60,9 @@ std::string corrupt(std::string bytes, std::mt19937_64& rng) {
     bytes.replace(at, 4, std::string{small, 0, 0, 0});
   }
   switch (rng() % 4) {
-    case 0:
-      bytes.resize(rng() % (bytes.size() + 1));
-      break;
-    case 1:
-      bytes.append(rng() % 8, static_cast<char>(rng()));
-      break;
-    default:
-      break;
+    case 0: bytes.resize(rng() % (bytes.size() + 1)); break;
+    case 1: bytes.append(rng() % 8, static_cast<char>(rng())); break;
+    default: break;
   }
   return bytes;
 }
