@@ -2,11 +2,12 @@
 # Static checks of a change: clang-format on the lines it touches,
 # clang-tidy (.clang-tidy: bugprone and the coroutine lifetime checks) on the
 # C++ files it touches, and the rule on immediately-invoked capturing
-# coroutine lambdas on every test file. Exits non-zero on any finding.
+# coroutine lambdas in the test files it touches. Exits non-zero on any
+# finding.
 #
 #   scripts/lint.sh            change = the files differing from the merge
 #                              base with main (IDUNNO_LINT_BASE overrides)
-#   scripts/lint.sh --all      clang-tidy on every file (slow: see README)
+#   scripts/lint.sh --all      every file (slow: see README)
 #
 # Needs a configured build/ (compile_commands.json, generated protobuf
 # headers): run after scripts/build.sh.
@@ -47,9 +48,13 @@ if [ "${#files[@]}" -gt 0 ]; then
   fi
 fi
 
-# 2. Immediately-invoked capturing coroutine lambdas, in every test file.
-mapfile -t tests < <(git ls-files | grep -E '^(src|tests)/.*(_test\.cpp|test.*\.hpp)$' || true)
-python3 scripts/check_coroutine_lambdas.py "${tests[@]}" || status=1
+# 2. Immediately-invoked capturing coroutine lambdas, in the test files of
+# the change (every test file with --all).
+tests=()
+for f in "${files[@]}"; do
+  if [[ "$f" =~ (_test\.cpp|test[^/]*\.hpp)$ ]]; then tests+=("$f"); fi
+done
+[ "${#tests[@]}" -eq 0 ] || python3 scripts/check_coroutine_lambdas.py "${tests[@]}" || status=1
 
 # 3. clang-tidy on translation units: changed .cpp files, and the .cpp
 # beside a changed header. Two checks are off for test files: they use the
