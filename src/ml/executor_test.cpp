@@ -185,15 +185,15 @@ TEST_F(ExecutorTest, BatchesShareThePoolSlotsAndGiveThemBack) {
     std::size_t queued_before_cancel = 0;
   };
   const auto seen = std::make_shared<Seen>();
-  run([](Executor& ex, ModelPtr m, DatasetPtr d, std::shared_ptr<Seen> s) -> asio::awaitable<void> {
+  run([](Executor* ex, ModelPtr m, DatasetPtr d, std::shared_ptr<Seen> s) -> asio::awaitable<void> {
     const auto loop = co_await asio::this_coro::executor;
     core::TaskGroup batches(loop, "batches");
     for (int i = 0; i < 12; ++i) {
       const std::size_t lo = static_cast<std::size_t>(i % 4) * 16;
       const std::size_t hi = lo + (i % 2 == 0 ? 1 : 16);
-      batches.spawn([](Executor& e, ModelPtr mm, DatasetPtr dd, std::size_t a, std::size_t b,
+      batches.spawn([](Executor* e, ModelPtr mm, DatasetPtr dd, std::size_t a, std::size_t b,
                        std::shared_ptr<Seen> ss) -> asio::awaitable<void> {
-        const auto result = co_await e.infer(mm, dd, a, b);
+        const auto result = co_await e->infer(mm, dd, a, b);
         const auto direct = run_batch(*mm, make_batch(*dd, a, b, mm->info()));
         for (std::size_t q = 0; q < direct.predictions.size(); ++q) {
           if (result.predictions.at(q).label != direct.predictions[q].label) ++ss->mismatches;
@@ -202,7 +202,7 @@ TEST_F(ExecutorTest, BatchesShareThePoolSlotsAndGiveThemBack) {
       }(ex, m, d, lo, hi, s));
     }
     co_await batches.join();
-  }(executor, model, data, seen));
+  }(&executor, model, data, seen));
   EXPECT_EQ(seen->done, 12);
   EXPECT_EQ(seen->mismatches, 0);
   EXPECT_EQ(executor.wide_batches(), 6U);  // the 6 batches of 16
@@ -213,26 +213,26 @@ TEST_F(ExecutorTest, BatchesShareThePoolSlotsAndGiveThemBack) {
   // cancelled while the first is known to be running: it still finishes,
   // the two waiting ones leave without reading a sample.
   const auto held = std::make_shared<HeldDataset>(data);
-  run([](Executor& ex, ModelPtr m, std::shared_ptr<HeldDataset> h, std::shared_ptr<Seen> s) -> asio::awaitable<void> {
+  run([](Executor* ex, ModelPtr m, std::shared_ptr<HeldDataset> h, std::shared_ptr<Seen> s) -> asio::awaitable<void> {
     core::TaskGroup doomed(co_await asio::this_coro::executor, "doomed");
     for (int i = 0; i < 3; ++i) {
-      doomed.spawn([](Executor& e, ModelPtr mm, DatasetPtr dd, std::shared_ptr<Seen> ss) -> asio::awaitable<void> {
+      doomed.spawn([](Executor* e, ModelPtr mm, DatasetPtr dd, std::shared_ptr<Seen> ss) -> asio::awaitable<void> {
         try {
-          (void)co_await e.infer(mm, dd, 0, 16);
+          (void)co_await e->infer(mm, dd, 0, 16);
           ++ss->completed_after_cancel;
         } catch (const boost::system::system_error&) {
           ++ss->cancelled;
         }
       }(ex, m, h, s));
     }
-    s->queued_before_cancel = ex.queued_batches();
+    s->queued_before_cancel = ex->queued_batches();
     // The wide thread needs nothing from this loop to start the batch, so
     // waiting for it here (a bounded wait on an event) is safe.
     s->started = h->wait_started(std::chrono::seconds(20));
     doomed.cancel();
     h->open();
     co_await doomed.join();
-  }(executor, model, held, seen));
+  }(&executor, model, held, seen));
   ASSERT_TRUE(seen->started) << "the first wide batch never started on the wide thread";
   EXPECT_EQ(seen->queued_before_cancel, 2U);
   EXPECT_EQ(seen->completed_after_cancel, 1);
@@ -293,7 +293,7 @@ TEST_F(ExecutorTest, EventLoopStaysResponsiveDuringInference) {
     bool done = false;
   };
   const auto observed = std::make_shared<Observed>();
-  run([](Executor& executor, ModelPtr m, DatasetPtr d, std::size_t n,
+  run([](Executor* executor, ModelPtr m, DatasetPtr d, std::size_t n,
          std::shared_ptr<Observed> s) -> asio::awaitable<void> {
     core::TaskGroup group(co_await asio::this_coro::executor, "test");
     group.spawn([](std::shared_ptr<Observed> o) -> asio::awaitable<void> {
@@ -309,12 +309,12 @@ TEST_F(ExecutorTest, EventLoopStaysResponsiveDuringInference) {
       }
     }(s));
     for (int i = 0; i < 2; ++i) {
-      const auto result = co_await executor.infer(m, d, 0, n);
+      const auto result = co_await executor->infer(m, d, 0, n);
       s->min_batch = std::min(s->min_batch, result.processing_time);
     }
     s->done = true;
     co_await group.join();
-  }(executor_, model, data, images, observed));
+  }(&executor_, model, data, images, observed));
   const Observed& seen = *observed;
   std::cout << "min_batch_ms=" << Ms(seen.min_batch).count() << " max_timer_late_ms=" << Ms(seen.max_late).count()
             << " ticks=" << seen.ticks << "\n";
