@@ -6,10 +6,10 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
+
+#include "core/coro_test.hpp"
 
 namespace idunno::cli {
 namespace {
@@ -20,9 +20,7 @@ using net::console::CommandOutcome;
 
 CommandOutcome run(CommandDispatcher& d, std::string name, std::vector<std::string> args = {}) {
   asio::io_context io;
-  auto future = asio::co_spawn(io, d.dispatch(std::move(name), std::move(args)), asio::use_future);
-  io.run();
-  return future.get();
+  return idunno::testing::run_until_done(io, d.dispatch(std::move(name), std::move(args)));
 }
 
 std::vector<std::string> names(const CommandOutcome& help) {
@@ -92,13 +90,11 @@ TEST(CommandDispatcher, LocalFileCommandsRunOnlyFromTheTerminal) {
     co_return json::object{};
   });
   asio::io_context io;
-  auto remote = asio::co_spawn(io, d.dispatch("load", {"/etc/passwd"}), asio::use_future);
-  auto local = asio::co_spawn(io, d.dispatch("load", {"/etc/passwd"}, CommandOrigin::terminal), asio::use_future);
-  io.run();
-  const auto refused = remote.get();
+  const auto refused = idunno::testing::run_until_done(io, d.dispatch("load", {"/etc/passwd"}));
+  const auto local = idunno::testing::run_until_done(io, d.dispatch("load", {"/etc/passwd"}, CommandOrigin::terminal));
   EXPECT_FALSE(refused.ok);
   EXPECT_NE(refused.error.find("local file"), std::string::npos) << refused.error;
-  EXPECT_TRUE(local.get().ok);
+  EXPECT_TRUE(local.ok);
   EXPECT_EQ(calls, 1);
   // A table entry with a local file but no transfer is a programming error.
   EXPECT_THROW(CommandTable({{"bad", "LOCAL", "no transfer", 1, 1, {}, {ArgKind::local_output}}}), std::logic_error);

@@ -18,22 +18,30 @@
 // eventually() is the one way a test waits for a condition: it polls `done`
 // every `step` until it holds or `limit` passes, on the caller's executor.
 //
-// Header-only; for tests on one thread.
+// LoopThread is for the one case a loop cannot run on the test's thread: a
+// blocking client under test (the CLI's path) talking to a server whose
+// loop runs on a thread of its own.
+//
+// Header-only; everything but LoopThread is for tests on one thread.
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -79,7 +87,11 @@ T run_until_done(boost::asio::io_context& io, boost::asio::awaitable<T> task,
     if (io.run_one_for(deadline - now) == 0 && io.stopped()) io.restart();
   }
   if (outcome->error) std::rethrow_exception(outcome->error);
-  if constexpr (!std::is_void_v<T>) return std::move(*outcome->value);
+  if constexpr (!std::is_void_v<T>) {
+    std::optional<T>& value = outcome->value;
+    if (!value) throw std::logic_error("run_until_done: the awaitable ended with neither a value nor an error");
+    return std::move(*value);
+  }
 }
 
 namespace detail {
@@ -148,6 +160,43 @@ class CoroutineTest : public ::testing::Test {
   boost::asio::any_io_executor executor() { return io_.get_executor(); }
 
   boost::asio::io_context io_;
+};
+
+// An io_context run on a thread of its own. Create what lives on the loop
+// (servers) before start(); afterwards touch it only through run(), which
+// awaits one awaitable on the loop (a server's stop) with the hang limit.
+// The destructor (or stop()) stops the loop and joins its thread.
+class LoopThread {
+ public:
+  LoopThread() = default;
+  LoopThread(const LoopThread&) = delete;
+  LoopThread& operator=(const LoopThread&) = delete;
+  ~LoopThread() { stop(); }
+
+  boost::asio::io_context& io() { return io_; }
+  boost::asio::any_io_executor executor() { return io_.get_executor(); }
+
+  void start() {
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  template <typename T>
+  T run(boost::asio::awaitable<T> task, std::chrono::steady_clock::duration limit = default_hang_limit) {
+    auto future = boost::asio::co_spawn(io_, std::move(task), boost::asio::use_future);
+    if (future.wait_for(limit) != std::future_status::ready) throw HangError();
+    return future.get();
+  }
+
+  void stop() {
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ = boost::asio::make_work_guard(io_);
+  std::thread thread_;
 };
 
 }  // namespace idunno::testing

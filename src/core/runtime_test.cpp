@@ -9,10 +9,10 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_future.hpp>
 #include <stdexcept>
 #include <thread>
 
+#include "core/coro_test.hpp"
 #include "core/task_group.hpp"
 #include "core/thread_pool.hpp"
 #include "core/timeout.hpp"
@@ -49,26 +49,44 @@ asio::awaitable<void> set_flag(bool* flag) {
   co_return;
 }
 
-asio::awaitable<void> spin_on_pool(ThreadPool* pool, std::atomic<bool>* release) {
-  co_await pool->run([release] {
-    while (!release->load()) std::this_thread::yield();
+// What a spinning pool job saw: it ran off the loop thread and ended because
+// the loop released it, not because it gave up.
+struct Spin {
+  std::atomic<bool> release{false};
+  std::atomic<bool> running{false};
+  std::atomic<bool> gave_up{false};
+  std::thread::id thread;
+};
+
+// Spins on the pool until released, or gives up after `limit` (so that a
+// pool that ran work on the loop thread fails the test instead of hanging
+// it).
+asio::awaitable<void> spin_on_pool(ThreadPool* pool, Spin* spin, std::chrono::milliseconds limit) {
+  co_await pool->run([spin, limit] {
+    spin->thread = std::this_thread::get_id();
+    spin->running = true;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!spin->release.load()) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        spin->gave_up = true;
+        break;
+      }
+      std::this_thread::yield();
+    }
+    spin->running = false;
   });
 }
 
-// Runs `task` on a fresh io_context until it completes; returns its value.
-template <typename T>
-T run_on_loop(asio::io_context& io, asio::awaitable<T> task) {
-  auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-  io.run();
-  io.restart();
-  return future.get();
-}
+// Every test drives its own io_context through the one runner, with its
+// hang limit. A capturing coroutine lambda is passed to it uninvoked, so the
+// runner owns the captures until the coroutine ends (STYLE.md).
+using idunno::testing::run_until_done;
 
 TEST(ThreadPool, ResumesOnCallerExecutorWithValue) {
   asio::io_context io;
   ThreadPool pool(2);
   const auto loop_thread = std::this_thread::get_id();
-  auto result = run_on_loop(io, [&]() -> asio::awaitable<std::pair<bool, bool>> {
+  auto result = run_until_done(io, [&]() -> asio::awaitable<std::pair<bool, bool>> {
     std::thread::id worker;
     int value = co_await pool.run([&] {
       worker = std::this_thread::get_id();
@@ -76,7 +94,7 @@ TEST(ThreadPool, ResumesOnCallerExecutorWithValue) {
     });
     EXPECT_EQ(value, 42);
     co_return std::pair{worker != loop_thread, std::this_thread::get_id() == loop_thread};
-  }());
+  });
   EXPECT_TRUE(result.first) << "work must run off the loop thread";
   EXPECT_TRUE(result.second) << "the caller must resume on its own executor";
 }
@@ -84,41 +102,52 @@ TEST(ThreadPool, ResumesOnCallerExecutorWithValue) {
 TEST(ThreadPool, PropagatesExceptions) {
   asio::io_context io;
   ThreadPool pool(1);
-  EXPECT_THROW(run_on_loop(io, [&]() -> asio::awaitable<int> {
-                 co_return co_await pool.run([]() -> int { throw std::runtime_error("boom"); });
-               }()),
+  EXPECT_THROW(run_until_done(io,
+                              [&]() -> asio::awaitable<int> {
+                                co_return co_await pool.run([]() -> int { throw std::runtime_error("boom"); });
+                              }),
                std::runtime_error);
-  EXPECT_THROW(run_on_loop(io, [&]() -> asio::awaitable<void> {
-                 co_await pool.run([] { throw std::logic_error("void boom"); });
-               }()),
-               std::logic_error);
+  EXPECT_THROW(
+      run_until_done(
+          io, [&]() -> asio::awaitable<void> { co_await pool.run([] { throw std::logic_error("void boom"); }); }),
+      std::logic_error);
 }
 
+// While a pool job runs, the loop keeps serving its timers: five 1 ms ticks
+// happen while the job is known to be running, and the job ends
+// because the loop released it. A pool that ran the job on the loop thread
+// would starve the timers until the job gave up: that fails here, in
+// bounded time, instead of hanging.
 TEST(ThreadPool, LoopStaysResponsiveWhileWorkRuns) {
   asio::io_context io;
   ThreadPool pool(1);
-  std::atomic<bool> release{false};
-  int ticks = 0;
-  run_on_loop(io, [&]() -> asio::awaitable<void> {
+  Spin spin;
+  int ticks_while_running = 0;
+  auto ticks = [&]() -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
     TaskGroup group(ex);
-    group.spawn(spin_on_pool(&pool, &release));
+    group.spawn(spin_on_pool(&pool, &spin, 5s));
     asio::steady_timer timer(ex);
-    // The loop keeps serving timers while the pool is busy.
-    for (ticks = 0; ticks < 5; ++ticks) {
+    // Ticks count once the job is running (a pool thread may take a moment
+    // to pick it up); the job's give-up bounds this loop.
+    while (ticks_while_running < 5 && !spin.gave_up) {
       timer.expires_after(1ms);
       co_await timer.async_wait(asio::use_awaitable);
+      if (spin.running && !spin.gave_up) ++ticks_while_running;
     }
-    release = true;
+    spin.release = true;
     co_await group.join();
-  }());
-  EXPECT_EQ(ticks, 5);
+  };
+  run_until_done(io, std::move(ticks), 10s);
+  EXPECT_FALSE(spin.gave_up) << "the pool job blocked the loop: no timer fired until it gave up";
+  EXPECT_NE(spin.thread, std::this_thread::get_id()) << "the pool job ran on the loop thread";
+  EXPECT_EQ(ticks_while_running, 5) << "the loop's timers must fire while the pool job runs";
 }
 
 TEST(TaskGroup, JoinWaitsForChildren) {
   asio::io_context io;
   int finished = 0;
-  run_on_loop(io, [&]() -> asio::awaitable<void> {
+  run_until_done(io, [&]() -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
     TaskGroup group(ex);
     for (int i = 0; i < 3; ++i) {
@@ -127,14 +156,14 @@ TEST(TaskGroup, JoinWaitsForChildren) {
     EXPECT_EQ(group.size(), 3u);
     co_await group.join();
     EXPECT_EQ(group.size(), 0u);
-  }());
+  });
   EXPECT_EQ(finished, 3);
 }
 
 TEST(TaskGroup, ShutdownCancelsWaitingChildren) {
   asio::io_context io;
   bool cancelled = false;
-  const bool in_time = run_on_loop(io, [&]() -> asio::awaitable<bool> {
+  const bool in_time = run_until_done(io, [&]() -> asio::awaitable<bool> {
     auto ex = co_await asio::this_coro::executor;
     TaskGroup group(ex);
     group.spawn(wait_long(&cancelled));
@@ -142,7 +171,7 @@ TEST(TaskGroup, ShutdownCancelsWaitingChildren) {
     bool late = false;
     EXPECT_FALSE(group.spawn(set_flag(&late)));
     co_return ok;
-  }());
+  });
   EXPECT_TRUE(in_time);
   EXPECT_TRUE(cancelled);
 }
@@ -150,13 +179,13 @@ TEST(TaskGroup, ShutdownCancelsWaitingChildren) {
 TEST(TaskGroup, FailingChildDoesNotTakeDownTheGroup) {
   asio::io_context io;
   bool other_finished = false;
-  run_on_loop(io, [&]() -> asio::awaitable<void> {
+  run_until_done(io, [&]() -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
     TaskGroup group(ex);
     group.spawn(throw_now());
     group.spawn(set_flag(&other_finished));
     co_await group.join();
-  }());
+  });
   EXPECT_TRUE(other_finished);
 }
 
@@ -174,20 +203,20 @@ asio::awaitable<int> fail_after(std::chrono::milliseconds d) {
 
 TEST(WithTimeout, ValueBeforeDeadline) {
   asio::io_context io;
-  EXPECT_EQ(run_on_loop(io, with_timeout(sleep_then(1ms, 7), 5s)), 7);
+  EXPECT_EQ(run_until_done(io, with_timeout(sleep_then(1ms, 7), 5s)), 7);
 }
 
 TEST(WithTimeout, DeadlineFirstThrowsTimeout) {
   asio::io_context io;
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_THROW(run_on_loop(io, with_timeout(sleep_then(10s, 7), 20ms)), TimeoutError);
+  EXPECT_THROW(run_until_done(io, with_timeout(sleep_then(10s, 7), 20ms)), TimeoutError);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "the slow operation must be cancelled";
 }
 
 TEST(WithTimeout, FailureEndsTheRaceAtOnce) {
   asio::io_context io;
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_THROW(run_on_loop(io, with_timeout(fail_after(1ms), 10s)), std::runtime_error);
+  EXPECT_THROW(run_until_done(io, with_timeout(fail_after(1ms), 10s)), std::runtime_error);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "an I/O failure must not wait for the timer";
 }
 
@@ -205,16 +234,10 @@ asio::awaitable<void> wait_long_within_timeout(bool* ended) {
 TEST(WithTimeout, TaskGroupShutdownReachesTheOperation) {
   asio::io_context io;
   bool ended = false;
-  bool in_grace = false;
-  bool done = false;
   TaskGroup group(io.get_executor());
   group.spawn(wait_long_within_timeout(&ended));
-  asio::co_spawn(io, group.shutdown(1s), [&](std::exception_ptr, bool ok) {
-    in_grace = ok;
-    done = true;
-  });
-  io.run_for(5s);
-  EXPECT_TRUE(done) << "shutdown did not end";
+  bool in_grace = false;
+  EXPECT_NO_THROW(in_grace = run_until_done(io, group.shutdown(1s), 5s)) << "shutdown did not end";
   EXPECT_TRUE(in_grace) << "the total cancellation did not reach the operation";
   EXPECT_TRUE(ended);
 }

@@ -14,6 +14,9 @@ namespace asio = boost::asio;
 
 SlotGate::Lease::Lease(Lease&& other) noexcept : gate_(std::move(other.gate_)), n_(std::exchange(other.n_, 0)) {}
 
+// release() cancels timers, which throws only when the OS fails the call:
+// terminating then is right.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 SlotGate::Lease::~Lease() {
   if (gate_) gate_->release(n_);
 }
@@ -39,6 +42,7 @@ asio::awaitable<SlotGate::Lease> SlotGate::acquire(std::size_t n) {
     std::shared_ptr<SlotGate> gate;
     std::shared_ptr<Waiter> waiter;
     bool leased = false;
+    // NOLINTNEXTLINE(bugprone-exception-escape): as ~Lease
     ~Settle() {
       if (leased) return;
       if (waiter->granted) {

@@ -1,7 +1,8 @@
 // SlotGate: first-come-first-served slots, a request for all slots is not
 // starved, a cancelled waiter leaves the queue (and unblocks those behind
 // it), and frames destroyed at shutdown give everything back. The loop is
-// driven by poll(), so every step is deterministic.
+// driven by run_ready() (the test runner's poll), so every step is
+// deterministic.
 
 #include "core/slot_gate.hpp"
 
@@ -17,6 +18,8 @@
 #include <boost/system/system_error.hpp>
 #include <exception>
 #include <memory>
+
+#include "core/coro_test.hpp"
 
 namespace idunno::core {
 namespace {
@@ -54,26 +57,26 @@ TEST(SlotGate, WholeGateRequestIsServedBeforeLaterSmallOnes) {
   asio::io_context io;
   auto gate = SlotGate::create(2);
   Holder a(io, gate, 1);
-  io.poll();
+  idunno::testing::run_ready(io);
   ASSERT_TRUE(a.granted);
   Holder all(io, gate, 2);
   Holder later(io, gate, 1);
-  io.poll();
+  idunno::testing::run_ready(io);
   // A slot is free, but `later` queues behind the request for both.
   EXPECT_FALSE(all.granted);
   EXPECT_FALSE(later.granted);
   EXPECT_EQ(gate->in_use(), 1U);
   EXPECT_EQ(gate->queued(), 2U);
   a.release();
-  io.poll();
+  idunno::testing::run_ready(io);
   EXPECT_TRUE(all.granted);
   EXPECT_FALSE(later.granted);
   EXPECT_EQ(gate->in_use(), 2U);
   all.release();
-  io.poll();
+  idunno::testing::run_ready(io);
   EXPECT_TRUE(later.granted);
   later.release();
-  io.poll();
+  idunno::testing::run_ready(io);
   EXPECT_TRUE(a.finished && all.finished && later.finished);
   EXPECT_EQ(gate->in_use(), 0U);
   EXPECT_EQ(gate->queued(), 0U);
@@ -85,11 +88,11 @@ TEST(SlotGate, CancelledHeadOfTheQueueLetsTheNextOneGo) {
   Holder a(io, gate, 1);
   Holder all(io, gate, 2);
   Holder next(io, gate, 1);
-  io.poll();
+  idunno::testing::run_ready(io);
   ASSERT_TRUE(a.granted);
   ASSERT_EQ(gate->queued(), 2U);
   all.cancel.emit(asio::cancellation_type::terminal);
-  io.poll();
+  idunno::testing::run_ready(io);
   EXPECT_TRUE(all.aborted);
   EXPECT_FALSE(all.granted);
   EXPECT_TRUE(next.granted);  // at once: the free slot is no longer reserved
@@ -97,7 +100,7 @@ TEST(SlotGate, CancelledHeadOfTheQueueLetsTheNextOneGo) {
   EXPECT_EQ(gate->queued(), 0U);
   a.release();
   next.release();
-  io.poll();
+  idunno::testing::run_ready(io);
   EXPECT_EQ(gate->in_use(), 0U);
 }
 
@@ -105,11 +108,11 @@ TEST(SlotGate, RequestsAreClampedToTheCapacity) {
   asio::io_context io;
   auto gate = SlotGate::create(3);
   Holder big(io, gate, 10);
-  io.poll();
+  idunno::testing::run_ready(io);
   EXPECT_TRUE(big.granted);
   EXPECT_EQ(gate->in_use(), 3U);
   big.release();
-  io.poll();
+  idunno::testing::run_ready(io);
   EXPECT_EQ(gate->in_use(), 0U);
   EXPECT_THROW(SlotGate::create(0), std::invalid_argument);
 }
@@ -123,7 +126,7 @@ TEST(SlotGate, FramesDestroyedWithTheLoopGiveEverythingBack) {
     asio::io_context io;
     auto a = std::make_unique<Holder>(io, gate, 1);
     auto b = std::make_unique<Holder>(io, gate, 1);
-    io.poll();
+    idunno::testing::run_ready(io);
     ASSERT_TRUE(a->granted);
     ASSERT_EQ(gate->queued(), 1U);
     // The holders' timers go first (their waits are aborted but not run:

@@ -111,6 +111,9 @@ class ThreadPool {
     Active(Active&& other) noexcept : pool_(std::exchange(other.pool_, nullptr)), id_(other.id_) {}
     Active& operator=(Active&&) = delete;
     Active(const Active&) = delete;
+    // job_done() locks a mutex and cancels timers, which throw only when
+    // the OS fails the call: terminating then is right.
+    // NOLINTNEXTLINE(bugprone-exception-escape)
     ~Active() {
       if (pool_) pool_->job_done(id_);
     }

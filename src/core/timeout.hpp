@@ -66,7 +66,10 @@ inline boost::asio::awaitable<std::exception_ptr> capture_void(boost::asio::awai
     co_return std::current_exception();
   }
 }
-// Waits for `timer` (owned by the awaiting with_timeout).
+// Waits for `timer` (owned by the awaiting with_timeout). The reference is
+// safe: with_timeout awaits this, never spawns it, and its frame owns the
+// timer.
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-reference-coroutine-parameters)
 inline boost::asio::awaitable<void> wait_for(boost::asio::steady_timer& timer) {
   co_await boost::asio::this_coro::reset_cancellation_state(boost::asio::enable_total_cancellation());
   co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
@@ -98,6 +101,7 @@ boost::asio::awaitable<T> with_timeout(boost::asio::awaitable<T> op, std::chrono
     if (result.index() == 1) throw TimeoutError();
     auto& outcome = std::get<0>(result);
     if (outcome.error) std::rethrow_exception(outcome.error);
+    if (!outcome.value) throw std::logic_error("with_timeout: the operation ended with neither a value nor an error");
     co_return std::move(*outcome.value);
   }
 }

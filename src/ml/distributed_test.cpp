@@ -58,7 +58,7 @@ std::vector<std::string> train_two_ranks(const test::TempDir& dir, const std::st
 }
 
 TEST(Distributed, TwoGlooRanksEndWithIdenticalWeights) {
-  if (!test::have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed at " << test::fashion_mnist_dir();
+  ASSERT_TRUE(test::have_fashion_mnist()) << test::fashion_mnist_missing();
   test::TempDir dir;
   // LeNet (parameters only) and the ResNet (BatchNorm statistics too).
   for (const auto& [model, limit] : {std::pair{"lenet", "2048"}, std::pair{"resnet-fmnist", "256"}}) {
@@ -78,7 +78,7 @@ TEST(Distributed, TwoGlooRanksEndWithIdenticalWeights) {
 }
 
 TEST(TrainWorker, TrainsLenetThenWritesResultsForTheWholeTestSet) {
-  if (!test::have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed at " << test::fashion_mnist_dir();
+  ASSERT_TRUE(test::have_fashion_mnist()) << test::fashion_mnist_missing();
   test::TempDir dir;
   const std::string test_set = test::fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz";
   const pid_t worker = spawn({IDUNNO_TRAIN_WORKER, "--model", "lenet", "--data",

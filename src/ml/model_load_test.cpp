@@ -66,7 +66,10 @@ LoadOptions named(const std::string& name, std::optional<ImageShape> input = std
 TEST(ModelLoad, PythonTorchScriptLoadsAndMatchesPython) {
   test::TempDir dir;
   std::string why;
-  if (!write_python_model(dir, &why)) GTEST_SKIP() << "python3 with torch (Debian python3-torch) unavailable: " << why;
+  ASSERT_TRUE(write_python_model(dir, &why))
+      << "python3 with torch could not write the model (install the Debian package python3-torch; scripts/deps.sh "
+         "does): "
+      << why;
   const auto model = Model::load_file(dir.file("plain.pt"), named("py", ImageShape{1, 28, 28}));
   EXPECT_EQ(model->info().classes, 10);
   EXPECT_EQ(model->info().input, (ImageShape{1, 28, 28}));

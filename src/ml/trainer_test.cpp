@@ -4,10 +4,10 @@
 
 #include <thread>
 
+#include "core/coro_test.hpp"
 #include "ml/base/errors.hpp"
 #include "ml/executor.hpp"
 #include "ml/base/idx_dataset.hpp"
-#include "ml/test_loop.hpp"
 #include "ml/base/test_util.hpp"
 #include "ml/trainer.hpp"
 #include "ml/zoo.hpp"
@@ -18,7 +18,7 @@ namespace {
 namespace asio = boost::asio;
 
 TEST(Trainer, LenetOnFashionMnistOneEpochReaches85Percent) {
-  if (!test::have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed at " << test::fashion_mnist_dir();
+  ASSERT_TRUE(test::have_fashion_mnist()) << test::fashion_mnist_missing();
   const auto train_set = open_dataset(test::fashion_mnist_dir() + "/train-images-idx3-ubyte.gz");
   const auto test_set = open_dataset(test::fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz");
   auto model = make_zoo_model("lenet", 1);
@@ -88,7 +88,7 @@ TEST(Trainer, ExecutorTrainsACloneAndReportsOnTheLoop) {
   core::ThreadPool pool(2);
   Executor executor(pool, ExecutorOptions{});
   const DatasetPtr data = IdxDataset::from_bytes(test::idx_images(200), test::idx_labels(200));
-  const auto start = test::run_loop(io, executor.zoo_model("lenet", 3));
+  const auto start = idunno::testing::run_until_done(io, executor.zoo_model("lenet", 3));
   const auto before = start->flat_state();
   const auto loop_thread = std::this_thread::get_id();
   int epochs_seen = 0;
@@ -107,7 +107,8 @@ TEST(Trainer, ExecutorTrainsACloneAndReportsOnTheLoop) {
     ++epochs_seen;
     all_on_loop = all_on_loop && std::this_thread::get_id() == loop_thread;
   };
-  const auto [trained, result] = test::run_loop(io, executor.train(start, data, nullptr, options, callbacks));
+  const auto [trained, result] =
+      idunno::testing::run_until_done(io, executor.train(start, data, nullptr, options, callbacks));
   EXPECT_EQ(result.epochs.size(), 2U);
   EXPECT_EQ(epochs_seen, 2);
   EXPECT_EQ(progress_seen, 2 * 3);  // 9 steps per epoch: after steps 3, 6, 9

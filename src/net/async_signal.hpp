@@ -24,7 +24,7 @@ namespace idunno::net {
 class AsyncSignal {
  public:
   explicit AsyncSignal(boost::asio::any_io_executor executor)
-      : timer_(std::move(executor), boost::asio::steady_timer::time_point::max()) {}
+      : timer_(executor, boost::asio::steady_timer::time_point::max()) {}
 
   // Suspends until the next notify_all(). Throws system_error
   // (operation_aborted) when the waiting coroutine is cancelled.

@@ -5,11 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +14,7 @@
 #include <thread>
 
 #include "cli/client/client_run.hpp"
+#include "core/coro_test.hpp"
 #include "net/console/console_server.hpp"
 #include "net/console/file_transfer.hpp"
 
@@ -161,21 +158,19 @@ class ClientTransferTest : public ::testing::Test {
       return exchange->method() == http::verb::get ? send_download(exchange) : receive_upload(exchange);
     });
     server_ = std::make_unique<net::console::ConsoleServer>(
-        io_.get_executor(), core::HostPort{"127.0.0.1", 0},
+        loop_.executor(), core::HostPort{"127.0.0.1", 0},
         [](std::string, std::vector<std::string>) -> asio::awaitable<net::console::CommandOutcome> {
           co_return net::console::CommandOutcome::failure("no commands here");
         },
         nullptr, "", "no-such-page.html", net::console::ConsoleLimits{}, routes);
     server_->start();
     address_ = server_->local_address();
-    thread_ = std::thread([this] { io_.run(); });
+    loop_.start();
   }
 
   void TearDown() override {
-    auto stopped = asio::co_spawn(io_, server_->stop(std::chrono::milliseconds(500)), asio::use_future);
-    stopped.get();
-    work_.reset();
-    thread_.join();
+    loop_.run(server_->stop(std::chrono::milliseconds(500)));
+    loop_.stop();
     server_.reset();
     fs::remove_all(dir_);
   }
@@ -201,11 +196,9 @@ class ClientTransferTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  idunno::testing::LoopThread loop_;
   std::unique_ptr<net::console::ConsoleServer> server_;
   core::HostPort address_;
-  std::thread thread_;
 };
 
 TEST_F(ClientTransferTest, TwoHundredMegabytesUpAndDownWithExactBytesAndBoundedMemory) {

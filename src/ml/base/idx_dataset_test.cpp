@@ -135,7 +135,7 @@ TEST(IdxDataset, MissingFileNamesThePath) {
 }
 
 TEST(IdxDataset, OpensDebianFashionMnist) {
-  if (!test::have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist not installed at " << test::fashion_mnist_dir();
+  ASSERT_TRUE(test::have_fashion_mnist()) << test::fashion_mnist_missing();
   const auto test_set = open_dataset(test::fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz");
   EXPECT_EQ(test_set->size(), 10000U);
   EXPECT_EQ(test_set->sample_shape(), (ImageShape{1, 28, 28}));

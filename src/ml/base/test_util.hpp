@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -68,6 +69,14 @@ inline std::string fashion_mnist_dir() {
 
 inline bool have_fashion_mnist() {
   return std::filesystem::exists(fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz");
+}
+
+// What a test that needs Fashion-MNIST fails with when it is missing: the
+// data is a declared dependency, not an optional extra.
+inline std::string fashion_mnist_missing() {
+  return "Fashion-MNIST not found at " + fashion_mnist_dir() +
+         ": install the Debian package dataset-fashion-mnist (scripts/deps.sh does) or point IDUNNO_FASHION_MNIST at "
+         "a folder holding it";
 }
 
 }  // namespace idunno::ml::test

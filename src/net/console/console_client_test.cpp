@@ -2,10 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/use_future.hpp>
-#include <thread>
 
 #include "net/console/blocking_console_client.hpp"
 #include "net/console/console_test_support.hpp"
@@ -75,12 +72,11 @@ TEST_F(ConsoleTest, ACallWithoutAReplyInTimeIsUnreachable) {
 
 // The CLI's path: a blocking client in this thread, the node's loop in another.
 TEST(BlockingConsoleClient, RunsCommandsAgainstANodeOnAnotherThread) {
-  asio::io_context node_io;
-  auto work = asio::make_work_guard(node_io);
-  FakeCommands commands(node_io.get_executor());
-  ConsoleServer server(node_io.get_executor(), {"127.0.0.1", 0}, commands.handler(), {}, "t0ken", "index.html");
+  idunno::testing::LoopThread node_loop;
+  FakeCommands commands(node_loop.executor());
+  ConsoleServer server(node_loop.executor(), {"127.0.0.1", 0}, commands.handler(), {}, "t0ken", "index.html");
   server.start();
-  std::thread node_thread([&] { node_io.run(); });
+  node_loop.start();
 
   {
     BlockingConsoleClient client(server.local_address(), "t0ken");
@@ -94,9 +90,8 @@ TEST(BlockingConsoleClient, RunsCommandsAgainstANodeOnAnotherThread) {
   }
   EXPECT_THROW(BlockingConsoleClient(server.local_address(), "wrong"), ConsoleAuthError);
 
-  asio::co_spawn(node_io, server.stop(), asio::use_future).get();
-  work.reset();
-  node_thread.join();
+  node_loop.run(server.stop());
+  node_loop.stop();
 }
 
 }  // namespace

@@ -49,7 +49,6 @@ class SwimDriverTest : public net::testing::CoroutineTest {
   void SetUp() override {
     network_ = std::make_unique<net::FakeNetwork>(executor(), 11);
     network_->set_delay(100us, 1ms);
-    wake_ = std::make_unique<asio::steady_timer>(executor());
   }
 
   void start_node(std::size_t i, std::vector<core::HostPort> seeds, SwimConfig config = fast_config()) {
@@ -60,10 +59,9 @@ class SwimDriverTest : public net::testing::CoroutineTest {
     n.streams = network_->stream(n.addr);
     n.server = std::make_unique<net::RpcServer>(executor(), *n.streams, core::RpcSection{});
     n.client = std::make_unique<net::RpcClient>(executor(), *n.streams, core::RpcSection{});
-    n.driver = std::make_unique<SwimDriver>(executor(), *n.udp, *n.server, *n.client, std::move(config),
-                                            MemberId{"node" + std::to_string(i + 1), n.addr, 1'700'000'000'000u + i},
-                                            100 + i);
-    n.driver->subscribe([this](const MemberEvent&) { wake_->cancel(); });
+    n.driver =
+        std::make_unique<SwimDriver>(executor(), *n.udp, *n.server, *n.client, std::move(config),
+                                     MemberId{"node" + std::to_string(i + 1), n.addr, 1'700'000'000'000u + i}, 100 + i);
     n.server->start();
     n.driver->start(std::move(seeds));
     n.running = true;
@@ -80,19 +78,6 @@ class SwimDriverTest : public net::testing::CoroutineTest {
 
   asio::awaitable<void> stop_all() {
     for (std::size_t i = 0; i < nodes_.size(); ++i) co_await stop_node(i);
-  }
-
-  // Waits until `done()` holds, re-checking on every membership event and
-  // every 10 ms (for conditions that are not events).
-  asio::awaitable<bool> wait_for(std::function<bool()> done, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= deadline) co_return false;
-      wake_->expires_at(std::min(deadline, std::chrono::steady_clock::now() + 10ms));
-      boost::system::error_code ec;
-      co_await wake_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    co_return true;
   }
 
   std::optional<MemberState> view(std::size_t observer, std::size_t member) {
@@ -120,26 +105,25 @@ class SwimDriverTest : public net::testing::CoroutineTest {
   }
 
   std::unique_ptr<net::FakeNetwork> network_;
-  std::unique_ptr<asio::steady_timer> wake_;
   std::vector<Node> nodes_;
 };
 
 TEST_F(SwimDriverTest, GroupFormsDetectsACrashAndSeesALeave) {
   const core::HostPort seed{"127.0.0.1", 9001};
   for (std::size_t i = 0; i < 4; ++i) start_node(i, {seed});
-  EXPECT_TRUE(run(wait_for([&] { return formed(4); }, 10000ms)));
+  EXPECT_TRUE(run_until([&] { return formed(4); }, 10s));
 
   network_->crash(nodes_[3].addr);
   run(stop_node(3));
-  EXPECT_TRUE(run(wait_for([&] { return all_see(3, MemberState::dead, 3); }, 10000ms)));
+  EXPECT_TRUE(run_until([&] { return all_see(3, MemberState::dead, 3); }, 10s));
 
   run(nodes_[2].driver->leave(0ms));
-  EXPECT_TRUE(run(wait_for([&] { return all_see(2, MemberState::left, 2); }, 10000ms)));
+  EXPECT_TRUE(run_until([&] { return all_see(2, MemberState::left, 2); }, 10s));
   EXPECT_TRUE(nodes_[2].driver->leaving());
 
   // And back.
   nodes_[2].driver->join();
-  EXPECT_TRUE(run(wait_for([&] { return formed(3); }, 10000ms)));
+  EXPECT_TRUE(run_until([&] { return formed(3); }, 10s));
   EXPECT_GT(nodes_[2].driver->self().incarnation, 0u);
   EXPECT_GT(nodes_[0].driver->metrics().probes_sent, 0u);
   run(stop_all());
@@ -148,16 +132,16 @@ TEST_F(SwimDriverTest, GroupFormsDetectsACrashAndSeesALeave) {
 TEST_F(SwimDriverTest, JoinsThroughASeedThatStartsLater) {
   const core::HostPort seed{"127.0.0.1", 9001};
   start_node(1, {seed});  // the seed is not up yet
-  EXPECT_TRUE(run(wait_for([&] { return nodes_[1].driver->metrics().stream_failures > 0; }, 10000ms)));
+  EXPECT_TRUE(run_until([&] { return nodes_[1].driver->metrics().stream_failures > 0; }, 10s));
   start_node(0, {});
-  EXPECT_TRUE(run(wait_for([&] { return formed(2); }, 10000ms)));
+  EXPECT_TRUE(run_until([&] { return formed(2); }, 10s));
   run(stop_all());
 }
 
 TEST_F(SwimDriverTest, FallbackPingOverTheStreamMethod) {
   start_node(0, {});
   start_node(1, {nodes_[0].addr});
-  EXPECT_TRUE(run(wait_for([&] { return formed(2); }, 10000ms)));
+  EXPECT_TRUE(run_until([&] { return formed(2); }, 10s));
   // A ping for node1 sent as a stream request through node2's RPC client.
   const MemberId target = nodes_[0].driver->self().id;
   std::string body;
