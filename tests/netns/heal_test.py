@@ -52,6 +52,18 @@ def coordinator_seen(h, k):
     return reply.get("name") if reply else None
 
 
+def start_cluster(h):
+    """Makes the hosts, starts a node on each and waits until every node sees
+    all N alive and all N vote."""
+    h.up()
+    for k in range(1, N + 1):
+        h.start(k, os.environ.get("IDUNNO_NODE_ARGS", "").split())
+    wait_for(lambda: all(len([m for m in (h.client(k, "list_mem") or {}).get("members", [])
+                              if m["state"] == "alive"]) == N for k in range(1, N + 1)), 60, "membership")
+    wait_for(lambda: sum(1 for m in (h.client(1, "list_mem") or {}).get("members", [])
+                         if m["role"] in ("coordinator", "standby")) == N, 60, f"{N} voters")
+
+
 def first_event_after(h, k, t0, pattern):
     rx = re.compile(pattern)
     times = [ts_of(line) for line in h.log_lines(k) if rx.search(line)]
@@ -111,14 +123,8 @@ def main():
     h = hostlib.Hosts(N, BIN, run)
     failures = []
     try:
-        h.up()
-        for k in range(1, N + 1):
-            h.start(k, os.environ.get("IDUNNO_NODE_ARGS", "").split())
-        wait_for(lambda: all(len([m for m in (h.client(k, "list_mem") or {}).get("members", [])
-                                  if m["state"] == "alive"]) == N for k in range(1, N + 1)), 60, "membership")
+        start_cluster(h)
         wait_for(lambda: all(coordinator_seen(h, k) for k in range(1, N + 1)), 60, "a coordinator")
-        wait_for(lambda: sum(1 for m in h.client(1, "list_mem")["members"]
-                             if m["role"] in ("coordinator", "standby")) == N, 60, f"{N} voters")
 
         # (1) Partition the coordinator away, hold, heal.
         old = int(coordinator_seen(h, 1)[4:])

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hosts as hostlib  # noqa: E402
-from heal_test import N, SKIP, BIN, Writer, coordinator_seen, first_event_after, wait_for  # noqa: E402
+from heal_test import N, SKIP, BIN, Writer, coordinator_seen, start_cluster, ts_of, wait_for  # noqa: E402
 
 PERCENT = float(os.environ.get("PERCENT", "10"))
 SECONDS = float(os.environ.get("LOSS_SECONDS", "60"))
@@ -28,13 +28,8 @@ def count_after(h, t0, pattern):
     rx = re.compile(pattern)
     total = 0
     for k in range(1, N + 1):
-        total += sum(1 for line in h.log_lines(k) if rx.search(line) and (first_ts(line) or 0) >= t0)
+        total += sum(1 for line in h.log_lines(k) if rx.search(line) and (ts_of(line) or 0) >= t0)
     return total
-
-
-def first_ts(line):
-    from heal_test import ts_of
-    return ts_of(line)
 
 
 def main():
@@ -46,13 +41,7 @@ def main():
     h = hostlib.Hosts(N, BIN, run)
     failures = []
     try:
-        h.up()
-        for k in range(1, N + 1):
-            h.start(k, os.environ.get("IDUNNO_NODE_ARGS", "").split())
-        wait_for(lambda: all(len([m for m in (h.client(k, "list_mem") or {}).get("members", [])
-                                  if m["state"] == "alive"]) == N for k in range(1, N + 1)), 60, "membership")
-        wait_for(lambda: sum(1 for m in (h.client(1, "list_mem") or {}).get("members", [])
-                             if m["role"] in ("coordinator", "standby")) == N, 60, f"{N} voters")
+        start_cluster(h)
         coordinator = wait_for(lambda: coordinator_seen(h, 1), 30, "a coordinator")
         writer_node = int(coordinator[4:]) % N + 1
         writer = Writer(h, writer_node)

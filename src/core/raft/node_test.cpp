@@ -194,7 +194,7 @@ TEST(RaftNode, LeaderCutOffFromTheMajorityStepsDown) {
   g.run(600ms);
   const auto old_leader = *g.leader();
   g.isolate(old_leader);
-  g.run(400ms);
+  g.run(RaftConfig{}.check_quorum + 200ms);  // check-quorum's window, then a check
   EXPECT_NE(g[old_leader].role(), Role::leader);
   EXPECT_FALSE(g[old_leader].propose(kv_put("k", "v")).accepted);
   ASSERT_TRUE(g.leader());
@@ -309,7 +309,7 @@ TEST(RaftNode, ReadIndexNeedsAMajorityToConfirmLeadership) {
   ASSERT_TRUE(g[leader].read_index(3));
   g.settle();
   EXPECT_EQ(g.reads(leader).size(), 1u);
-  g.run(600ms);
+  g.run(RaftConfig{}.check_quorum + 200ms);
   ASSERT_EQ(g.reads(leader).size(), 2u);
   EXPECT_EQ(g.reads(leader)[1].id, 3u);
   EXPECT_FALSE(g.reads(leader)[1].ok);
