@@ -271,6 +271,25 @@ class RaftDriver {
   // leader from any node until `deadline`.
   boost::asio::awaitable<std::string> propose_entry(std::string entry);
   boost::asio::awaitable<std::string> submit_entry(std::string entry, std::chrono::steady_clock::time_point deadline);
+  // What forwarding to the leader gave: its result, or (the node asked does
+  // not lead) whom that node names as leader, if anyone.
+  struct Forwarded {
+    std::optional<std::string> result;
+    std::optional<LeaderInfo> hint;
+  };
+  using Here = std::function<boost::asio::awaitable<std::string>()>;
+  using Forward = std::function<boost::asio::awaitable<Forwarded>(const LeaderInfo& leader,
+                                                                  std::chrono::milliseconds left)>;
+  // Runs an operation on the leader until `deadline`: `here` when this node
+  // leads, otherwise `forward` to the leader it knows (or was just told
+  // of); between attempts it waits briefly for news of a leader. Throws
+  // core::TimeoutError at the deadline; an RpcError of an attempt is logged
+  // as `failed_event` and retried.
+  boost::asio::awaitable<std::string> on_leader(std::chrono::steady_clock::time_point deadline, Here here,
+                                                Forward forward, const char* failed_event);
+  boost::asio::awaitable<Forwarded> forward_entry(LeaderInfo target, std::string entry,
+                                                  std::chrono::milliseconds left);
+  static std::optional<LeaderInfo> leader_hint(const std::string& name, const std::string& address);
   void check_size(std::size_t size) const;
   void resolve(const std::vector<raft::Applied>& applied);
   void fail_pending(bool outcome_unknown);
@@ -284,6 +303,8 @@ class RaftDriver {
 
   // raft_driver_reads.cpp
   boost::asio::awaitable<std::string> read_here(std::string machine, std::string query);
+  boost::asio::awaitable<Forwarded> forward_read(LeaderInfo target, std::string machine, std::string query,
+                                                 std::chrono::milliseconds left);
   boost::asio::awaitable<std::string> handle_read(std::string request);
   void resolve_reads(const raft::Ready& ready);
   void fail_reads();

@@ -142,8 +142,14 @@ asio::awaitable<void> RaftDriver::wait_for_leader(std::chrono::milliseconds limi
   std::erase(leader_waiters_, timer);
 }
 
-asio::awaitable<std::string> RaftDriver::submit_entry(std::string entry,
-                                                    std::chrono::steady_clock::time_point deadline) {
+std::optional<LeaderInfo> RaftDriver::leader_hint(const std::string& name, const std::string& address) {
+  auto parsed = core::parse_host_port(address);
+  if (!parsed || name.empty()) return std::nullopt;
+  return LeaderInfo{name, *parsed, 0};
+}
+
+asio::awaitable<std::string> RaftDriver::on_leader(std::chrono::steady_clock::time_point deadline, Here here,
+                                                   Forward forward, const char* failed_event) {
   using std::chrono::steady_clock;
   auto left = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
@@ -152,7 +158,8 @@ asio::awaitable<std::string> RaftDriver::submit_entry(std::string entry,
   while (left().count() > 0 && !stopping_) {
     if (core_->role() == raft::Role::leader) {
       try {
-        co_return co_await core::with_timeout(propose_entry(entry), left());
+        auto attempt = here();
+        co_return co_await core::with_timeout(std::move(attempt), left());
       } catch (const NotLeader& e) {
         hint = e.leader();
       } catch (const core::TimeoutError&) {
@@ -160,18 +167,13 @@ asio::awaitable<std::string> RaftDriver::submit_entry(std::string entry,
       }
     } else if (auto target = hint ? hint : leader(); target && target->name != options_.name) {
       hint.reset();
-      raftwire::ProposeRequest request;
-      request.set_command(entry);
       try {
-        auto reply = co_await call_typed<raftwire::ProposeReply>(client_, target->address, "raft.propose", request,
-                                                                 left(), core_->term());
-        if (reply.ok()) co_return reply.result();
-        if (reply.too_large()) throw CommandTooLarge(entry.size(), options_.raft.max_entry_bytes);
-        if (auto address = core::parse_host_port(reply.leader_address()); address && !reply.leader_name().empty()) {
-          hint = LeaderInfo{reply.leader_name(), *address, 0};
-        }
+        auto attempt = forward(*target, left());
+        Forwarded answer = co_await std::move(attempt);
+        if (answer.result) co_return std::move(*answer.result);
+        hint = std::move(answer.hint);
       } catch (const RpcError& e) {
-        spdlog::debug("event=raft_forward_failed leader={} error=\"{}\"", target->name, e.what());
+        spdlog::debug("event={} leader={} error=\"{}\"", failed_event, target->name, e.what());
         if (discovered_leader_ && discovered_leader_->name == target->name) discovered_leader_.reset();
       }
     }
@@ -183,6 +185,29 @@ asio::awaitable<std::string> RaftDriver::submit_entry(std::string entry,
     co_await wait_for_leader(std::clamp(left(), std::chrono::milliseconds(0), std::chrono::milliseconds(50)));
   }
   throw core::TimeoutError();
+}
+
+asio::awaitable<RaftDriver::Forwarded> RaftDriver::forward_entry(LeaderInfo target, std::string entry,
+                                                                 std::chrono::milliseconds left) {
+  raftwire::ProposeRequest request;
+  request.set_command(entry);
+  auto reply = co_await call_typed<raftwire::ProposeReply>(client_, target.address, "raft.propose", request, left,
+                                                           core_->term());
+  if (reply.ok()) co_return Forwarded{std::move(*reply.mutable_result()), std::nullopt};
+  if (reply.too_large()) throw CommandTooLarge(entry.size(), options_.raft.max_entry_bytes);
+  co_return Forwarded{std::nullopt, leader_hint(reply.leader_name(), reply.leader_address())};
+}
+
+asio::awaitable<std::string> RaftDriver::submit_entry(std::string entry,
+                                                    std::chrono::steady_clock::time_point deadline) {
+  // A coroutine (not a plain call) so that `entry` lives as long as the
+  // callbacks that refer to it.
+  co_return co_await on_leader(
+      deadline, [this, &entry] { return propose_entry(entry); },
+      [this, &entry](const LeaderInfo& target, std::chrono::milliseconds left) {
+        return forward_entry(target, entry, left);
+      },
+      "raft_forward_failed");
 }
 
 }  // namespace idunno::net

@@ -95,46 +95,28 @@ void RaftDriver::fail_reads() {
   }
 }
 
+asio::awaitable<RaftDriver::Forwarded> RaftDriver::forward_read(LeaderInfo target, std::string machine,
+                                                                std::string query, std::chrono::milliseconds left) {
+  raftwire::ReadRequest request;
+  request.set_machine(machine);
+  request.set_query(query);
+  auto reply = co_await call_typed<raftwire::ReadReply>(client_, target.address, "raft.read", request, left,
+                                                        core_->term());
+  if (reply.ok()) co_return Forwarded{std::move(*reply.mutable_result()), std::nullopt};
+  if (reply.unknown_machine()) throw raft::UnknownMachine(reply.error());
+  co_return Forwarded{std::nullopt, leader_hint(reply.leader_name(), reply.leader_address())};
+}
+
 asio::awaitable<std::string> RaftDriver::read(std::string machine, std::string query,
                                               std::chrono::milliseconds timeout) {
-  using std::chrono::steady_clock;
-  const auto deadline = steady_clock::now() + timeout;
-  auto left = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
-  };
-  std::optional<LeaderInfo> hint;
-  while (left().count() > 0 && !stopping_) {
-    if (core_->role() == raft::Role::leader) {
-      try {
-        co_return co_await core::with_timeout(read_here(machine, query), left());
-      } catch (const NotLeader& e) {
-        hint = e.leader();
-      } catch (const core::TimeoutError&) {
-        break;
-      }
-    } else if (auto target = hint ? hint : leader(); target && target->name != options_.name) {
-      hint.reset();
-      raftwire::ReadRequest request;
-      request.set_machine(machine);
-      request.set_query(query);
-      try {
-        auto reply = co_await call_typed<raftwire::ReadReply>(client_, target->address, "raft.read", request, left(),
-                                                              core_->term());
-        if (reply.ok()) co_return reply.result();
-        if (reply.unknown_machine()) throw raft::UnknownMachine(reply.error());
-        if (auto address = core::parse_host_port(reply.leader_address()); address && !reply.leader_name().empty()) {
-          hint = LeaderInfo{reply.leader_name(), *address, 0};
-        }
-      } catch (const RpcError& e) {
-        spdlog::debug("event=raft_read_forward_failed leader={} error=\"{}\"", target->name, e.what());
-        if (discovered_leader_ && discovered_leader_->name == target->name) discovered_leader_.reset();
-      }
-    }
-    if (hint) continue;
-    if (!core_->configuration().is_member(options_.name)) co_await discover(false);
-    co_await wait_for_leader(std::clamp(left(), std::chrono::milliseconds(0), std::chrono::milliseconds(50)));
-  }
-  throw core::TimeoutError();
+  // A coroutine (not a plain call) so that machine and query live as long
+  // as the callbacks that refer to them.
+  co_return co_await on_leader(
+      std::chrono::steady_clock::now() + timeout, [this, &machine, &query] { return read_here(machine, query); },
+      [this, &machine, &query](const LeaderInfo& target, std::chrono::milliseconds left) {
+        return forward_read(target, machine, query, left);
+      },
+      "raft_read_forward_failed");
 }
 
 asio::awaitable<std::string> RaftDriver::handle_read(std::string request) {
