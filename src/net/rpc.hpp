@@ -21,19 +21,31 @@
 
 namespace idunno::net {
 
+namespace detail {
+// The coroutine behind call_typed: owns everything it uses while suspended.
+template <class Resp>
+boost::asio::awaitable<Resp> parse_typed_reply(boost::asio::awaitable<std::string> reply, std::string to,
+                                               std::string method) {
+  std::string bytes = co_await std::move(reply);
+  Resp response;
+  if (!response.ParseFromString(bytes)) {
+    throw RpcError(RpcErrorCode::protocol,
+                   "response of " + method + " from " + to + " is not a valid " + Resp::descriptor()->full_name());
+  }
+  co_return response;
+}
+}  // namespace detail
+
 // Calls `method` with a protobuf request and parses the protobuf response.
-// A response that does not parse as Resp throws RpcError(protocol).
+// A response that does not parse as Resp throws RpcError(protocol). Not a
+// coroutine itself: the request is serialized and `to` copied before the
+// caller resumes, so temporaries may be passed.
 template <class Resp, class Req>
 boost::asio::awaitable<Resp> call_typed(RpcClient& client, const core::HostPort& to, std::string method,
                                         const Req& request, std::chrono::milliseconds deadline,
                                         std::uint64_t term = 0) {
-  std::string bytes = co_await client.call(to, method, request.SerializeAsString(), deadline, term);
-  Resp response;
-  if (!response.ParseFromString(bytes)) {
-    throw RpcError(RpcErrorCode::protocol, "response of " + method + " from " + to.to_string() +
-                                               " is not a valid " + Resp::descriptor()->full_name());
-  }
-  co_return response;
+  auto reply = client.call(to, method, request.SerializeAsString(), deadline, term);
+  return detail::parse_typed_reply<Resp>(std::move(reply), to.to_string(), std::move(method));
 }
 
 namespace detail {

@@ -278,8 +278,8 @@ class RaftDriver {
     std::optional<LeaderInfo> hint;
   };
   using Here = std::function<boost::asio::awaitable<std::string>()>;
-  using Forward = std::function<boost::asio::awaitable<Forwarded>(const LeaderInfo& leader,
-                                                                  std::chrono::milliseconds left)>;
+  using Forward =
+      std::function<boost::asio::awaitable<Forwarded>(const LeaderInfo& leader, std::chrono::milliseconds left)>;
   // Runs an operation on the leader until `deadline`: `here` when this node
   // leads, otherwise `forward` to the leader it knows (or was just told
   // of); between attempts it waits briefly for news of a leader. Throws
@@ -287,8 +287,7 @@ class RaftDriver {
   // as `failed_event` and retried.
   boost::asio::awaitable<std::string> on_leader(std::chrono::steady_clock::time_point deadline, Here here,
                                                 Forward forward, const char* failed_event);
-  boost::asio::awaitable<Forwarded> forward_entry(LeaderInfo target, std::string entry,
-                                                  std::chrono::milliseconds left);
+  boost::asio::awaitable<Forwarded> forward_entry(LeaderInfo target, std::string entry, std::chrono::milliseconds left);
   static std::optional<LeaderInfo> leader_hint(const std::string& name, const std::string& address);
   void check_size(std::size_t size) const;
   void resolve(const std::vector<raft::Applied>& applied);

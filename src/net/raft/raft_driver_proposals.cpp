@@ -103,7 +103,7 @@ void RaftDriver::notify_applied(const std::vector<raft::Applied>& applied) {
       const AppliedCommand seen{entry.machine, a.index, entry.payload, result.payload};
       for (const auto& observer : applied_observers_) observer(seen);
     } catch (const raft::DecodeError&) {
-      // A bad entry ran nowhere.
+      continue;  // a bad entry ran nowhere: nothing to observe
     }
   }
 }
@@ -199,7 +199,7 @@ asio::awaitable<RaftDriver::Forwarded> RaftDriver::forward_entry(LeaderInfo targ
 }
 
 asio::awaitable<std::string> RaftDriver::submit_entry(std::string entry,
-                                                    std::chrono::steady_clock::time_point deadline) {
+                                                      std::chrono::steady_clock::time_point deadline) {
   // A coroutine (not a plain call) so that `entry` lives as long as the
   // callbacks that refer to it.
   co_return co_await on_leader(

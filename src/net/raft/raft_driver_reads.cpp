@@ -100,8 +100,8 @@ asio::awaitable<RaftDriver::Forwarded> RaftDriver::forward_read(LeaderInfo targe
   raftwire::ReadRequest request;
   request.set_machine(machine);
   request.set_query(query);
-  auto reply = co_await call_typed<raftwire::ReadReply>(client_, target.address, "raft.read", request, left,
-                                                        core_->term());
+  auto reply =
+      co_await call_typed<raftwire::ReadReply>(client_, target.address, "raft.read", request, left, core_->term());
   if (reply.ok()) co_return Forwarded{std::move(*reply.mutable_result()), std::nullopt};
   if (reply.unknown_machine()) throw raft::UnknownMachine(reply.error());
   co_return Forwarded{std::nullopt, leader_hint(reply.leader_name(), reply.leader_address())};
