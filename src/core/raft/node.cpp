@@ -220,12 +220,18 @@ Ready RaftNode::flush() {
       storage_dirty_ = false;
       storage_.sync();
     }
-    synced_last_ = log_.last_index();
+    if (!storage_.sync_is_deferred()) synced_last_ = log_.last_index();
     if (role_ == Role::leader) maybe_commit();
   } while (storage_dirty_);
   if (read_round_wanted_) start_read_round();
   ready_.applied_index = applied_;
   return std::exchange(ready_, Ready{});
+}
+
+void RaftNode::log_synced(SyncMark mark) {
+  if (mark.epoch != log_epoch_) return;
+  synced_last_ = std::max(synced_last_, std::min(mark.last, log_.last_index()));
+  if (role_ == Role::leader) maybe_commit();
 }
 
 }  // namespace idunno::raft

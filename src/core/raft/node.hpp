@@ -140,6 +140,17 @@ class RaftNode {
   // Syncs storage if anything was written, then returns and clears the
   // outputs accumulated since the last flush.
   Ready flush();
+
+  // With a deferred-sync storage: what a sync queued now will cover, and
+  // the report that such a sync completed. A report from before the log was
+  // truncated or replaced (another epoch) is ignored: the next sync covers
+  // the new entries. A leader may commit more afterwards (see flush()).
+  struct SyncMark {
+    Index last = 0;
+    std::uint64_t epoch = 0;
+  };
+  SyncMark sync_mark() const { return {log_.last_index(), log_epoch_}; }
+  void log_synced(SyncMark mark);
   bool has_ready() const { return storage_dirty_ || !ready_.empty() || read_round_wanted_; }
 
   const NodeName& name() const { return self_; }
@@ -234,6 +245,7 @@ class RaftNode {
   Index commit_ = 0;
   Index applied_ = 0;
   Index synced_last_ = 0;  // the local log is durable up to here
+  std::uint64_t log_epoch_ = 0;  // bumped when entries are truncated or replaced
   bool committed_in_term_ = false;  // leader: an entry of term_ has committed
   bool storage_dirty_ = false;
   std::shared_ptr<const Snapshot> snapshot_;

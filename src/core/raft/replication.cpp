@@ -75,6 +75,7 @@ void RaftNode::handle_append_request(const NodeName& from, const AppendRequest& 
       storage_.truncate_after(entry.index - 1);
       log_.truncate_after(entry.index - 1);
       synced_last_ = std::min(synced_last_, entry.index - 1);
+      ++log_epoch_;
       forget_configs_after(entry.index - 1);
     }
     fresh.push_back(entry);

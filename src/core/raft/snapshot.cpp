@@ -128,6 +128,7 @@ void RaftNode::install_snapshot(Snapshot snapshot) {
     config_entries_.clear();
   }
   synced_last_ = std::min(synced_last_, log_.last_index());
+  ++log_epoch_;
   base_config_ = shared->meta.config;
   applied_config_ = base_config_;
   snapshot_ = std::move(shared);

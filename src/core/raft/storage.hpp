@@ -47,6 +47,12 @@ class Storage {
   virtual void truncate_after(Index last_kept) = 0;
   // Makes every write above durable.
   virtual void sync() = 0;
+  // True when sync() only notes that a sync is owed and the caller makes
+  // the writes durable later (the driver's disk thread). The core then
+  // counts its own log towards commitment only up to what
+  // RaftNode::log_synced() reports, so a leader may send its entries while
+  // they are still being written (Raft thesis 10.2.1).
+  virtual bool sync_is_deferred() const { return false; }
 
   // Durable on return (buffered writes are synced first).
   virtual void save_snapshot(const Snapshot& snapshot) = 0;

@@ -47,6 +47,7 @@ class QueuedStorage final : public raft::Storage {
   void append(const std::vector<raft::LogEntry>& entries) override;
   void truncate_after(raft::Index last_kept) override;
   void sync() override { owed_ = true; }
+  bool sync_is_deferred() const override { return true; }
   void save_snapshot(const raft::Snapshot& snapshot) override;
   void save_shared_snapshot(std::shared_ptr<const raft::Snapshot> snapshot) override;
   void compact(raft::Index upto, raft::Term upto_term) override;

@@ -18,6 +18,13 @@
 
 namespace idunno::net {
 
+namespace {
+// A wait on the disk or the loop this long is logged: it is a third of the
+// shortest election timeout by default, the order of stall that ends in an
+// election.
+constexpr std::chrono::milliseconds kSlowSync{50};
+}  // namespace
+
 namespace asio = boost::asio;
 
 std::string_view to_string(NodeRole role) {
@@ -161,8 +168,14 @@ void RaftDriver::flush_now() {
   rearm_timer();
   if (auto due = core_->take_snapshot_due()) tasks_.spawn(take_snapshot(std::move(*due)), "raft snapshot");
   // Outputs wait for an fsync that starts after they were produced: their
-  // own writes, or those of earlier held outputs they build on.
+  // own writes, or those of earlier held outputs they build on. A leader's
+  // own messages are the exception: they carry its log, which followers may
+  // store before the leader's copy is durable, and a commit index that
+  // counts the leader only up to what is already synced (the core's
+  // sync_mark/log_synced). So a slow fsync on the leader never holds back
+  // its heartbeats, which would depose it.
   if (storage_.take_owed() || syncing_) {
+    if (core_->role() == raft::Role::leader) send(take_leader_messages(ready.messages));
     held_.push_back(std::move(ready));
     if (!syncing_) {
       syncing_ = true;
@@ -176,6 +189,9 @@ void RaftDriver::flush_now() {
 asio::awaitable<void> RaftDriver::sync_loop() {
   while (!held_.empty() && !stopping_) {
     auto batch = std::exchange(held_, {});
+    const auto began = std::chrono::steady_clock::now();
+    // Every write queued so far is covered by the sync queued next.
+    const auto mark = core_->sync_mark();
     try {
       auto work = storage_.run([](raft::FileStorage& file) { file.sync(); });
       co_await std::move(work);
@@ -184,12 +200,36 @@ asio::awaitable<void> RaftDriver::sync_loop() {
       fail(std::string("cannot persist Raft state: ") + e.what());
       co_return;
     }
+    // Every output of the batch (heartbeats included) waited for this
+    // fsync: one longer than the election timeout starves the followers.
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+    if (waited >= kSlowSync) {
+      spdlog::warn("event=raft_slow_sync node={} ms={} held_batches={} role={}", options_.name, waited.count(),
+                   batch.size(), to_string(role()));
+    }
     for (auto& ready : batch) {
       if (stopping_) break;
       release(std::move(ready));
     }
+    if (stopping_) break;
+    // The leader's own copy now counts: it may commit more.
+    core_->log_synced(mark);
+    if (core_->has_ready()) schedule_flush();
   }
   syncing_ = false;
+}
+
+std::vector<raft::Message> RaftDriver::take_leader_messages(std::vector<raft::Message>& messages) {
+  std::vector<raft::Message> leader;
+  std::vector<raft::Message> rest;
+  for (auto& m : messages) {
+    const bool from_leader = std::holds_alternative<raft::AppendRequest>(m.payload) ||
+                             std::holds_alternative<raft::SnapshotRequest>(m.payload) ||
+                             std::holds_alternative<raft::TimeoutNow>(m.payload);
+    (from_leader ? leader : rest).push_back(std::move(m));
+  }
+  messages = std::move(rest);
+  return leader;
 }
 
 asio::awaitable<void> RaftDriver::take_snapshot(raft::RaftNode::SnapshotDue due) {
@@ -280,6 +320,9 @@ asio::awaitable<void> RaftDriver::timer_loop() {
       if (state.cancelled() != asio::cancellation_type::none) break;
       continue;
     }
+    const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                            timer_.expiry());
+    if (late >= kSlowSync) spdlog::warn("event=raft_timer_late node={} ms={}", options_.name, late.count());
     core_->tick();
     flush_now();
   }

@@ -247,6 +247,9 @@ class RaftDriver {
   // raft_driver.cpp
   void schedule_flush();
   void flush_now();
+  // Takes out of `messages` those only a leader sends (AppendEntries,
+  // snapshot chunks, TimeoutNow), in order.
+  static std::vector<raft::Message> take_leader_messages(std::vector<raft::Message>& messages);
   boost::asio::awaitable<void> sync_loop();
   boost::asio::awaitable<void> take_snapshot(raft::RaftNode::SnapshotDue due);
   void release(raft::Ready ready);
