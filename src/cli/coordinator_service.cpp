@@ -32,9 +32,11 @@ net::RaftDriverOptions raft_options(const core::Config& config, TransportService
 
 CoordinatorService::CoordinatorService(asio::any_io_executor executor, const core::Config& config,
                                        TransportService& transport, MembershipService& membership,
-                                       CommandDispatcher& dispatcher, core::MetricsRegistry& metrics)
+                                       CommandDispatcher& dispatcher, core::MetricsRegistry& metrics,
+                                       std::vector<HostedMachine> machines)
     : membership_(membership) {
   router_.add("kv", kv_state_);
+  for (auto& hosted : machines) router_.add(std::move(hosted.name), *hosted.machine);
   raft_ = std::make_unique<net::RaftDriver>(executor, transport.rpc_server(), transport.rpc_client(), router_,
                                             raft_options(config, transport));
   auto& fence = transport.fence();

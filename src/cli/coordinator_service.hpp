@@ -34,11 +34,20 @@
 
 namespace idunno::cli {
 
+// A state machine another service owns (SDFS's namespace, the job table),
+// hosted on the coordinator's log under `name`. It outlives the service.
+struct HostedMachine {
+  std::string name;
+  raft::StateMachine* machine = nullptr;
+};
+
 class CoordinatorService final : public Service {
  public:
   // Opens the Raft state in DATA_DIR/raft (throws when it is corrupt).
+  // `machines` join the key-value one ("kv") behind the router.
   CoordinatorService(boost::asio::any_io_executor executor, const core::Config& config, TransportService& transport,
-                     MembershipService& membership, CommandDispatcher& dispatcher, core::MetricsRegistry& metrics);
+                     MembershipService& membership, CommandDispatcher& dispatcher, core::MetricsRegistry& metrics,
+                     std::vector<HostedMachine> machines = {});
   ~CoordinatorService() override;
 
   std::string_view name() const override { return "coordinator"; }
@@ -57,8 +66,8 @@ class CoordinatorService final : public Service {
   boost::asio::awaitable<boost::json::value> kv_get(std::vector<std::string> args);
 
   MembershipService& membership_;
-  // The replicated coordinator state: a router hosting its machines (for
-  // now the key-value test machine, as "kv"). Declared before raft_, which
+  // The replicated coordinator state: a router hosting its machines (the
+  // key-value test machine as "kv", and the hosted ones). Declared before raft_, which
   // restores them and must go first.
   raft::KvStateMachine kv_state_;
   raft::Router router_;
