@@ -74,7 +74,7 @@ TEST(BlockStoreStreaming, SeveralThreadsUseOneStoreForDifferentBlocks) {
     threads.emplace_back([&store, &failures, t] {
       for (int b = 0; b < kBlocks; ++b) {
         const auto name = "t" + std::to_string(t) + "/b" + std::to_string(b);
-        const auto data = test::content(static_cast<std::size_t>(b * 37), static_cast<std::uint64_t>(t));
+        const auto data = test::content(static_cast<std::size_t>(b) * 37, static_cast<std::uint64_t>(t));
         const auto info = test::write_block(store, name, 1, data, 50);
         if (test::read_all(store, name, 1) != data || store.verify(name, 1) != info) ++failures[t];
         if (b % 5 == 0) store.remove(name, 1);

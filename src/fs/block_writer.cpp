@@ -1,3 +1,4 @@
+#include <spdlog/spdlog.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/logging.hpp"
 #include "fs/block_store.hpp"
 
 namespace idunno::fs {
@@ -118,9 +120,12 @@ void BlockWriter::discard() noexcept {
       disk_.remove(target_.final);
       disk_.sync_directory(target_.blocks_dir);
     }
-  } catch (...) {
+  } catch (const std::exception& e) {
     // The first error is the one the caller sees; a leftover temporary file
     // goes at the next clear_temporaries().
+    spdlog::warn("event=block_cleanup_failed path={} error={}",
+                 core::log_quote((state == State::renamed ? target_.final : target_.temp).string()),
+                 core::log_quote(e.what()));
   }
 }
 
