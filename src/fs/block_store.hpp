@@ -102,8 +102,10 @@ class BlockWriter {
   void append(std::span<const std::uint8_t> data);
   // Syncs the file, renames it into place and syncs the directory; the block
   // is durable when this returns. Fewer bytes than expected_size:
-  // std::invalid_argument. On any error no block is left visible (unless
-  // removing it fails too after a failed directory sync; it is then whole).
+  // std::invalid_argument. On any error no block is left visible: after a
+  // failed directory sync the renamed file is removed again (even if it had
+  // replaced an earlier copy of the same version); should that removal fail
+  // too, the file stays, whole and synced, and open() serves it.
   BlockInfo finish();
   // Removes the temporary file (no-op after finish or a failure). Throws
   // DiskError if the removal fails.
