@@ -205,7 +205,8 @@ class BlockStore {
   BlockInfo verify(std::string_view name, std::uint64_t version);
   // Removes leftover temporary files (from a crash); returns how many.
   std::size_t clear_temporaries();
-  // Bytes of the files in dir/blocks (finished blocks, with their overhead).
+  // Bytes of every file in dir/blocks: the blocks with their overhead, and
+  // bad files until they are discarded. One stat per file.
   std::uint64_t bytes_stored();
 
   static std::string block_key(std::string_view name, std::uint64_t version);
