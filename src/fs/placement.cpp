@@ -77,10 +77,9 @@ std::vector<RepairTask> plan_repairs(const Namespace& ns, const std::set<std::st
     const auto count = live_count(entry, live);
     if (count > 0 && count < target_replicas) candidates.push_back({count, &name, &entry});
   });
-  // for_each_version visits by (name, version): a stable sort keeps that
-  // order among versions equally short of copies.
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const Candidate& a, const Candidate& b) { return a.live_replicas < b.live_replicas; });
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return std::tie(a.live_replicas, *a.name, a.entry->version) < std::tie(b.live_replicas, *b.name, b.entry->version);
+  });
   std::vector<RepairTask> tasks;
   const std::vector<std::string> live_nodes(live.begin(), live.end());
   for (const auto& candidate : candidates) {

@@ -76,7 +76,7 @@ TEST(Placement, FewerEligibleNodesThanAskedGivesThemAll) {
 TEST(Placement, ANodeLeavingMovesOnlyTheCopiesItHeld) {
   auto live = nodes(10);
   const auto before = choose_replicas("f", 9, live, 4);
-  const auto gone = before[1];
+  const auto& gone = before[1];
   std::erase(live, gone);
   const auto after = choose_replicas("f", 9, live, 4);
   std::vector<std::string> kept = before;
