@@ -53,6 +53,8 @@ struct ClusterOptions {
   // connections. Each pair of nodes has a connection per lane, used as the
   // driver does (core/raft/lanes.hpp).
   std::optional<TcpLossModel> tcp;
+  // State machines every node hosts beside "kv" (sim_state_machine.hpp).
+  MachineFactory machines;
 };
 
 class Cluster {
@@ -326,7 +328,7 @@ class Cluster {
     auto& n = node(name);
     n.machine = std::make_unique<SimStateMachine>(
         [this, name](Index index, std::uint64_t digest) { invariants_.on_applied(name, index, digest); },
-        options_.router);
+        options_.router, options_.machines);
     n.raft = std::make_unique<RaftNode>(name, options_.raft, n.storage, *n.machine, clock_, rng_());
     n.up = true;
     n.checked_commit = n.raft->commit_index();

@@ -7,10 +7,14 @@
 // checked by comparing, at each applied index, a hash chain over all
 // commands up to it; the digest travels in snapshots so that a node restored
 // from one is checked too. Each apply reports (index, digest) to a callback.
-// Test-only; lives on the simulation's thread.
+// A test may host more machines beside "kv" (MachineFactory: fresh ones for
+// every node start, as a restarted process builds its own). Test-only; lives
+// on the simulation's thread.
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -20,12 +24,17 @@
 
 namespace idunno::raft::sim {
 
+// Machines by the name the router hosts them under.
+using MachineFactory = std::function<std::map<std::string, std::unique_ptr<StateMachine>>()>;
+
 class SimStateMachine final : public StateMachine {
  public:
   using Observer = std::function<void(Index index, std::uint64_t digest)>;
-  explicit SimStateMachine(Observer observer, RouterOptions options = {})
+  explicit SimStateMachine(Observer observer, RouterOptions options = {}, const MachineFactory& machines = {})
       : router_(std::move(options)), observer_(std::move(observer)) {
     router_.add("kv", kv_);
+    if (machines) extra_ = machines();
+    for (const auto& [name, machine] : extra_) router_.add(name, *machine);
   }
 
   std::string apply(Index index, std::string_view command) override {
@@ -55,6 +64,8 @@ class SimStateMachine final : public StateMachine {
 
   const KvStateMachine& kv() const { return kv_; }
   const Router& router() const { return router_; }
+  // A machine from the factory (or "kv"); nullptr if none has that name.
+  const StateMachine* hosted(std::string_view name) const { return router_.machine(name); }
   Index last_index() const { return last_index_; }
 
  private:
@@ -68,6 +79,7 @@ class SimStateMachine final : public StateMachine {
   }
 
   KvStateMachine kv_;
+  std::map<std::string, std::unique_ptr<StateMachine>> extra_;
   Router router_;
   Index last_index_ = 0;
   std::uint64_t digest_ = 0;
