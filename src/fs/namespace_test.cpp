@@ -111,6 +111,19 @@ TEST(Namespace, PruningReturnsEveryRemovedVersionWithItsReplicas) {
   EXPECT_EQ(committed.removed[1], (RemovedVersion{2, {"c", "d"}}));
 }
 
+TEST(Namespace, ALateCommitOfAnOlderVersionDoesNotMoveLatestBack) {
+  Namespace ns;
+  const auto older = run(ns, sdfs_begin("f", 1, 2, kFour));
+  ASSERT_EQ(put(ns, "f", kFour, 1), 2u);
+  // Two puts raced: the older one commits last and is already beyond the
+  // limit, so it is pruned at once and reported for block deletion.
+  const auto late = run(ns, sdfs_commit("f", older.version, kFour, 1));
+  ASSERT_TRUE(late.ok());
+  ASSERT_EQ(late.removed.size(), 1u);
+  EXPECT_EQ(late.removed[0].version, 1u);
+  EXPECT_EQ(ns.latest("f")->version, 2u);
+}
+
 TEST(Namespace, AbortRemovesOnlyAPendingVersion) {
   Namespace ns;
   ASSERT_EQ(put(ns, "f", kFour), 1u);

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/raft/codec.hpp"  // raft::DecodeError
 #include "fs/sdfs.pb.h"
 
 namespace idunno::fs {
