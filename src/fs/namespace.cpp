@@ -61,8 +61,8 @@ SdfsResult Namespace::execute(std::string_view bytes) {
     case pb::NamespaceCommand::kCommit: return commit(command->commit());
     case pb::NamespaceCommand::kAbort: return abort(command->abort());
     case pb::NamespaceCommand::kDeleteFile: return erase(command->delete_file());
-    case pb::NamespaceCommand::kAddReplica: return add_replica(command->add_replica());
-    case pb::NamespaceCommand::kRemoveReplica: return remove_replica(command->remove_replica());
+    case pb::NamespaceCommand::kAddReplica: return change_replica(command->add_replica(), true);
+    case pb::NamespaceCommand::kRemoveReplica: return change_replica(command->remove_replica(), false);
     case pb::NamespaceCommand::COMMAND_NOT_SET: break;
   }
   return failure(SdfsStatus::bad_command, "not an SDFS namespace command");
@@ -149,26 +149,17 @@ SdfsResult Namespace::erase(const pb::Delete& command) {
   return result;
 }
 
-SdfsResult Namespace::add_replica(const pb::AddReplica& command) {
-  if (auto error = node_error(command.node())) return failure(SdfsStatus::bad_command, *error);
+SdfsResult Namespace::change_replica(const pb::ReplicaChange& change, bool listed) {
+  if (auto error = node_error(change.node())) return failure(SdfsStatus::bad_command, *error);
   SdfsResult result;
-  auto* entry = find(command.name(), command.version(), result);
+  auto* entry = find(change.name(), change.version(), result);
   if (!entry) return result;
   auto& replicas = entry->replicas;
-  auto at = std::lower_bound(replicas.begin(), replicas.end(), command.node());
-  if (at == replicas.end() || *at != command.node()) replicas.insert(at, command.node());
-  return success(command.version());
-}
-
-SdfsResult Namespace::remove_replica(const pb::RemoveReplica& command) {
-  if (auto error = node_error(command.node())) return failure(SdfsStatus::bad_command, *error);
-  SdfsResult result;
-  auto* entry = find(command.name(), command.version(), result);
-  if (!entry) return result;
-  auto& replicas = entry->replicas;
-  auto at = std::lower_bound(replicas.begin(), replicas.end(), command.node());
-  if (at != replicas.end() && *at == command.node()) replicas.erase(at);
-  return success(command.version());
+  auto at = std::lower_bound(replicas.begin(), replicas.end(), change.node());
+  const bool present = at != replicas.end() && *at == change.node();
+  if (listed && !present) replicas.insert(at, change.node());
+  if (!listed && present) replicas.erase(at);
+  return success(change.version());
 }
 
 }  // namespace idunno::fs

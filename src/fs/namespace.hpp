@@ -80,8 +80,8 @@ class Namespace final : public raft::StateMachine {
   SdfsResult commit(const pb::Commit& command);
   SdfsResult abort(const pb::Abort& command);
   SdfsResult erase(const pb::Delete& command);
-  SdfsResult add_replica(const pb::AddReplica& command);
-  SdfsResult remove_replica(const pb::RemoveReplica& command);
+  // Lists the change's node on its version (`listed`) or stops listing it.
+  SdfsResult change_replica(const pb::ReplicaChange& change, bool listed);
   // The version named by a command, or an error result in `error`.
   VersionEntry* find(std::string_view name, std::uint64_t version, SdfsResult& error);
 

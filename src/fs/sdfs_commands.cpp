@@ -81,22 +81,26 @@ std::string sdfs_delete(std::string_view name) {
   return serialize(command);
 }
 
+namespace {
+
+std::string replica_change(pb::NamespaceCommand& command, pb::ReplicaChange& change, std::string_view name,
+                           std::uint64_t version, std::string_view node) {
+  change.set_name(std::string(name));
+  change.set_version(version);
+  change.set_node(std::string(node));
+  return serialize(command);
+}
+
+}  // namespace
+
 std::string sdfs_add_replica(std::string_view name, std::uint64_t version, std::string_view node) {
   pb::NamespaceCommand command;
-  auto& add = *command.mutable_add_replica();
-  add.set_name(std::string(name));
-  add.set_version(version);
-  add.set_node(std::string(node));
-  return serialize(command);
+  return replica_change(command, *command.mutable_add_replica(), name, version, node);
 }
 
 std::string sdfs_remove_replica(std::string_view name, std::uint64_t version, std::string_view node) {
   pb::NamespaceCommand command;
-  auto& remove = *command.mutable_remove_replica();
-  remove.set_name(std::string(name));
-  remove.set_version(version);
-  remove.set_node(std::string(node));
-  return serialize(command);
+  return replica_change(command, *command.mutable_remove_replica(), name, version, node);
 }
 
 std::string sdfs_lookup(std::string_view name, std::optional<std::uint64_t> version) {

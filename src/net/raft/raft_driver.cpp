@@ -22,7 +22,7 @@ namespace {
 // A wait on the disk or the loop this long is logged: it is a third of the
 // shortest election timeout by default, the order of stall that ends in an
 // election.
-constexpr std::chrono::milliseconds kSlowSync{50};
+constexpr std::chrono::milliseconds kSlowWait{50};
 }  // namespace
 
 namespace asio = boost::asio;
@@ -203,7 +203,7 @@ asio::awaitable<void> RaftDriver::sync_loop() {
     // Every output of the batch (heartbeats included) waited for this
     // fsync: one longer than the election timeout starves the followers.
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
-    if (waited >= kSlowSync) {
+    if (waited >= kSlowWait) {
       spdlog::warn("event=raft_slow_sync node={} ms={} held_batches={} role={}", options_.name, waited.count(),
                    batch.size(), to_string(role()));
     }
@@ -322,7 +322,7 @@ asio::awaitable<void> RaftDriver::timer_loop() {
     }
     const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                             timer_.expiry());
-    if (late >= kSlowSync) spdlog::warn("event=raft_timer_late node={} ms={}", options_.name, late.count());
+    if (late >= kSlowWait) spdlog::warn("event=raft_timer_late node={} ms={}", options_.name, late.count());
     core_->tick();
     flush_now();
   }
