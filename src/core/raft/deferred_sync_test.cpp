@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <map>
+#include <set>
+
 #include "core/clock.hpp"
 #include "core/raft/kv_state_machine.hpp"
 #include "core/raft/memory_storage.hpp"
@@ -145,6 +149,84 @@ TEST(RaftDeferredSync, TheLeaderSendsItsEntriesBeforeItsSyncAndAMajorityOfFollow
     settle(false);
   }
   EXPECT_EQ(a.kv.get("x"), "1");
+}
+
+// A sync report from before the log was truncated must not count for the
+// entries that replaced the truncated ones: a deposed leader's unsynced
+// entries are overwritten by the next leader, the node leads again, and
+// only then does its old sync report arrive.
+TEST(RaftDeferredSync, AReportFromBeforeATruncationDoesNotCoverTheEntriesThatReplacedIt) {
+  core::FakeClock clock;
+  DeferredStorage a_storage;
+  MemoryStorage b_storage;
+  MemoryStorage c_storage;
+  Voter a("a", a_storage, clock, 1);
+  Voter b("b", b_storage, clock, 2);
+  Voter c("c", c_storage, clock, 3);
+  std::map<NodeName, RaftNode*> nodes{{"a", &a.raft}, {"b", &b.raft}, {"c", &c.raft}};
+  for (auto& [name, node] : nodes) node->bootstrap(voters({"a", "b", "c"}));
+  std::set<NodeName> cut;
+  auto settle = [&](bool sync_a) {
+    for (int round = 0; round < 100; ++round) {
+      std::vector<Message> messages;
+      for (auto& [name, node] : nodes) {
+        auto ready = node->flush();
+        if (name == "a" && sync_a) {
+          a_storage.complete();
+          node->log_synced(node->sync_mark());
+          auto more = node->flush();
+          for (auto& m : more.messages) ready.messages.push_back(std::move(m));
+        }
+        for (auto& m : ready.messages) messages.push_back(std::move(m));
+      }
+      if (messages.empty()) return;
+      for (const auto& m : messages) {
+        if (!cut.contains(m.to) && !cut.contains(m.from)) nodes.at(m.to)->step(m);
+      }
+    }
+  };
+  auto tick_until = [&](const std::function<bool()>& done, bool sync_a) {
+    for (int i = 0; i < 400 && !done(); ++i) {
+      clock.advance(5ms);
+      for (auto& [name, node] : nodes) {
+        if (!cut.contains(name)) node->tick();
+      }
+      settle(sync_a);
+    }
+    return done();
+  };
+  ASSERT_TRUE(tick_until([&] { return a.raft.role() == Role::leader; }, true));
+
+  // a, cut off, takes two entries it never syncs.
+  cut = {"a"};
+  ASSERT_TRUE(a.raft.propose(kv_put("x", "1")).accepted);
+  ASSERT_TRUE(a.raft.propose(kv_put("x", "2")).accepted);
+  settle(false);
+  const auto stale = a.raft.sync_mark();
+  // b leads without a; its first entry lands where a's first one is.
+  ASSERT_TRUE(tick_until([&] { return b.raft.role() == Role::leader; }, false));
+  const auto b_last = b.raft.sync_mark().last;
+  ASSERT_EQ(b_last, stale.last - 1);
+  // a rejoins and takes b's log: its two entries are truncated.
+  cut.clear();
+  ASSERT_TRUE(tick_until([&] { return a.raft.sync_mark().last == b_last && a.raft.leader() == "b"; }, false));
+  // a leads again, with b only; its new entry sits at the stale report's
+  // last index, unsynced.
+  cut = {"c"};
+  ASSERT_TRUE(b.raft.transfer_leadership("a"));
+  ASSERT_TRUE(tick_until([&] { return a.raft.role() == Role::leader; }, false));
+  ASSERT_GE(a.raft.sync_mark().last, stale.last);
+  const auto commit_before = a.raft.commit_index();
+  ASSERT_LT(commit_before, a.raft.sync_mark().last);
+
+  a.raft.log_synced(stale);
+  settle(false);
+  EXPECT_EQ(a.raft.commit_index(), commit_before) << "committed on the strength of a stale sync report";
+
+  a_storage.complete();
+  a.raft.log_synced(a.raft.sync_mark());
+  settle(false);
+  EXPECT_EQ(a.raft.commit_index(), a.raft.sync_mark().last);
 }
 
 }  // namespace
