@@ -1,0 +1,155 @@
+#include "fs/reconcile.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+#include <chrono>
+#include <map>
+#include <utility>
+
+#include "core/logging.hpp"
+
+namespace idunno::fs {
+
+namespace {
+
+using Key = std::pair<std::string, std::uint64_t>;
+
+// What the verify step on the pool found for one block.
+enum class Check { intact, damaged };
+
+}  // namespace
+
+ReconcilePlan plan_reconcile(const BlockListing& held, const std::vector<NamedVersion>& listed) {
+  ReconcilePlan plan;
+  plan.bad_files = held.bad;
+  std::map<Key, const VersionEntry*> wanted;
+  for (const auto& version : listed) wanted[{version.name, version.entry.version}] = &version.entry;
+
+  std::map<Key, const BlockInfo*> have;
+  for (const auto& block : held.blocks) {
+    const Key id{block.name, block.version};
+    have[id] = &block;
+    const auto it = wanted.find(id);
+    if (it == wanted.end()) {
+      plan.drop.push_back(block);  // deleted, pruned or replaced while away
+      continue;
+    }
+    const auto& entry = *it->second;
+    if (block.size == entry.size && block.checksum == entry.checksum) {
+      plan.verify.push_back(block);
+    } else {
+      plan.drop.push_back(block);  // not the bytes the namespace knows
+      if (entry.committed()) plan.lost.push_back({block.name, entry});
+    }
+  }
+  for (const auto& version : listed) {
+    if (version.entry.committed() && !have.contains({version.name, version.entry.version})) plan.lost.push_back(version);
+  }
+  std::sort(plan.lost.begin(), plan.lost.end(), [](const NamedVersion& a, const NamedVersion& b) {
+    return std::tie(a.name, a.entry.version) < std::tie(b.name, b.entry.version);
+  });
+  return plan;
+}
+
+std::vector<BlockInfo> garbage_blocks(const std::vector<BlockInfo>& held, const Namespace& ns) {
+  std::vector<BlockInfo> out;
+  for (const auto& block : held) {
+    if (block.version < ns.next_version(block.name) && !ns.version(block.name, block.version)) out.push_back(block);
+  }
+  return out;
+}
+
+namespace {
+
+boost::asio::awaitable<std::vector<NamedVersion>> read_listing(ReconcilePorts& ports, const std::string& self) {
+  auto delay = std::chrono::milliseconds(100);
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+  for (int attempt = 1;; ++attempt) {
+    std::string error;
+    try {
+      co_return co_await ports.listed();
+    } catch (const boost::system::system_error& failure) {
+      if (failure.code() == boost::asio::error::operation_aborted) throw;
+      error = failure.what();
+    } catch (const std::exception& failure) {
+      error = failure.what();
+    }
+    if (attempt == 1 || attempt % 10 == 0) {
+      spdlog::info("event=sdfs_reconcile_waiting node={} attempt={} error={}", self, attempt, core::log_quote(error));
+    }
+    timer.expires_after(delay);
+    co_await timer.async_wait(boost::asio::use_awaitable);
+    delay = std::min(delay * 2, std::chrono::milliseconds(2000));
+  }
+}
+
+}  // namespace
+
+boost::asio::awaitable<ReconcileReport> reconcile_blocks(BlockStore& store, core::ThreadPool& io, std::string self,
+                                                         ReconcilePorts ports) {
+  const auto started = std::chrono::steady_clock::now();
+  // The store first, then the namespace: every block found here was
+  // stored after its Begin, which the linearizable read then sees. (A block
+  // stored after the listing is not looked at at all.)
+  const auto held = co_await io.run([&store] { return store.list(); });
+  const auto listed = co_await read_listing(ports, self);
+  auto plan = plan_reconcile(held, listed);
+  ReconcileReport report;
+
+  // Verify what is listed and looks right; a block that fails joins the
+  // dropped and the lost.
+  const auto checks = co_await io.run([&store, &plan] {
+    std::vector<Check> out;
+    for (const auto& block : plan.verify) {
+      try {
+        store.verify(block.name, block.version);
+        out.push_back(Check::intact);
+      } catch (const CorruptBlock& corrupt) {
+        spdlog::warn("event=sdfs_block_corrupt name={} version={} reason={}", core::log_quote(block.name),
+                     block.version, core::log_quote(corrupt.reason()));
+        out.push_back(Check::damaged);
+      } catch (const core::DiskError& error) {
+        spdlog::warn("event=sdfs_block_unreadable name={} version={} error={}", core::log_quote(block.name),
+                     block.version, core::log_quote(error.what()));
+        out.push_back(Check::damaged);
+      }
+    }
+    return out;
+  });
+  std::map<Key, const VersionEntry*> entries;
+  for (const auto& version : listed) entries[{version.name, version.entry.version}] = &version.entry;
+  for (std::size_t i = 0; i < plan.verify.size(); ++i) {
+    const auto& block = plan.verify[i];
+    if (checks[i] == Check::intact) {
+      ++report.kept;
+      continue;
+    }
+    ++report.corrupt;
+    plan.drop.push_back(block);
+    const auto& entry = *entries.at({block.name, block.version});
+    if (entry.committed()) plan.lost.push_back({block.name, entry});
+  }
+
+  report.dropped = plan.drop.size() - report.corrupt;
+  report.bad_files = plan.bad_files.size();
+  co_await io.run([&store, &plan] {
+    for (const auto& block : plan.drop) store.remove(block.name, block.version);
+    for (const auto& file : plan.bad_files) store.discard_bad(file);
+  });
+
+  for (const auto& version : plan.lost) {
+    const auto result = co_await ports.submit(sdfs_remove_replica(version.name, version.entry.version, self));
+    if (result && result->ok()) ++report.lost;
+  }
+  spdlog::info("event=sdfs_reconciled node={} kept={} dropped={} corrupt={} lost={} bad_files={} seconds={:.3f}", self,
+               report.kept, report.dropped, report.corrupt, report.lost, report.bad_files,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  co_return report;
+}
+
+}  // namespace idunno::fs
