@@ -244,23 +244,24 @@ asio::awaitable<void> serve_get(fs::Sdfs* sdfs, StreamExchange* exchange, std::s
     auto looking = sdfs->stat(name, version);
     fs::NamedVersion found = co_await std::move(looking);
     download.headers = version_headers(found);
-    fs::ReadRange range{0, found.entry.size};
+    std::uint64_t offset = 0;
+    std::uint64_t length = found.entry.size;
     if (const std::string asked = exchange->header(http::field::range); !asked.empty()) {
       auto parsed = parse_range(asked, found.entry.size);
       if (!parsed) {
         failure = Failure{http::status::range_not_satisfiable, "the range '" + asked + "' does not fit the file (" +
                                                                    std::to_string(found.entry.size) + " bytes)"};
       } else {
-        range = *parsed;
+        offset = parsed->offset;
+        length = parsed->length.value_or(found.entry.size - offset);
         download.status = http::status::partial_content;
-        const std::uint64_t last = range.offset + *range.length - 1;
-        download.headers.emplace_back("Content-Range", "bytes " + std::to_string(range.offset) + "-" +
-                                                           std::to_string(last) + "/" +
-                                                           std::to_string(found.entry.size));
+        const std::uint64_t last = offset + length - 1;
+        download.headers.emplace_back("Content-Range", "bytes " + std::to_string(offset) + "-" + std::to_string(last) +
+                                                           "/" + std::to_string(found.entry.size));
       }
     }
     if (!failure) {
-      download.length = *range.length;
+      download.length = length;
       if (exchange->method() == http::verb::head) {
         {
           auto op =
@@ -269,7 +270,7 @@ asio::awaitable<void> serve_get(fs::Sdfs* sdfs, StreamExchange* exchange, std::s
         }
         co_return;
       }
-      auto reading = sdfs->read(found, range, sink_of(&download));
+      auto reading = sdfs->read(found, fs::ReadRange{offset, length}, sink_of(&download));
       co_await std::move(reading);
     }
   } catch (const fs::SdfsError& e) {

@@ -1,9 +1,12 @@
 #include "fs/block_sink.hpp"
 
+#include <spdlog/spdlog.h>
 #include <xxhash.h>
 
 #include <exception>
 #include <utility>
+
+#include "core/logging.hpp"
 
 namespace idunno::fs {
 
@@ -98,8 +101,9 @@ asio::awaitable<void> BlockSink::abandon() {
   auto job = [state]() {
     try {
       state->writer->abort();
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       // The temporary file stays until clear_temporaries() at the next start.
+      spdlog::warn("event=sdfs_temp_remove_failed error={}", core::log_quote(e.what()));
     }
     state->writer.reset();
   };

@@ -42,7 +42,8 @@ class BlockSink {
 
   bool ok() const { return !error_; }
   bool durable() const { return durable_; }
-  const std::string& error() const { return *error_; }
+  // What failed first (empty while ok()).
+  const std::string& error() const { return error_ ? *error_ : kNoError; }
   std::uint64_t checksum() const { return checksum_; }
   // Records a failure not of the disk (a short stream); the block is dropped.
   void fail(std::string error) {
@@ -51,6 +52,7 @@ class BlockSink {
 
  private:
   struct State;
+  static inline const std::string kNoError;
 
   BlockStore& store_;
   core::ThreadPool& pool_;

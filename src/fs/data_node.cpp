@@ -70,8 +70,9 @@ DataNode::DataNode(asio::any_io_executor executor, BlockStore& store, core::Thre
         return serve_replicate(context.peer, std::move(request));
       });
   net::handle_typed<pb::DropRequest, pb::TransferReply>(
-      rpc_server, kDropMethod,
-      [this](const net::RpcContext& context, pb::DropRequest request) { return serve_drop(context.peer, std::move(request)); });
+      rpc_server, kDropMethod, [this](const net::RpcContext& context, pb::DropRequest request) {
+        return serve_drop(context.peer, std::move(request));
+      });
 }
 
 asio::awaitable<net::DataStream> DataNode::open_downstream(pb::StoreHeader header, pb::StoreAck* errors,
@@ -95,9 +96,11 @@ asio::awaitable<net::DataStream> DataNode::open_downstream(pb::StoreHeader heade
   co_return stream;
 }
 
-asio::awaitable<net::DataStream> open_store_chain(net::DataStreamClient& client, std::string name,
-                                                  std::uint64_t version, std::uint64_t size, std::uint64_t checksum,
-                                                  std::vector<ChainNode> chain, std::vector<pb::NodeError>* skipped) {
+namespace {
+
+asio::awaitable<net::DataStream> open_chain(net::DataStreamClient* client, std::string name, std::uint64_t version,
+                                            std::uint64_t size, std::uint64_t checksum, std::vector<ChainNode> chain,
+                                            std::vector<pb::NodeError>* skipped) {
   net::DataStream last;
   for (std::size_t i = 0; i < chain.size(); ++i) {
     pb::StoreHeader header;
@@ -112,7 +115,7 @@ asio::awaitable<net::DataStream> open_store_chain(net::DataStreamClient& client,
     }
     net::StreamOpenOptions options;
     options.declared_bytes = size;
-    net::DataStream stream = co_await client.open(chain[i].address, kStoreMethod, header.SerializeAsString(), options);
+    net::DataStream stream = co_await client->open(chain[i].address, kStoreMethod, header.SerializeAsString(), options);
     if (stream.status().ok()) co_return stream;
     pb::NodeError error;
     error.set_node(chain[i].name);
@@ -121,6 +124,14 @@ asio::awaitable<net::DataStream> open_store_chain(net::DataStreamClient& client,
     last = stream;
   }
   co_return last;
+}
+
+}  // namespace
+
+asio::awaitable<net::DataStream> open_store_chain(net::DataStreamClient& client, std::string name,
+                                                  std::uint64_t version, std::uint64_t size, std::uint64_t checksum,
+                                                  std::vector<ChainNode> chain, std::vector<pb::NodeError>* skipped) {
+  return open_chain(&client, std::move(name), version, size, checksum, std::move(chain), skipped);
 }
 
 asio::awaitable<void> DataNode::serve_store(net::DataStream upstream) {
@@ -268,9 +279,8 @@ asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {
     Piece piece = co_await std::move(reading);
     if (!piece.error.empty() || piece.bytes == 0) {
       if (piece.corrupt) {
-        spdlog::warn("event=sdfs_corrupt_replica name={} version={} node={} error={}",
-                     core::log_quote(header.name()), header.version(), options_.self_name,
-                     core::log_quote(piece.error));
+        spdlog::warn("event=sdfs_corrupt_replica name={} version={} node={} error={}", core::log_quote(header.name()),
+                     header.version(), options_.self_name, core::log_quote(piece.error));
       }
       const std::string why = piece.error.empty() ? "the block ended early" : piece.error;
       stream.cancel(code(piece.corrupt ? FetchCode::corrupt : FetchCode::disk_error), why);

@@ -21,11 +21,11 @@ pb::TransferReply reply_of(bool ok, std::string error = {}) {
   return reply;
 }
 
-asio::awaitable<TransferResult> call_transfer(net::RpcClient& rpc, core::HostPort target, std::string method,
+asio::awaitable<TransferResult> call_transfer(net::RpcClient* rpc, core::HostPort target, std::string method,
                                               std::string request, std::chrono::milliseconds deadline) {
   TransferResult result;
   try {
-    std::string bytes = co_await rpc.call(target, method, std::move(request), deadline);
+    std::string bytes = co_await rpc->call(target, method, std::move(request), deadline);
     pb::TransferReply reply;
     if (!reply.ParseFromString(bytes)) {
       result.error = target.to_string() + " sent an unreadable " + method + " reply";
@@ -53,8 +53,8 @@ asio::awaitable<pb::TransferReply> DataNode::serve_replicate(core::HostPort peer
   const std::string what = request.name() + " version " + std::to_string(request.version());
   if (!stream.status().ok()) {
     stats_.record({"replicate", request.name(), request.version(), 0, request.source(), stream.status().describe()});
-    co_return reply_of(false, "could not fetch " + what + " from " + request.source() + ": " +
-                                  stream.status().describe());
+    co_return reply_of(false,
+                       "could not fetch " + what + " from " + request.source() + ": " + stream.status().describe());
   }
   BlockSink sink(store_, io_pool_);
   co_await sink.open(request.name(), request.version(), request.size());
@@ -64,8 +64,8 @@ asio::awaitable<pb::TransferReply> DataNode::serve_replicate(core::HostPort peer
     net::DataRead got = co_await stream.read(buffer);
     if (!got.status.ok()) {
       co_await sink.abandon();
-      stats_.record({"replicate", request.name(), request.version(), received, request.source(),
-                     got.status.describe()});
+      stats_.record(
+          {"replicate", request.name(), request.version(), received, request.source(), got.status.describe()});
       co_return reply_of(false, "fetching " + what + " from " + request.source() + " failed: " + got.status.describe());
     }
     if (got.ended) break;
@@ -78,8 +78,8 @@ asio::awaitable<pb::TransferReply> DataNode::serve_replicate(core::HostPort peer
   }
   co_await sink.finish(request.checksum());
   const std::string result = sink.durable() ? "ok" : sink.error();
-  stats_.record({"replicate", request.name(), request.version(), received, peer.to_string() + "<-" + request.source(),
-                 result});
+  stats_.record(
+      {"replicate", request.name(), request.version(), received, peer.to_string() + "<-" + request.source(), result});
   if (!sink.durable()) co_return reply_of(false, "storing " + what + " failed: " + sink.error());
   co_return reply_of(true);
 }
@@ -104,13 +104,14 @@ asio::awaitable<pb::TransferReply> DataNode::serve_drop(core::HostPort peer, pb:
 
 asio::awaitable<TransferResult> replicate(net::RpcClient& rpc, core::HostPort target, ReplicaSource what,
                                           std::chrono::milliseconds deadline) {
+  // Not a coroutine: the request is built now, so `rpc` is not held by a frame.
   pb::ReplicateRequest request;
   request.set_name(what.name);
   request.set_version(what.version);
   request.set_size(what.size);
   request.set_checksum(what.checksum);
   request.set_source(what.source.to_string());
-  co_return co_await call_transfer(rpc, std::move(target), kReplicateMethod, request.SerializeAsString(), deadline);
+  return call_transfer(&rpc, std::move(target), kReplicateMethod, request.SerializeAsString(), deadline);
 }
 
 asio::awaitable<TransferResult> drop(net::RpcClient& rpc, core::HostPort target, std::string name,
@@ -118,7 +119,7 @@ asio::awaitable<TransferResult> drop(net::RpcClient& rpc, core::HostPort target,
   pb::DropRequest request;
   request.set_name(name);
   for (auto v : versions) request.add_versions(v);
-  co_return co_await call_transfer(rpc, std::move(target), kDropMethod, request.SerializeAsString(), deadline);
+  return call_transfer(&rpc, std::move(target), kDropMethod, request.SerializeAsString(), deadline);
 }
 
 }  // namespace idunno::fs

@@ -27,11 +27,11 @@ struct StoreOutcome {
 
 // Streams `content` along `chain` as a put does: the checksum travels in
 // the trailer; then reads the ack.
-asio::awaitable<StoreOutcome> store_version(net::DataStreamClient& client, std::vector<ChainNode> chain,
+asio::awaitable<StoreOutcome> store_version(net::DataStreamClient* client, std::vector<ChainNode> chain,
                                             std::string name, std::uint64_t version, std::string content) {
   StoreOutcome out;
   net::DataStream stream =
-      co_await open_store_chain(client, name, version, content.size(), 0, std::move(chain), &out.skipped);
+      co_await open_store_chain(*client, name, version, content.size(), 0, std::move(chain), &out.skipped);
   if (!stream.valid()) co_return out;
   if (!stream.status().ok()) {
     out.status = stream.status();
@@ -68,7 +68,7 @@ class DataNodeTest : public DataNodeCluster {
 
   StoreOutcome store(std::vector<std::size_t> replicas, const std::string& name, std::uint64_t version,
                      const std::string& content) {
-    return run(store_version(*node(4).stream_client, chain(replicas), name, version, content));
+    return run(store_version(node(4).stream_client.get(), chain(replicas), name, version, content));
   }
 };
 
@@ -150,19 +150,20 @@ TEST_F(DataNodeTest, ASenderThatDiesMidStreamLeavesNoBlock) {
     stream.cancel(static_cast<std::uint32_t>(net::StreamWireCode::cancelled), "client died");
   };
   run(partial);
-  ASSERT_TRUE(run_until([&] { return node(0).stats.count("store", "error") == 1 && node(1).stats.count("store", "error") == 1; }));
+  ASSERT_TRUE(run_until(
+      [&] { return node(0).stats.count("store", "error") == 1 && node(1).stats.count("store", "error") == 1; }));
   EXPECT_FALSE(node(0).store->contains("half", 1));
   EXPECT_FALSE(node(1).store->contains("half", 1));
 }
 
-asio::awaitable<net::testing::Received> fetch(net::DataStreamClient& client, core::HostPort from, std::string name,
+asio::awaitable<net::testing::Received> fetch(net::DataStreamClient* client, core::HostPort from, std::string name,
                                               std::uint64_t version, std::uint64_t offset, std::uint64_t length) {
   pb::FetchHeader header;
   header.set_name(name);
   header.set_version(version);
   header.set_offset(offset);
   header.set_length(length);
-  net::DataStream stream = co_await client.open(from, kFetchMethod, header.SerializeAsString());
+  net::DataStream stream = co_await client->open(from, kFetchMethod, header.SerializeAsString());
   if (!stream.status().ok()) co_return net::testing::Received{{}, stream.status(), false};
   co_return co_await net::testing::read_to_end(stream);
 }
@@ -170,14 +171,14 @@ asio::awaitable<net::testing::Received> fetch(net::DataStreamClient& client, cor
 TEST_F(DataNodeTest, FetchServesExactRanges) {
   const std::string content = net::testing::pattern(5 * test::kTestChunk + 77);
   ASSERT_EQ(stored(store({0}, "ranges", 3, content).ack).size(), 1U);
-  const auto whole = run(fetch(*node(4).stream_client, node(0).stream_address, "ranges", 3, 0, 0));
+  const auto whole = run(fetch(node(4).stream_client.get(), node(0).stream_address, "ranges", 3, 0, 0));
   ASSERT_TRUE(whole.ended) << whole.status.describe();
   EXPECT_EQ(whole.bytes, content);
   const auto middle =
-      run(fetch(*node(4).stream_client, node(0).stream_address, "ranges", 3, test::kTestChunk - 10, 100'000));
+      run(fetch(node(4).stream_client.get(), node(0).stream_address, "ranges", 3, test::kTestChunk - 10, 100'000));
   ASSERT_TRUE(middle.ended);
   EXPECT_EQ(middle.bytes, content.substr(test::kTestChunk - 10, 100'000));
-  const auto missing = run(fetch(*node(4).stream_client, node(0).stream_address, "ranges", 9, 0, 0));
+  const auto missing = run(fetch(node(4).stream_client.get(), node(0).stream_address, "ranges", 9, 0, 0));
   EXPECT_EQ(missing.status.code, net::StreamCode::rejected);
   EXPECT_EQ(missing.status.peer_code, static_cast<std::uint32_t>(FetchCode::not_found));
 }
@@ -189,7 +190,7 @@ TEST_F(DataNodeTest, ACorruptReplicaIsNeverServed) {
   std::string bytes = *node(0).disk.content(path);
   bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);
   node(0).disk.put_durable(path, bytes);
-  const auto got = run(fetch(*node(4).stream_client, node(0).stream_address, "rot", 1, 0, 0));
+  const auto got = run(fetch(node(4).stream_client.get(), node(0).stream_address, "rot", 1, 0, 0));
   EXPECT_FALSE(got.ended);
   EXPECT_EQ(got.status.peer_code, static_cast<std::uint32_t>(FetchCode::corrupt)) << got.status.describe();
   // What came before the bad chunk verified; nothing after it was sent.

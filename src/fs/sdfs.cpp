@@ -22,12 +22,9 @@ namespace {
 
 SdfsErrorKind kind_of(SdfsStatus status) {
   switch (status) {
-    case SdfsStatus::not_found:
-      return SdfsErrorKind::not_found;
-    case SdfsStatus::bad_name:
-      return SdfsErrorKind::bad_name;
-    default:
-      return SdfsErrorKind::bad_request;
+    case SdfsStatus::not_found: return SdfsErrorKind::not_found;
+    case SdfsStatus::bad_name: return SdfsErrorKind::bad_name;
+    default: return SdfsErrorKind::bad_request;
   }
 }
 
@@ -58,11 +55,11 @@ struct ChainOutcome {
 
 // Fills `result` (owned by the awaiting caller; GCC 12 fails to copy the
 // outcome out of a coroutine with several co_returns).
-asio::awaitable<void> send_chain(net::DataStreamClient& streams, ByteSource source, std::uint64_t size,
+asio::awaitable<void> send_chain(net::DataStreamClient* streams, ByteSource source, std::uint64_t size,
                                  std::string name, std::uint64_t version, std::vector<ChainNode> chain,
                                  std::size_t piece_bytes, SdfsStats* stats, ChainOutcome* result) {
   ChainOutcome& out = *result;
-  net::DataStream stream = co_await open_store_chain(streams, name, version, size, 0, chain, &out.skipped);
+  net::DataStream stream = co_await open_store_chain(*streams, name, version, size, 0, chain, &out.skipped);
   if (!stream.valid() || !stream.status().ok()) {
     out.failure = "no replica accepted the data";
     co_return;
@@ -123,10 +120,10 @@ asio::awaitable<void> send_chain(net::DataStreamClient& streams, ByteSource sour
   co_return;
 }
 
-asio::awaitable<void> drop_one(net::RpcClient& rpc, core::HostPort address, std::string node, std::string name,
+asio::awaitable<void> drop_one(net::RpcClient* rpc, core::HostPort address, std::string node, std::string name,
                                std::uint64_t version, std::chrono::milliseconds timeout) {
   std::vector<std::uint64_t> versions{version};
-  auto dropping = drop(rpc, std::move(address), name, std::move(versions), timeout);
+  auto dropping = drop(*rpc, std::move(address), name, std::move(versions), timeout);
   TransferResult result = co_await std::move(dropping);
   if (!result.ok) {
     spdlog::info("event=sdfs_drop_failed name={} version={} node={} error={}", core::log_quote(name), version, node,
@@ -197,7 +194,7 @@ void Sdfs::drop_removed(const std::string& name, const std::vector<RemovedVersio
     for (const auto& node : version.replicas) {
       auto address = address_of(node);
       if (!address) continue;  // a dead node drops it when it comes back
-      background_.spawn(drop_one(rpc_, *address, node, name, version.version, options_.drop_timeout), "sdfs-drop");
+      background_.spawn(drop_one(&rpc_, *address, node, name, version.version, options_.drop_timeout), "sdfs-drop");
     }
   }
 }
@@ -210,9 +207,9 @@ asio::awaitable<PutResult> Sdfs::put(ByteSource source, std::uint64_t size, std:
   auto replicas = choose_replicas(name, cluster_.local->next_version(name), live,
                                   static_cast<std::size_t>(std::max(1, options_.config.replicas)));
   if (replicas.size() < quorum) {
-    throw SdfsError(SdfsErrorKind::unavailable, "only " + std::to_string(replicas.size()) +
-                                                    " live nodes: a put needs sdfs.write_quorum = " +
-                                                    std::to_string(quorum) + " replicas");
+    throw SdfsError(SdfsErrorKind::unavailable,
+                    "only " + std::to_string(replicas.size()) +
+                        " live nodes: a put needs sdfs.write_quorum = " + std::to_string(quorum) + " replicas");
   }
   // This node first when it is a replica: one copy never crosses the network.
   if (auto self = std::find(replicas.begin(), replicas.end(), options_.self_name); self != replicas.end()) {
@@ -227,14 +224,13 @@ asio::awaitable<PutResult> Sdfs::put(ByteSource source, std::uint64_t size, std:
   }
   ChainOutcome outcome;
   auto sending =
-      send_chain(streams_, std::move(source), size, name, version, chain, options_.piece_bytes, &stats_, &outcome);
+      send_chain(&streams_, std::move(source), size, name, version, chain, options_.piece_bytes, &stats_, &outcome);
   co_await std::move(sending);
   std::vector<std::string> stored(outcome.ack.stored().begin(), outcome.ack.stored().end());
   std::sort(stored.begin(), stored.end());
   if (outcome.failure.empty() && stored.size() >= quorum) {
-    SdfsResult committed = co_await submit(sdfs_commit(name, version, stored,
-                                                       static_cast<std::uint32_t>(options_.config.max_versions),
-                                                       outcome.checksum));
+    SdfsResult committed = co_await submit(
+        sdfs_commit(name, version, stored, static_cast<std::uint32_t>(options_.config.max_versions), outcome.checksum));
     if (!committed.ok()) throw SdfsError(kind_of(committed.status), committed.error);
     drop_removed(name, committed.removed);
     const std::string errors = join_errors(outcome.ack, outcome.skipped);
@@ -278,7 +274,7 @@ asio::awaitable<NamedVersion> Sdfs::stat(std::string name, std::optional<std::ui
 }
 
 asio::awaitable<net::StreamStatus> Sdfs::read_from(core::HostPort from, std::string name, std::uint64_t version,
-                                                   std::uint64_t offset, std::uint64_t length, ByteSink& sink,
+                                                   std::uint64_t offset, std::uint64_t length, ByteSink* sink,
                                                    std::uint64_t* delivered, bool* sink_failed) {
   pb::FetchHeader header;
   header.set_name(name);
@@ -296,7 +292,7 @@ asio::awaitable<net::StreamStatus> Sdfs::read_from(core::HostPort from, std::str
     const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(got.bytes, length - got_here));
     std::string sink_error;
     try {
-      auto write = sink(std::span<const std::uint8_t>(buffer.data(), take));
+      auto write = (*sink)(std::span<const std::uint8_t>(buffer.data(), take));
       co_await std::move(write);
     } catch (const std::exception& e) {
       sink_error = e.what();
@@ -338,26 +334,25 @@ asio::awaitable<std::uint64_t> Sdfs::read(NamedVersion version, ReadRange range,
       continue;
     }
     bool sink_failed = false;
-    net::StreamStatus status = co_await read_from(*address, version.name, version.entry.version,
-                                                  range.offset + delivered, length - delivered, sink, &delivered,
-                                                  &sink_failed);
+    net::StreamStatus status =
+        co_await read_from(*address, version.name, version.entry.version, range.offset + delivered, length - delivered,
+                           &sink, &delivered, &sink_failed);
     if (sink_failed) {
       stats_.record({"get", version.name, version.entry.version, delivered, "", "reader failed"});
-      throw SdfsError(SdfsErrorKind::failed, "writing " + describe(version.name, version.entry.version) +
-                                                 " failed: " + status.message);
+      throw SdfsError(SdfsErrorKind::failed,
+                      "writing " + describe(version.name, version.entry.version) + " failed: " + status.message);
     }
     if (!status.ok()) {
       errors += (errors.empty() ? "" : "; ") + node + ": " + status.describe();
-      spdlog::info("event=sdfs_read_fallback name={} version={} node={} at={} error={}",
-                   core::log_quote(version.name), version.entry.version, node, range.offset + delivered,
-                   core::log_quote(status.describe()));
+      spdlog::info("event=sdfs_read_fallback name={} version={} node={} at={} error={}", core::log_quote(version.name),
+                   version.entry.version, node, range.offset + delivered, core::log_quote(status.describe()));
     }
   }
   if (delivered < length) {
     stats_.record({"get", version.name, version.entry.version, delivered, "", "no replica"});
-    throw SdfsError(SdfsErrorKind::unavailable,
-                    "no replica could serve " + describe(version.name, version.entry.version) +
-                        (errors.empty() ? std::string() : ": " + errors));
+    throw SdfsError(SdfsErrorKind::unavailable, "no replica could serve " +
+                                                    describe(version.name, version.entry.version) +
+                                                    (errors.empty() ? std::string() : ": " + errors));
   }
   stats_.record({"get", version.name, version.entry.version, delivered, "", "ok"});
   co_return delivered;

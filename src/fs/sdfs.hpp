@@ -115,8 +115,8 @@ class Sdfs {
  public:
   // `rpc` removes the blocks of deleted, aborted and pruned versions from
   // their nodes (in the background, best effort).
-  Sdfs(boost::asio::any_io_executor executor, SdfsCluster cluster, net::DataStreamClient& streams,
-       net::RpcClient& rpc, BlockStore& store, core::ThreadPool& io_pool, SdfsStats& stats, SdfsOptions options);
+  Sdfs(boost::asio::any_io_executor executor, SdfsCluster cluster, net::DataStreamClient& streams, net::RpcClient& rpc,
+       BlockStore& store, core::ThreadPool& io_pool, SdfsStats& stats, SdfsOptions options);
   ~Sdfs();
   Sdfs(const Sdfs&) = delete;
   Sdfs& operator=(const Sdfs&) = delete;
@@ -158,7 +158,7 @@ class Sdfs {
   // Streams from one replica; returns bytes delivered (the status says
   // whether it ended cleanly).
   boost::asio::awaitable<net::StreamStatus> read_from(core::HostPort from, std::string name, std::uint64_t version,
-                                                      std::uint64_t offset, std::uint64_t length, ByteSink& sink,
+                                                      std::uint64_t offset, std::uint64_t length, ByteSink* sink,
                                                       std::uint64_t* delivered, bool* sink_failed);
   void drop_removed(const std::string& name, const std::vector<RemovedVersion>& removed);
   std::optional<core::HostPort> address_of(const std::string& node) const;

@@ -29,6 +29,11 @@ LocalFileSource::~LocalFileSource() { ::close(fd_); }
 
 asio::awaitable<std::shared_ptr<LocalFileSource>> LocalFileSource::open(core::ThreadPool& pool,
                                                                         std::filesystem::path path) {
+  return open_on(&pool, std::move(path));
+}
+
+asio::awaitable<std::shared_ptr<LocalFileSource>> LocalFileSource::open_on(core::ThreadPool* pool,
+                                                                           std::filesystem::path path) {
   struct Opened {
     int fd = -1;
     int error = 0;
@@ -37,7 +42,7 @@ asio::awaitable<std::shared_ptr<LocalFileSource>> LocalFileSource::open(core::Th
   auto job = [path]() -> Opened {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return {-1, errno, 0};
-    struct stat st {};
+    struct stat st{};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
       const int error = S_ISDIR(st.st_mode) ? EISDIR : errno;
       ::close(fd);
@@ -45,10 +50,10 @@ asio::awaitable<std::shared_ptr<LocalFileSource>> LocalFileSource::open(core::Th
     }
     return {fd, 0, static_cast<std::uint64_t>(st.st_size)};
   };
-  auto work = pool.run(std::move(job));
+  auto work = pool->run(std::move(job));
   Opened opened = co_await std::move(work);
   if (opened.fd < 0) throw file_error("read", path, opened.error);
-  co_return std::make_shared<LocalFileSource>(pool, std::move(path), opened.fd, opened.size);
+  co_return std::make_shared<LocalFileSource>(*pool, std::move(path), opened.fd, opened.size);
 }
 
 asio::awaitable<std::size_t> LocalFileSource::read_piece(std::shared_ptr<LocalFileSource> self,
@@ -80,6 +85,11 @@ LocalFileSink::~LocalFileSink() {
 
 asio::awaitable<std::shared_ptr<LocalFileSink>> LocalFileSink::create(core::ThreadPool& pool,
                                                                       std::filesystem::path destination) {
+  return create_on(&pool, std::move(destination));
+}
+
+asio::awaitable<std::shared_ptr<LocalFileSink>> LocalFileSink::create_on(core::ThreadPool* pool,
+                                                                         std::filesystem::path destination) {
   struct Created {
     int fd = -1;
     int error = 0;
@@ -91,10 +101,10 @@ asio::awaitable<std::shared_ptr<LocalFileSink>> LocalFileSink::create(core::Thre
     if (fd < 0) return {-1, errno, {}};
     return {fd, 0, pattern};
   };
-  auto work = pool.run(std::move(job));
+  auto work = pool->run(std::move(job));
   Created created = co_await std::move(work);
   if (created.fd < 0) throw file_error("write", destination, created.error);
-  co_return std::make_shared<LocalFileSink>(pool, std::move(destination), created.temp, created.fd);
+  co_return std::make_shared<LocalFileSink>(*pool, std::move(destination), created.temp, created.fd);
 }
 
 asio::awaitable<void> LocalFileSink::write_piece(std::shared_ptr<LocalFileSink> self,

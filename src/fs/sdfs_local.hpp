@@ -36,6 +36,8 @@ class LocalFileSource : public std::enable_shared_from_this<LocalFileSource> {
   LocalFileSource(core::ThreadPool& pool, std::filesystem::path path, int fd, std::uint64_t size);
 
  private:
+  static boost::asio::awaitable<std::shared_ptr<LocalFileSource>> open_on(core::ThreadPool* pool,
+                                                                          std::filesystem::path path);
   static boost::asio::awaitable<std::size_t> read_piece(std::shared_ptr<LocalFileSource> self,
                                                         std::span<std::uint8_t> buffer);
   core::ThreadPool& pool_;
@@ -62,6 +64,8 @@ class LocalFileSink : public std::enable_shared_from_this<LocalFileSink> {
   LocalFileSink(core::ThreadPool& pool, std::filesystem::path destination, std::filesystem::path temp, int fd);
 
  private:
+  static boost::asio::awaitable<std::shared_ptr<LocalFileSink>> create_on(core::ThreadPool* pool,
+                                                                          std::filesystem::path destination);
   static boost::asio::awaitable<void> write_piece(std::shared_ptr<LocalFileSink> self,
                                                   std::span<const std::uint8_t> bytes);
   core::ThreadPool& pool_;

@@ -88,8 +88,7 @@ class SdfsTest : public test::DataNodeCluster {
     return run(sdfs_->put(string_source(data, std::make_shared<std::size_t>(0), 30'000), content.size(), name));
   }
 
-  std::string get(const std::string& name, std::optional<std::uint64_t> version = std::nullopt,
-                  ReadRange range = {}) {
+  std::string get(const std::string& name, std::optional<std::uint64_t> version = std::nullopt, ReadRange range = {}) {
     auto out = std::make_shared<std::string>();
     run(sdfs_->get(name, version, range, string_sink(out)));
     return *out;

@@ -112,8 +112,8 @@ asio::awaitable<void> StreamExchange::end_response() {
   finished_ = true;
 }
 
-asio::awaitable<void> StreamExchange::respond_head(http::status status, std::uint64_t length,
-                                                   std::string content_type, Headers headers) {
+asio::awaitable<void> StreamExchange::respond_head(http::status status, std::uint64_t length, std::string content_type,
+                                                   Headers headers) {
   if (response_) throw std::logic_error("StreamExchange: the response was already started");
   http::response<http::empty_body> message{status, parser_.get().version()};
   message.set(http::field::server, "idunno-console");
