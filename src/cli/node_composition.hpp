@@ -8,6 +8,8 @@
 //             loading LibTorch takes most of a second)
 //     membership (SWIM) <- transport
 //       coordinator (Raft driver + replicated state) <- transport, membership
+//         sdfs (block store, data node, client library, file API)
+//              <- transport, membership, coordinator, the I/O pool
 //   console (commands, metrics, events; last up, first down)
 //
 // Why: one place says what the node is made of and in which order it comes
@@ -36,6 +38,7 @@
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/thread_pool.hpp"
+#include "fs/namespace.hpp"
 #include "net/console/stream_exchange.hpp"
 
 namespace idunno::cli {
@@ -44,6 +47,7 @@ class TransportService;
 class MembershipService;
 class CoordinatorService;
 class ExecutorService;
+class SdfsService;
 class ConsoleService;
 
 struct CompositionOptions {
@@ -89,9 +93,14 @@ class NodeComposition {
   // services that serve them before the console starts.
   std::shared_ptr<net::console::StreamRoutes> http_routes_ = std::make_shared<net::console::StreamRoutes>();
 
+  // The SDFS namespace, replicated by the coordinator's log as "sdfs" and
+  // read by the SDFS service; outlives both.
+  fs::Namespace namespace_;
+
   std::unique_ptr<TransportService> transport_;
   std::unique_ptr<MembershipService> membership_;
   std::unique_ptr<CoordinatorService> coordinator_;
+  std::unique_ptr<SdfsService> sdfs_;
   std::unique_ptr<ExecutorService> executor_service_;
   std::unique_ptr<ConsoleService> console_;
   // Start order; stopped in reverse.

@@ -107,6 +107,7 @@ SdfsResult Namespace::commit(const pb::Commit& command) {
   if (entry->committed()) return result;  // a retried commit: already done
   entry->state = VersionState::committed;
   entry->replicas = std::move(replicas);
+  if (command.checksum() != 0) entry->checksum = command.checksum();
   // Keep the newest max_versions committed versions; pending ones stay.
   auto& versions = files_.find(command.name())->second.versions;
   std::size_t committed = 0;

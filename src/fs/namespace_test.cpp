@@ -61,6 +61,17 @@ TEST(Namespace, CommitKeepsExactlyTheReplicasThatStored) {
   EXPECT_TRUE(ns.pending().empty());
 }
 
+TEST(Namespace, ACommitCarriesTheChecksumABeginCouldNotKnow) {
+  Namespace ns;
+  const auto begun = run(ns, sdfs_begin("f", 10, 0, kFour));
+  ASSERT_TRUE(run(ns, sdfs_commit("f", begun.version, kFour, 5, 0x1234)).ok());
+  EXPECT_EQ(ns.latest("f")->checksum, 0x1234u);
+  // A commit without one keeps what Begin said.
+  const auto second = run(ns, sdfs_begin("f", 10, 0x77, kFour));
+  ASSERT_TRUE(run(ns, sdfs_commit("f", second.version, kFour, 5)).ok());
+  EXPECT_EQ(ns.latest("f")->checksum, 0x77u);
+}
+
 TEST(Namespace, CommittingTwiceIsOkAndChangesNothing) {
   Namespace ns;
   ASSERT_EQ(put(ns, "f", kFour), 1u);

@@ -58,13 +58,14 @@ std::string sdfs_begin(std::string_view name, std::uint64_t size, std::uint64_t 
 }
 
 std::string sdfs_commit(std::string_view name, std::uint64_t version, const std::vector<std::string>& replicas,
-                        std::uint32_t max_versions) {
+                        std::uint32_t max_versions, std::uint64_t checksum) {
   pb::NamespaceCommand command;
   auto& commit = *command.mutable_commit();
   commit.set_name(std::string(name));
   commit.set_version(version);
   add_all(*commit.mutable_replicas(), replicas);
   commit.set_max_versions(max_versions);
+  commit.set_checksum(checksum);
   return serialize(command);
 }
 

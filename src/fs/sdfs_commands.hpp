@@ -76,8 +76,10 @@ struct SdfsQueryResult {
 // Commands (apply()).
 std::string sdfs_begin(std::string_view name, std::uint64_t size, std::uint64_t checksum,
                        const std::vector<std::string>& replicas);
+// `checksum` (when not 0) sets the version's content checksum, for a put
+// that learned it only while streaming.
 std::string sdfs_commit(std::string_view name, std::uint64_t version, const std::vector<std::string>& replicas,
-                        std::uint32_t max_versions);
+                        std::uint32_t max_versions, std::uint64_t checksum = 0);
 std::string sdfs_abort(std::string_view name, std::uint64_t version);
 std::string sdfs_delete(std::string_view name);
 std::string sdfs_add_replica(std::string_view name, std::uint64_t version, std::string_view node);

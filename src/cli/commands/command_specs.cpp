@@ -77,6 +77,57 @@ std::string render_models(const json::value& v) {
 
 std::string render_value(const json::value& v) { return field(v.as_object(), "value") + "\n"; }
 
+std::string render_put(const json::value& v) {
+  const auto& o = v.as_object();
+  return "stored " + field(o, "name") + " version " + field(o, "version") + " (" + field(o, "size") + " bytes)\n";
+}
+
+std::string render_get(const json::value& v) {
+  const auto& o = v.as_object();
+  std::string out = "wrote " + field(o, "bytes") + " bytes to " + field(o, "path");
+  if (o.contains("versions")) {
+    out += " (versions";
+    for (const auto& n : o.at("versions").as_array()) out += " " + json::serialize(n);
+    out += ")";
+  } else if (o.contains("version")) {
+    out += " (version " + field(o, "version") + ")";
+  }
+  return out + "\n";
+}
+
+std::string render_deleted(const json::value& v) { return "deleted " + field(v.as_object(), "name") + "\n"; }
+
+std::string replicas_text(const json::object& o) {
+  std::string out;
+  for (const auto& r : o.at("replicas").as_array()) out += (out.empty() ? "" : ",") + std::string(r.as_string());
+  return out;
+}
+
+std::string render_ls(const json::value& v) {
+  const auto& o = v.as_object();
+  Table table({"NAME", "VERSION", "SIZE", "REPLICAS"});
+  table.add({field(o, "name"), field(o, "version"), field(o, "size"), replicas_text(o)});
+  return table.str();
+}
+
+std::string render_store(const json::value& v) {
+  Table table({"NAME", "VERSION", "SIZE"});
+  for (const auto& f : v.at("files").as_array()) {
+    const auto& o = f.as_object();
+    table.add({field(o, "name"), field(o, "version"), field(o, "size")});
+  }
+  return table.str();
+}
+
+std::string file_target(const std::string& name) { return "/v1/files/" + percent_encode(name); }
+
+// get SDFSNAME LOCAL [--version V]
+std::string get_target(const std::vector<std::string>& args) {
+  std::string target = file_target(args.at(0));
+  if (args.size() == 4 && args[2] == "--version") target += "?version=" + percent_encode(args[3]);
+  return target;
+}
+
 }  // namespace
 
 const CommandTable& CommandTable::builtin() {
@@ -92,6 +143,35 @@ const CommandTable& CommandTable::builtin() {
       {"kv-get", "KEY [--via-log]",
        "read KEY from the replicated test state machine (linearizable; by ReadIndex, or through the log)", 1, 2,
        render_value},
+      {"put",
+       "LOCAL SDFSNAME",
+       "store a local file in SDFS (a new version if it exists)",
+       2,
+       2,
+       render_put,
+       {ArgKind::local_input, ArgKind::plain},
+       FileTransfer{[](const std::vector<std::string>& args) { return file_target(args.at(1)); }}},
+      {"get",
+       "SDFSNAME LOCAL [--version V]",
+       "fetch the newest (or a given) version of an SDFS file",
+       2,
+       4,
+       render_get,
+       {ArgKind::plain, ArgKind::local_output},
+       FileTransfer{get_target}},
+      {"delete", "SDFSNAME", "delete every version of an SDFS file", 1, 1, render_deleted},
+      {"ls", "SDFSNAME", "the newest version of an SDFS file, its size and the nodes holding it", 1, 1, render_ls},
+      {"store", "", "the SDFS files stored on this node", 0, 0, render_store},
+      {"get-versions",
+       "SDFSNAME N LOCAL",
+       "the newest N versions of an SDFS file, newest first, into one file",
+       3,
+       3,
+       render_get,
+       {ArgKind::plain, ArgKind::plain, ArgKind::local_output},
+       FileTransfer{[](const std::vector<std::string>& args) {
+         return file_target(args.at(0)) + "?versions=" + percent_encode(args.at(1));
+       }}},
   });
   return table;
 }

@@ -112,6 +112,25 @@ asio::awaitable<void> StreamExchange::end_response() {
   finished_ = true;
 }
 
+asio::awaitable<void> StreamExchange::respond_head(http::status status, std::uint64_t length, std::string content_type,
+                                                   Headers headers) {
+  if (response_) throw std::logic_error("StreamExchange: the response was already started");
+  http::response<http::empty_body> message{status, parser_.get().version()};
+  message.set(http::field::server, "idunno-console");
+  message.set(http::field::content_type, content_type);
+  message.set(http::field::cache_control, "no-store");
+  message.set("X-Content-Type-Options", "nosniff");
+  for (const auto& [name, value] : headers) message.set(name, value);
+  message.keep_alive(parser_.get().keep_alive() && parser_.is_done());
+  // Set by hand: the length of the body a GET would carry, none follows.
+  message.set(http::field::content_length, std::to_string(length));
+  http::response_serializer<http::empty_body> serializer{message};
+  stream_.expires_after(io_timeout_);
+  auto [error, bytes] = co_await http::async_write_header(stream_, serializer, as_tuple(use_awaitable));
+  if (error) throw boost::system::system_error(error);
+  finished_ = true;
+}
+
 asio::awaitable<void> StreamExchange::respond(http::status status, std::string body, std::string content_type) {
   co_await begin_response(status, body.size(), std::move(content_type));
   co_await write_body(std::span<const char>(body.data(), body.size()));

@@ -66,12 +66,16 @@ class StreamExchange {
                                               std::string content_type, Headers headers = {});
   boost::asio::awaitable<void> write_body(std::span<const char> bytes);
   boost::asio::awaitable<void> end_response();
+  // The answer to a HEAD request: the status and headers, with
+  // Content-Length `length`, and no body. Call instead of begin_response.
+  boost::asio::awaitable<void> respond_head(boost::beast::http::status status, std::uint64_t length,
+                                            std::string content_type, Headers headers = {});
   // A whole small response ({"error": ...}, a JSON result).
   boost::asio::awaitable<void> respond(boost::beast::http::status status, std::string body,
                                        std::string content_type = "application/json");
 
   bool responded() const { return finished_; }
-  bool response_started() const { return static_cast<bool>(response_); }
+  bool response_started() const { return static_cast<bool>(response_) || finished_; }
   // Whether the connection can carry another request afterwards.
   bool reusable() const { return finished_ && parser_.is_done() && parser_.get().keep_alive(); }
 

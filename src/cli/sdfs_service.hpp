@@ -1,0 +1,81 @@
+#pragma once
+// SDFS as a node service: the block store (DATA_DIR/sdfs) on the I/O pool,
+// the data node serving the other nodes (fs/data_node.hpp), the client
+// library (fs/sdfs.hpp) over the coordinator's log and membership, the
+// commands (put, get, delete, ls, store, get-versions), the HTTP file API
+// (/v1/files, see sdfs_http.cpp) and the idunno_sdfs_* metrics.
+//
+// Why: the namespace is replicated by the coordinator (the composition root
+// owns it and hosts it on the coordinator's log as "sdfs"); everything else
+// a node needs to store and serve files lives here, built after the
+// coordinator with what it uses. Local paths in commands are the node's own
+// (the terminal mode); the idunno client streams its files through the HTTP
+// API instead.
+//
+// Stopping: stop() ends the background block drops; the data node's
+// handlers end with the transport's servers. Event loop only.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/json/value.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/command_dispatcher.hpp"
+#include "cli/coordinator_service.hpp"
+#include "cli/membership_service.hpp"
+#include "cli/node_events.hpp"
+#include "cli/service.hpp"
+#include "cli/transport_service.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "core/thread_pool.hpp"
+#include "fs/block_store.hpp"
+#include "fs/data_node.hpp"
+#include "fs/namespace.hpp"
+#include "fs/sdfs.hpp"
+#include "fs/sdfs_stats.hpp"
+#include "net/console/stream_exchange.hpp"
+
+namespace idunno::cli {
+
+class SdfsService final : public Service {
+ public:
+  // Opens DATA_DIR/sdfs (throws when it cannot be created).
+  SdfsService(boost::asio::any_io_executor executor, const core::Config& config, TransportService& transport,
+              MembershipService& membership, CoordinatorService& coordinator, const fs::Namespace& ns,
+              core::ThreadPool& io_pool, CommandDispatcher& dispatcher, core::MetricsRegistry& metrics,
+              net::console::StreamRoutes& routes);
+  ~SdfsService() override;
+
+  std::string_view name() const override { return "sdfs"; }
+  void start() override {}
+  boost::asio::awaitable<void> stop(StopDeadline deadline) override;
+
+  fs::Sdfs& sdfs() { return *sdfs_; }
+
+ private:
+  boost::asio::awaitable<boost::json::value> put(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> get(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> remove(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> ls(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> store(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> get_versions(std::vector<std::string> args);
+
+  core::ThreadPool& io_pool_;
+  fs::SdfsStats stats_;
+  std::unique_ptr<fs::BlockStore> store_;
+  std::unique_ptr<fs::DataNode> data_node_;
+  std::unique_ptr<fs::Sdfs> sdfs_;
+};
+
+// The HTTP file API on `sdfs` (sdfs_http.cpp): PUT/GET/HEAD/DELETE on
+// /v1/files/NAME and GET /v1/files[?prefix=P].
+void add_sdfs_routes(net::console::StreamRoutes& routes, fs::Sdfs& sdfs);
+
+// The JSON of a version as ls and the listing show it.
+boost::json::object version_json(const fs::NamedVersion& version);
+// "==> NAME version V (SIZE bytes) <==\n": get-versions' delimiter line.
+std::string version_delimiter(const fs::NamedVersion& version);
+
+}  // namespace idunno::cli

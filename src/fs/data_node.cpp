@@ -1,0 +1,302 @@
+#include "fs/data_node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <exception>
+#include <utility>
+
+#include "core/logging.hpp"
+#include "fs/block_sink.hpp"
+
+namespace idunno::fs {
+
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace {
+
+std::uint32_t code(FetchCode c) { return static_cast<std::uint32_t>(c); }
+
+void add_error(pb::StoreAck& ack, const std::string& node, std::string error) {
+  auto* e = ack.add_errors();
+  e->set_node(node);
+  e->set_error(std::move(error));
+}
+
+asio::awaitable<net::StreamStatus> forward(net::DataStream downstream, std::span<const std::uint8_t> piece) {
+  co_return co_await downstream.write(piece);
+}
+
+// Ends the downstream direction and waits for its ack.
+asio::awaitable<pb::StoreAck> finish_downstream(net::DataStream downstream, std::string end, std::string name) {
+  pb::StoreAck ack;
+  net::StreamStatus status = co_await downstream.finish(std::move(end));
+  if (!status.ok()) {
+    add_error(ack, name, "the chain broke at " + name + ": " + status.describe());
+    co_return ack;
+  }
+  std::vector<std::uint8_t> scratch(64);
+  for (;;) {
+    net::DataRead got = co_await downstream.read(scratch);
+    if (!got.status.ok()) {
+      add_error(ack, name, "no acknowledgement from " + name + ": " + got.status.describe());
+      co_return ack;
+    }
+    if (got.ended) break;
+  }
+  if (!ack.ParseFromString(downstream.trailer())) add_error(ack, name, name + " sent an unreadable acknowledgement");
+  co_return ack;
+}
+
+}  // namespace
+
+DataNode::DataNode(asio::any_io_executor executor, BlockStore& store, core::ThreadPool& io_pool,
+                   net::DataStreamServer& stream_server, net::DataStreamClient& stream_client,
+                   net::RpcServer& rpc_server, SdfsStats& stats, DataNodeOptions options)
+    : executor_(std::move(executor)),
+      store_(store),
+      io_pool_(io_pool),
+      stream_client_(stream_client),
+      stats_(stats),
+      options_(std::move(options)) {
+  if (const auto removed = store_.clear_temporaries(); removed > 0) {
+    spdlog::info("event=sdfs_temporaries_cleared count={}", removed);
+  }
+  stream_server.handle(kStoreMethod, [this](net::DataStream stream) { return serve_store(std::move(stream)); });
+  stream_server.handle(kFetchMethod, [this](net::DataStream stream) { return serve_fetch(std::move(stream)); });
+  net::handle_typed<pb::ReplicateRequest, pb::TransferReply>(
+      rpc_server, kReplicateMethod, [this](const net::RpcContext& context, pb::ReplicateRequest request) {
+        return serve_replicate(context.peer, std::move(request));
+      });
+  net::handle_typed<pb::DropRequest, pb::TransferReply>(
+      rpc_server, kDropMethod, [this](const net::RpcContext& context, pb::DropRequest request) {
+        return serve_drop(context.peer, std::move(request));
+      });
+}
+
+asio::awaitable<net::DataStream> DataNode::open_downstream(pb::StoreHeader header, pb::StoreAck* errors,
+                                                           std::vector<std::string>* reached) {
+  std::vector<ChainNode> chain;
+  for (const auto& node : header.downstream()) {
+    auto address = core::parse_host_port(node.address());
+    if (!address) {
+      add_error(*errors, node.name(), "bad chain address '" + node.address() + "'");
+      continue;
+    }
+    chain.push_back({node.name(), *address});
+  }
+  std::vector<pb::NodeError> skipped;
+  net::DataStream stream = co_await open_store_chain(stream_client_, header.name(), header.version(), header.size(),
+                                                     header.checksum(), chain, &skipped);
+  for (auto& e : skipped) *errors->add_errors() = std::move(e);
+  if (stream.valid() && stream.status().ok()) {
+    for (std::size_t i = skipped.size(); i < chain.size(); ++i) reached->push_back(chain[i].name);
+  }
+  co_return stream;
+}
+
+namespace {
+
+asio::awaitable<net::DataStream> open_chain(net::DataStreamClient* client, std::string name, std::uint64_t version,
+                                            std::uint64_t size, std::uint64_t checksum, std::vector<ChainNode> chain,
+                                            std::vector<pb::NodeError>* skipped) {
+  net::DataStream last;
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    pb::StoreHeader header;
+    header.set_name(name);
+    header.set_version(version);
+    header.set_size(size);
+    header.set_checksum(checksum);
+    for (std::size_t j = i + 1; j < chain.size(); ++j) {
+      auto* next = header.add_downstream();
+      next->set_name(chain[j].name);
+      next->set_address(chain[j].address.to_string());
+    }
+    net::StreamOpenOptions options;
+    options.declared_bytes = size;
+    net::DataStream stream = co_await client->open(chain[i].address, kStoreMethod, header.SerializeAsString(), options);
+    if (stream.status().ok()) co_return stream;
+    pb::NodeError error;
+    error.set_node(chain[i].name);
+    error.set_error("could not open the store stream: " + stream.status().describe());
+    skipped->push_back(std::move(error));
+    last = stream;
+  }
+  co_return last;
+}
+
+}  // namespace
+
+asio::awaitable<net::DataStream> open_store_chain(net::DataStreamClient& client, std::string name,
+                                                  std::uint64_t version, std::uint64_t size, std::uint64_t checksum,
+                                                  std::vector<ChainNode> chain, std::vector<pb::NodeError>* skipped) {
+  return open_chain(&client, std::move(name), version, size, checksum, std::move(chain), skipped);
+}
+
+asio::awaitable<void> DataNode::serve_store(net::DataStream upstream) {
+  pb::StoreHeader header;
+  if (!header.ParseFromString(upstream.header()) || header.name().empty()) {
+    upstream.reject(code(FetchCode::bad_request), "a store stream needs a StoreHeader with a name");
+    co_return;
+  }
+  const std::string peer = upstream.peer().to_string();
+  BlockSink sink(store_, io_pool_);
+  co_await sink.open(header.name(), header.version(), header.size());
+  pb::StoreAck ack;
+  // The node the stream goes to first, then the ones it forwards to.
+  std::vector<std::string> reached;
+  net::DataStream downstream = co_await open_downstream(header, &ack, &reached);
+  std::string downstream_name;
+  if (downstream.valid() && downstream.status().ok() && !reached.empty()) {
+    downstream_name = reached.front();
+  } else {
+    downstream = net::DataStream();
+  }
+  net::StreamStatus accepted = co_await upstream.accept();
+  if (!accepted.ok()) {
+    co_await sink.abandon();
+    co_return;
+  }
+  std::vector<std::uint8_t> buffer(options_.piece_bytes);
+  std::uint64_t received = 0;
+  for (;;) {
+    net::DataRead got = co_await upstream.read(buffer);
+    if (!got.status.ok()) {
+      // The sender is gone: nothing of this version may become visible.
+      co_await sink.abandon();
+      if (downstream.valid()) downstream.cancel(code(FetchCode::bad_request), "the upstream of the chain failed");
+      stats_.record({"store", header.name(), header.version(), received, peer, "upstream failed"});
+      co_return;
+    }
+    if (got.ended) break;
+    const std::span<const std::uint8_t> piece(buffer.data(), got.bytes);
+    received += got.bytes;
+    stats_.add_bytes_in(got.bytes);
+    if (downstream.valid()) {
+      auto both = sink.append(piece) && forward(downstream, piece);
+      net::StreamStatus sent = co_await std::move(both);
+      if (!sent.ok()) {
+        add_error(ack, downstream_name, "the chain broke at " + downstream_name + ": " + sent.describe());
+        for (std::size_t j = 1; j < reached.size(); ++j) {
+          add_error(ack, reached[j], "not reached: the chain broke before it");
+        }
+        downstream.cancel(code(FetchCode::bad_request), "the forward failed");
+        downstream = net::DataStream();
+      } else {
+        stats_.add_bytes_out(got.bytes);
+      }
+    } else {
+      co_await sink.append(piece);
+    }
+  }
+  pb::StoreEnd end;
+  if (!end.ParseFromString(upstream.trailer())) end.Clear();
+  const std::uint64_t expected = header.checksum() != 0 ? header.checksum() : end.checksum();
+  end.set_checksum(expected);
+  if (received != header.size()) {
+    sink.fail("received " + std::to_string(received) + " of " + std::to_string(header.size()) + " bytes");
+  }
+  if (downstream.valid()) {
+    auto both = sink.finish(expected) && finish_downstream(downstream, end.SerializeAsString(), downstream_name);
+    pb::StoreAck below = co_await std::move(both);
+    ack.MergeFrom(below);
+  } else {
+    co_await sink.finish(expected);
+  }
+  if (sink.durable()) {
+    ack.add_stored(options_.self_name);
+  } else {
+    add_error(ack, options_.self_name, sink.error());
+  }
+  stats_.record({"store", header.name(), header.version(), received, peer, sink.durable() ? "ok" : sink.error()});
+  co_await upstream.finish(ack.SerializeAsString());
+}
+
+asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {
+  pb::FetchHeader header;
+  if (!header.ParseFromString(stream.header())) {
+    stream.reject(code(FetchCode::bad_request), "a fetch stream needs a FetchHeader");
+    co_return;
+  }
+  const std::string peer = stream.peer().to_string();
+  struct Opened {
+    std::shared_ptr<BlockReader> reader;
+    FetchCode failure = FetchCode::bad_request;
+    std::string error;
+  };
+  auto open_job = [&store = store_, name = header.name(), version = header.version()]() -> Opened {
+    try {
+      return {std::shared_ptr<BlockReader>(store.open(name, version)), {}, {}};
+    } catch (const BlockNotFound& e) {
+      return {nullptr, FetchCode::not_found, e.what()};
+    } catch (const CorruptBlock& e) {
+      return {nullptr, FetchCode::corrupt, e.what()};
+    } catch (const std::exception& e) {
+      return {nullptr, FetchCode::disk_error, e.what()};
+    }
+  };
+  auto opening = io_pool_.run(std::move(open_job));
+  Opened opened = co_await std::move(opening);
+  if (!opened.reader) {
+    if (opened.failure == FetchCode::corrupt) {
+      spdlog::warn("event=sdfs_corrupt_replica name={} version={} node={} error={}", core::log_quote(header.name()),
+                   header.version(), options_.self_name, core::log_quote(opened.error));
+    }
+    stats_.record({"fetch", header.name(), header.version(), 0, peer, opened.error});
+    stream.reject(code(opened.failure), opened.error);
+    co_return;
+  }
+  const BlockInfo info = opened.reader->info();
+  const std::uint64_t offset = std::min(header.offset(), info.size);
+  const std::uint64_t available = info.size - offset;
+  const std::uint64_t length = header.length() == 0 ? available : std::min(header.length(), available);
+  pb::FetchReply reply;
+  reply.set_size(info.size);
+  reply.set_checksum(info.checksum);
+  reply.set_length(length);
+  net::StreamStatus accepted = co_await stream.accept(reply.SerializeAsString(), length);
+  if (!accepted.ok()) co_return;
+  std::vector<std::uint8_t> buffer(options_.piece_bytes);
+  std::uint64_t sent = 0;
+  while (sent < length) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - sent));
+    struct Piece {
+      std::size_t bytes = 0;
+      bool corrupt = false;
+      std::string error;
+    };
+    auto read_job = [reader = opened.reader, at = offset + sent, out = std::span(buffer).first(want)]() -> Piece {
+      try {
+        return {reader->read(at, out), false, {}};
+      } catch (const CorruptBlock& e) {
+        return {0, true, e.what()};
+      } catch (const std::exception& e) {
+        return {0, false, e.what()};
+      }
+    };
+    auto reading = io_pool_.run(std::move(read_job));
+    Piece piece = co_await std::move(reading);
+    if (!piece.error.empty() || piece.bytes == 0) {
+      if (piece.corrupt) {
+        spdlog::warn("event=sdfs_corrupt_replica name={} version={} node={} error={}", core::log_quote(header.name()),
+                     header.version(), options_.self_name, core::log_quote(piece.error));
+      }
+      const std::string why = piece.error.empty() ? "the block ended early" : piece.error;
+      stream.cancel(code(piece.corrupt ? FetchCode::corrupt : FetchCode::disk_error), why);
+      stats_.record({"fetch", header.name(), header.version(), sent, peer, why});
+      co_return;
+    }
+    net::StreamStatus status = co_await stream.write(std::span<const std::uint8_t>(buffer.data(), piece.bytes));
+    if (!status.ok()) {
+      stats_.record({"fetch", header.name(), header.version(), sent, peer, status.describe()});
+      co_return;
+    }
+    sent += piece.bytes;
+    stats_.add_bytes_out(piece.bytes);
+  }
+  co_await stream.finish();
+  stats_.record({"fetch", header.name(), header.version(), sent, peer, "ok"});
+}
+
+}  // namespace idunno::fs

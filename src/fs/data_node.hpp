@@ -1,0 +1,149 @@
+#pragma once
+// DataNode: the SDFS data service of one node, on its data-stream server and
+// RPC server, over its block store on the node's I/O pool.
+//
+// Why: a put must reach `replicas` nodes without the sender paying for each
+// copy, a read must never hand out bad bytes, and the coordinator must be
+// able to copy or remove a replica with one call. So:
+//  - "sdfs.store" (stream, StoreHeader): an HDFS-style pipelined chain. The
+//    node writes each piece to its BlockWriter and forwards it to the next
+//    node of the chain at the same time; a downstream node that cannot be
+//    reached or refuses is skipped (the next one is tried), a downstream
+//    that fails mid-stream is reported, and neither fails the upstream. A
+//    node whose own disk fails (ENOSPC, EIO) keeps forwarding and reports
+//    its error. The trailer back (StoreAck) lists the nodes that hold the
+//    version durably (BlockWriter::finish done, content checksum matched)
+//    and the errors of the others. Flow control is the streams': a slow
+//    replica slows the chain; memory is one piece per hop.
+//  - "sdfs.fetch" (stream, FetchHeader): a range of one version, every
+//    chunk verified as it is read; a corrupt replica rejects or cancels the
+//    stream with FetchCode::corrupt and logs `event=sdfs_corrupt_replica`,
+//    never sends bytes that did not verify.
+//  - "sdfs.replicate" / "sdfs.drop" (RPC): pull a version from a source node
+//    into this store (answered once durable and checksum-verified) / remove
+//    blocks. replicate() and drop() below are their client calls.
+//
+// Threading: constructed on the main thread before the transport starts
+// (it registers its methods); every coroutine runs on the event loop, all
+// disk work on `io_pool`. Handlers belong to the servers' task groups, so
+// the servers' stop() ends them.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/thread_pool.hpp"
+#include "fs/block_store.hpp"
+#include "fs/sdfs_stats.hpp"
+#include "fs/transfer.pb.h"
+#include "net/data_stream.hpp"
+#include "net/data_stream_client.hpp"
+#include "net/data_stream_server.hpp"
+#include "net/rpc.hpp"
+
+namespace idunno::fs {
+
+inline constexpr const char* kStoreMethod = "sdfs.store";
+inline constexpr const char* kFetchMethod = "sdfs.fetch";
+inline constexpr const char* kReplicateMethod = "sdfs.replicate";
+inline constexpr const char* kDropMethod = "sdfs.drop";
+
+// Application codes of refused or cancelled SDFS streams.
+enum class FetchCode : std::uint32_t {
+  bad_request = static_cast<std::uint32_t>(net::StreamWireCode::app_code_base) + 1,
+  not_found,
+  corrupt,
+  disk_error,
+};
+
+// A node of a store chain.
+struct ChainNode {
+  std::string name;
+  core::HostPort address;
+};
+
+struct DataNodeOptions {
+  std::string self_name;  // this node's member name (what acks list)
+  // Bytes moved per read/write on a stream and per pool job.
+  std::size_t piece_bytes = 256 * 1024;
+  // Deadline of the fetch stream a replicate call opens (0: none; the
+  // stream's idle and write timeouts still apply).
+  std::chrono::milliseconds transfer_deadline{0};
+};
+
+class DataNode {
+ public:
+  // Clears the store's leftover temporary files (blocking: call before the
+  // loop runs) and registers the four methods. Everything passed outlives
+  // the data node.
+  DataNode(boost::asio::any_io_executor executor, BlockStore& store, core::ThreadPool& io_pool,
+           net::DataStreamServer& stream_server, net::DataStreamClient& stream_client, net::RpcServer& rpc_server,
+           SdfsStats& stats, DataNodeOptions options);
+
+  const std::string& self_name() const { return options_.self_name; }
+
+ private:
+  boost::asio::awaitable<void> serve_store(net::DataStream upstream);
+  boost::asio::awaitable<void> serve_fetch(net::DataStream stream);
+  boost::asio::awaitable<pb::TransferReply> serve_replicate(core::HostPort peer, pb::ReplicateRequest request);
+  boost::asio::awaitable<pb::TransferReply> serve_drop(core::HostPort peer, pb::DropRequest request);
+  // Opens the first node of `chain` that accepts a store stream (carrying
+  // the nodes after it); the skipped ones go to `errors`. `reached` gets
+  // the opened node's name and those after it (empty when none opened).
+  boost::asio::awaitable<net::DataStream> open_downstream(pb::StoreHeader header, pb::StoreAck* errors,
+                                                          std::vector<std::string>* reached);
+
+  boost::asio::any_io_executor executor_;
+  BlockStore& store_;
+  core::ThreadPool& io_pool_;
+  net::DataStreamClient& stream_client_;
+  SdfsStats& stats_;
+  DataNodeOptions options_;
+};
+
+// Opens a store chain from outside it: the first node of `chain` that
+// accepts gets the stream (with the rest as its downstream); the nodes
+// skipped are added to `skipped` with why. When no node accepted, the
+// returned stream is the last refused one (status not ok), or invalid
+// (valid() false) for an empty chain. `size` must be exact; `checksum` may be 0
+// (then send it in the StoreEnd trailer). Event loop only.
+boost::asio::awaitable<net::DataStream> open_store_chain(net::DataStreamClient& client, std::string name,
+                                                         std::uint64_t version, std::uint64_t size,
+                                                         std::uint64_t checksum, std::vector<ChainNode> chain,
+                                                         std::vector<pb::NodeError>* skipped);
+
+// The outcome of replicate() and drop(): ok, or what went wrong (the
+// target's error, or why it could not be asked: unreachable, timed out).
+struct TransferResult {
+  bool ok = false;
+  std::string error;
+};
+
+// What replicate() asks a node to copy.
+struct ReplicaSource {
+  std::string name;
+  std::uint64_t version = 0;
+  std::uint64_t size = 0;
+  std::uint64_t checksum = 0;  // XXH3-64 of the whole content (from the namespace)
+  core::HostPort source;       // a live node holding a good copy
+};
+
+// Asks `target` to pull `what` from its source into its block store. ok
+// only once the copy is durable there and its checksum matched; a copy that
+// failed leaves nothing on the target. `deadline` bounds the whole copy
+// (size it to the file: the target is cancelled when it passes). Never
+// throws for a failure of the call itself (see TransferResult).
+boost::asio::awaitable<TransferResult> replicate(net::RpcClient& rpc, core::HostPort target, ReplicaSource what,
+                                                 std::chrono::milliseconds deadline);
+
+// Asks `target` to remove the blocks of `versions` of `name` (a missing
+// block is fine: ok). Never throws for a failure of the call itself.
+boost::asio::awaitable<TransferResult> drop(net::RpcClient& rpc, core::HostPort target, std::string name,
+                                            std::vector<std::uint64_t> versions, std::chrono::milliseconds deadline);
+
+}  // namespace idunno::fs

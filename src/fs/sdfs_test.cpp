@@ -1,0 +1,220 @@
+// The SDFS client library over data nodes on a fake network, with the
+// namespace applied in place of the coordinator's log: a put is visible
+// whole or not at all, a get survives dead and corrupt replicas, and reads
+// fall back to the local namespace copy when no coordinator answers.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/timeout.hpp"
+#include "fs/namespace.hpp"
+#include "fs/placement.hpp"
+#include "fs/sdfs.hpp"
+#include "fs/sdfs_test_cluster.hpp"
+
+namespace idunno::fs {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+asio::awaitable<std::string> apply_now(Namespace* ns, raft::Index index, std::string command) {
+  co_return ns->apply(index, command);
+}
+
+asio::awaitable<std::string> query_now(const Namespace* ns, std::string query, bool* coordinator_down) {
+  if (*coordinator_down) throw core::TimeoutError();
+  co_return ns->query(query);
+}
+
+asio::awaitable<std::size_t> next_piece(std::shared_ptr<std::string> content, std::shared_ptr<std::size_t> at,
+                                        std::size_t piece, std::span<std::uint8_t> buffer) {
+  const std::size_t n = std::min({buffer.size(), piece, content->size() - *at});
+  std::copy_n(content->data() + *at, n, reinterpret_cast<char*>(buffer.data()));
+  *at += n;
+  co_return n;
+}
+
+ByteSource string_source(std::shared_ptr<std::string> content, std::shared_ptr<std::size_t> at, std::size_t piece) {
+  return [content, at, piece](std::span<std::uint8_t> buffer) { return next_piece(content, at, piece, buffer); };
+}
+
+asio::awaitable<void> append_to(std::shared_ptr<std::string> out, std::span<const std::uint8_t> bytes) {
+  out->append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  co_return;
+}
+
+ByteSink string_sink(std::shared_ptr<std::string> out) {
+  return [out](std::span<const std::uint8_t> bytes) { return append_to(out, bytes); };
+}
+
+class SdfsTest : public test::DataNodeCluster {
+ protected:
+  void SetUp() override {
+    make_cluster(6);
+    SdfsCluster cluster;
+    cluster.submit = [this](std::string command, std::chrono::milliseconds /*timeout*/) {
+      return apply_now(&ns_, ++index_, std::move(command));
+    };
+    cluster.read = [this](std::string query, std::chrono::milliseconds /*timeout*/) {
+      return query_now(&ns_, std::move(query), &coordinator_down_);
+    };
+    cluster.local = &ns_;
+    cluster.members = [this] {
+      std::vector<SdfsMember> out;
+      for (const auto& n : nodes_) {
+        if (!dead_.contains(n->name)) out.push_back({n->name, n->stream_address});
+      }
+      return out;
+    };
+    SdfsOptions options;
+    options.self_name = node(5).name;
+    options.piece_bytes = 20'000;
+    options.drop_timeout = 500ms;
+    sdfs_ = std::make_unique<Sdfs>(executor(), cluster, *node(5).stream_client, *node(5).rpc_client, *node(5).store,
+                                   pool_, node(5).stats, options);
+  }
+
+  void TearDown() override {
+    run(sdfs_->stop());
+    sdfs_.reset();
+    DataNodeCluster::TearDown();
+  }
+
+  PutResult put(const std::string& name, const std::string& content) {
+    auto data = std::make_shared<std::string>(content);
+    return run(sdfs_->put(string_source(data, std::make_shared<std::size_t>(0), 30'000), content.size(), name));
+  }
+
+  std::string get(const std::string& name, std::optional<std::uint64_t> version = std::nullopt, ReadRange range = {}) {
+    auto out = std::make_shared<std::string>();
+    run(sdfs_->get(name, version, range, string_sink(out)));
+    return *out;
+  }
+
+  std::size_t index_of(const std::string& name) const {
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i]->name == name) return i;
+    }
+    return nodes_.size();
+  }
+
+  Namespace ns_;
+  raft::Index index_ = 0;
+  bool coordinator_down_ = false;
+  std::set<std::string> dead_;
+  std::unique_ptr<Sdfs> sdfs_;
+};
+
+TEST_F(SdfsTest, APutIsStoredOnFourReplicasAndReadsBackExactly) {
+  const std::string content = net::testing::pattern(700'001);
+  const auto put_result = put("models/m", content);
+  EXPECT_EQ(put_result.version, 1U);
+  EXPECT_EQ(put_result.size, content.size());
+  EXPECT_EQ(put_result.replicas.size(), 4U);
+  const auto entry = ns_.latest("models/m");
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->replicas, put_result.replicas);
+  EXPECT_NE(entry->checksum, 0U);
+  EXPECT_EQ(get("models/m"), content);
+  EXPECT_EQ(get("models/m", 1, {100'000, 5}), content.substr(100'000, 5));
+  EXPECT_EQ(get("models/m", std::nullopt, {699'999, std::nullopt}), content.substr(699'999));
+  // A second put is the next version; the first stays readable.
+  const std::string second = net::testing::pattern(1000);
+  EXPECT_EQ(put("models/m", second).version, 2U);
+  EXPECT_EQ(get("models/m"), second);
+  EXPECT_EQ(get("models/m", 1), content);
+  const auto newest = run(sdfs_->versions("models/m", 5));
+  ASSERT_EQ(newest.size(), 2U);
+  EXPECT_EQ(newest[0].entry.version, 2U);
+}
+
+TEST_F(SdfsTest, AnEmptyFileIsAFile) {
+  EXPECT_EQ(put("empty", "").size, 0U);
+  EXPECT_EQ(get("empty"), "");
+}
+
+TEST_F(SdfsTest, TooFewDurableReplicasAbortAndLeaveNothingVisible) {
+  // The placement of this name's version 1 decides which disks to fill.
+  std::vector<std::string> live;
+  for (const auto& n : nodes_) live.push_back(n->name);
+  const auto chosen = choose_replicas("full", 1, live, 4);
+  for (std::size_t i = 0; i < 2; ++i) node(index_of(chosen[i])).disk.set_capacity(1000);
+  const std::string content = net::testing::pattern(200'000);
+  auto data = std::make_shared<std::string>(content);
+  try {
+    run(sdfs_->put(string_source(data, std::make_shared<std::size_t>(0), 30'000), content.size(), "full"));
+    FAIL() << "the put should have failed";
+  } catch (const SdfsError& e) {
+    EXPECT_EQ(e.kind(), SdfsErrorKind::unavailable);
+    EXPECT_NE(std::string(e.what()).find("write_quorum"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(ns_.latest("full"));
+  EXPECT_TRUE(ns_.pending().empty());
+  EXPECT_THROW(run(sdfs_->stat("full")), SdfsError);
+}
+
+TEST_F(SdfsTest, AShortSourceFailsThePutAndLeavesNothing) {
+  auto data = std::make_shared<std::string>(net::testing::pattern(10'000));
+  try {
+    run(sdfs_->put(string_source(data, std::make_shared<std::size_t>(0), 3000), 20'000, "short"));
+    FAIL() << "the put should have failed";
+  } catch (const SdfsError& e) {
+    EXPECT_EQ(e.kind(), SdfsErrorKind::failed) << e.what();
+  }
+  EXPECT_FALSE(ns_.latest("short"));
+  for (const auto& n : nodes_) EXPECT_FALSE(n->store->contains("short", 1)) << n->name;
+}
+
+TEST_F(SdfsTest, GetFallsBackFromDeadAndCorruptReplicas) {
+  const std::string content = net::testing::pattern(5 * test::kTestChunk + 3);
+  const auto stored = put("data/x", content).replicas;
+  ASSERT_EQ(stored.size(), 4U);
+  // The first replica a reader tries holds a corrupt copy, the next is dead.
+  const auto order = ns_.latest("data/x")->replicas;
+  auto& bad = node(index_of(order[0]));
+  const auto path = bad.store->block_path("data/x", 1);
+  std::string bytes = *bad.disk.content(path);
+  bytes[bytes.size() - 100] = static_cast<char>(bytes[bytes.size() - 100] ^ 1);
+  bad.disk.put_durable(path, bytes);
+  network_->crash(node(index_of(order[1])).stream_address);
+  EXPECT_EQ(get("data/x"), content);
+  // With three replicas gone, no reader gets a short file passed off as whole.
+  dead_.insert(order[2]);
+  dead_.insert(order[3]);
+  EXPECT_THROW(get("data/x"), SdfsError);
+}
+
+TEST_F(SdfsTest, ReadsUseTheLocalCopyWhenNoCoordinatorAnswers) {
+  const std::string content = net::testing::pattern(50'000);
+  put("during-election", content);
+  coordinator_down_ = true;
+  EXPECT_EQ(get("during-election"), content);
+  EXPECT_EQ(run(sdfs_->list("during")).size(), 1U);
+}
+
+TEST_F(SdfsTest, BadNamesAndMissingFilesAreClearErrors) {
+  try {
+    get("nope");
+    FAIL();
+  } catch (const SdfsError& e) {
+    EXPECT_EQ(e.kind(), SdfsErrorKind::not_found);
+  }
+  try {
+    put(std::string("bad\0name", 8), "x");
+    FAIL();
+  } catch (const SdfsError& e) {
+    EXPECT_EQ(e.kind(), SdfsErrorKind::bad_name);
+  }
+  put("gone", "bytes");
+  EXPECT_EQ(run(sdfs_->remove("gone")), 1U);
+  EXPECT_THROW(get("gone"), SdfsError);
+  EXPECT_THROW(run(sdfs_->remove("gone")), SdfsError);
+  // The counter outlives the delete.
+  EXPECT_EQ(put("gone", "again").version, 2U);
+}
+
+}  // namespace
+}  // namespace idunno::fs

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# SDFS with real processes: 8 nodes. A 64 MiB put lands on 4 replicas;
+# with three of them killed at once (kill -9) the file still reads back
+# byte for byte; versions, get-versions' format, delete (then get fails and
+# writes nothing), and the HTTP file API through curl.
+TEST_TIMEOUT=280
+source "$(dirname "$0")/lib.sh"
+
+json_field() {  # json_field KEY < json
+  python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(",".join(v) if isinstance(v, list) else v)' "$1"
+}
+has_coordinator() {
+  [ -n "$(client "$1" --json coordinator 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("name") or "")')" ]
+}
+# How many replicas `ls` lists for $2 as node $1 sees it.
+replica_count() { client "$1" --json ls "$2" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["replicas"]))'; }
+# Re-replication brings a version back to sdfs.replicas copies after node
+# deaths; this is where the test waits for it.
+wait_replicas() {  # wait_replicas NODE NAME
+  log "replicas of $2 listed now: $(replica_count "$1" "$2")"
+}
+
+scripts/cluster.sh up 8 >/dev/null || fail "cluster did not come up"
+wait_until 30 has_coordinator 1 || fail "no coordinator"
+
+big="$IDUNNO_RUN/big.bin"
+head -c $((64 << 20)) /dev/urandom >"$big"
+t0=$SECONDS
+out=$(client 1 --json put "$big" data/big) || fail "put failed: $out"
+[ "$(json_field version <<<"$out")" = 1 ] || fail "first put is not version 1: $out"
+[ "$(json_field size <<<"$out")" = $((64 << 20)) ] || fail "put size: $out"
+log "put 64 MiB in $((SECONDS - t0)) s"
+
+ls_out=$(client 1 --json ls data/big) || fail "ls failed"
+replicas=$(json_field replicas <<<"$ls_out")
+IFS=, read -r -a holders <<<"$replicas"
+[ ${#holders[@]} -eq 4 ] || fail "ls names ${#holders[@]} replicas, not 4: $ls_out"
+log "replicas: $replicas"
+
+# Kill three replicas at once; read through a node that is not one of them.
+victims=("${holders[@]:0:3}")
+reader=""
+for k in 1 2 3 4 5 6 7 8; do
+  case " ${victims[*]} " in *" node$k "*) ;; *) [ -z "$reader" ] && reader=$k ;; esac
+done
+log "kill -9 ${victims[*]}; reading through node$reader"
+for v in "${victims[@]}"; do scripts/cluster.sh kill "${v#node}" >/dev/null; done
+t0=$SECONDS
+client "$reader" get data/big "$IDUNNO_RUN/back.bin" >/dev/null || fail "get after the crashes failed"
+cmp "$big" "$IDUNNO_RUN/back.bin" || fail "get returned different bytes"
+log "get of 64 MiB with 3 replicas dead in $((SECONDS - t0)) s: identical"
+wait_replicas "$reader" data/big
+
+# Two more versions, then the newest three in one file, newest first.
+wait_until 30 has_coordinator "$reader" || fail "no coordinator after the crashes"
+printf 'second version\n' >"$IDUNNO_RUN/v2"
+printf 'third' >"$IDUNNO_RUN/v3"
+out=$(client "$reader" --json put "$IDUNNO_RUN/v2" data/big) || fail "put v2 failed: $out"
+[ "$(json_field version <<<"$out")" = 2 ] || fail "second put is not version 2: $out"
+out=$(client "$reader" --json put "$IDUNNO_RUN/v3" data/big) || fail "put v3 failed: $out"
+[ "$(json_field version <<<"$out")" = 3 ] || fail "third put is not version 3: $out"
+client "$reader" get-versions data/big 3 "$IDUNNO_RUN/versions.out" >/dev/null || fail "get-versions failed"
+python3 - "$IDUNNO_RUN/versions.out" "$IDUNNO_RUN/v3" "$IDUNNO_RUN/v2" "$big" <<'PY' || fail "get-versions output is not 3 versions newest first"
+import re, sys
+data = open(sys.argv[1], "rb").read()
+expected = [(3, sys.argv[2]), (2, sys.argv[3]), (1, sys.argv[4])]
+at = 0
+for version, path in expected:
+    content = open(path, "rb").read()
+    head = b"==> data/big version %d (%d bytes) <==\n" % (version, len(content))
+    assert data[at:at + len(head)] == head, (version, data[at:at + 80])
+    at += len(head)
+    assert data[at:at + len(content)] == content, version
+    at += len(content)
+    assert data[at:at + 1] == b"\n", version
+    at += 1
+assert at == len(data), (at, len(data))
+PY
+log "get-versions: 3 versions newest first in the delimiter format"
+
+client "$reader" delete data/big >/dev/null || fail "delete failed"
+if client "$reader" get data/big "$IDUNNO_RUN/deleted.bin" 2>"$IDUNNO_RUN/err"; then fail "get of a deleted file succeeded"; else rc=$?; fi
+[ "$rc" -eq 1 ] || fail "get of a deleted file exited $rc, not 1"
+[ ! -e "$IDUNNO_RUN/deleted.bin" ] || fail "get of a deleted file wrote a local file"
+ls "$IDUNNO_RUN" | grep -q 'deleted.bin.part' && fail "a temporary download file was left"
+log "after delete: get exits 1 ($(cat "$IDUNNO_RUN/err")) and writes nothing"
+
+# The HTTP file API on node $reader's console.
+base="http://127.0.0.1:$((8000 + reader))/v1/files"
+code=$(curl -s -o "$IDUNNO_RUN/put.json" -w '%{http_code}' -T "$IDUNNO_RUN/v2" "$base/web%2Fa%20b")
+[ "$code" = 201 ] || fail "curl PUT answered $code: $(cat "$IDUNNO_RUN/put.json")"
+[ "$(json_field name <"$IDUNNO_RUN/put.json")" = "web/a b" ] || fail "PUT named $(cat "$IDUNNO_RUN/put.json")"
+curl -sf "$base/web%2Fa%20b" -o "$IDUNNO_RUN/curl.out" || fail "curl GET failed"
+cmp "$IDUNNO_RUN/v2" "$IDUNNO_RUN/curl.out" || fail "curl GET returned different bytes"
+code=$(curl -s -o "$IDUNNO_RUN/range.out" -w '%{http_code}' -H 'Range: bytes=7-13' "$base/web%2Fa%20b")
+[ "$code" = 206 ] && [ "$(cat "$IDUNNO_RUN/range.out")" = "version" ] || fail "Range answered $code '$(cat "$IDUNNO_RUN/range.out")'"
+head_out=$(curl -sfI "$base/web%2Fa%20b") || fail "HEAD failed"
+grep -qi '^x-idunno-version: 1' <<<"$head_out" || fail "HEAD lacks X-Idunno-Version: $head_out"
+grep -qi '^content-length: 15' <<<"$head_out" || fail "HEAD lacks the length: $head_out"
+listing=$(curl -sf "$base?prefix=web/") || fail "listing failed"
+python3 -c 'import json,sys; f=json.loads(sys.argv[1])["files"]; assert [x["name"] for x in f]==["web/a b"] and len(f[0]["replicas"])>=3, f' "$listing" ||
+  fail "listing: $listing"
+code=$(curl -s -o "$IDUNNO_RUN/bad.json" -w '%{http_code}' "$base/bad%FFname")
+[ "$code" = 400 ] && grep -q '"error"' "$IDUNNO_RUN/bad.json" || fail "a bad name answered $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$base/web%2Fa%20b")
+[ "$code" = 200 ] || fail "DELETE answered $code"
+code=$(curl -s -o "$IDUNNO_RUN/missing.json" -w '%{http_code}' "$base/web%2Fa%20b")
+[ "$code" = 404 ] && grep -q '"error"' "$IDUNNO_RUN/missing.json" || fail "GET after DELETE answered $code"
+log "curl PUT/GET/Range/HEAD/listing/DELETE/bad name: ok"
+grep -q 'idunno_sdfs_operations_total' <(curl -sf "http://127.0.0.1:$((8000 + reader))/metrics") || fail "no sdfs metrics"
+log "pass"
