@@ -61,7 +61,7 @@ class SdfsHttpTest : public fs::test::DataNodeCluster {
     };
     fs::SdfsOptions options;
     options.self_name = node(0).name;
-    sdfs_ = std::make_unique<fs::Sdfs>(executor(), cluster, *node(0).stream_client, *node(0).rpc_client, *node(0).store,
+    sdfs_ = std::make_unique<fs::Sdfs>(executor(), cluster, *node(0).stream_client, *node(0).store,
                                        pool_, node(0).stats, options);
     auto routes = std::make_shared<net::console::StreamRoutes>();
     add_sdfs_routes(*routes, *sdfs_);
@@ -77,7 +77,6 @@ class SdfsHttpTest : public fs::test::DataNodeCluster {
 
   void TearDown() override {
     run(console_->stop(std::chrono::milliseconds(500)));
-    run(sdfs_->stop());
     DataNodeCluster::TearDown();
   }
 

@@ -78,7 +78,7 @@ SdfsService::SdfsService(asio::any_io_executor executor, const core::Config& con
                          MembershipService& membership, CoordinatorService& coordinator, const fs::Namespace& ns,
                          core::ThreadPool& io_pool, CommandDispatcher& dispatcher, core::MetricsRegistry& metrics,
                          net::console::StreamRoutes& routes)
-    : io_pool_(io_pool) {
+    : membership_(membership), coordinator_(coordinator), self_(config.node_name()), io_pool_(io_pool) {
   store_ = std::make_unique<fs::BlockStore>(core::posix_disk(), config.node.data_dir / "sdfs", config.sdfs.chunk_size);
   fs::DataNodeOptions node_options;
   node_options.self_name = config.node_name();
@@ -88,7 +88,7 @@ SdfsService::SdfsService(asio::any_io_executor executor, const core::Config& con
   options.self_name = config.node_name();
   options.config = config.sdfs;
   sdfs_ = std::make_unique<fs::Sdfs>(executor, cluster_of(coordinator, membership, ns), transport.stream_client(),
-                                     transport.rpc_client(), *store_, io_pool_, stats_, options);
+                                     *store_, io_pool_, stats_, options);
   dispatcher.bind("put", [this](std::vector<std::string> args) { return put(std::move(args)); });
   dispatcher.bind("get", [this](std::vector<std::string> args) { return get(std::move(args)); });
   dispatcher.bind("delete", [this](std::vector<std::string> args) { return remove(std::move(args)); });
@@ -97,11 +97,22 @@ SdfsService::SdfsService(asio::any_io_executor executor, const core::Config& con
   dispatcher.bind("get-versions", [this](std::vector<std::string> args) { return get_versions(std::move(args)); });
   add_sdfs_routes(routes, *sdfs_);
   metrics.add([this](core::MetricsWriter& w) { stats_.write(w); });
+  wire_replicas(executor, config, transport, coordinator, ns, metrics);
 }
 
 SdfsService::~SdfsService() = default;
 
-asio::awaitable<void> SdfsService::stop(StopDeadline /*deadline*/) { co_await sdfs_->stop(); }
+void SdfsService::start() {
+  replicas_->set_live(live_names());
+  replicas_->start();
+  background_->spawn(reconcile(), "sdfs reconcile");
+}
+
+asio::awaitable<void> SdfsService::stop(StopDeadline /*deadline*/) {
+  background_->close();
+  co_await background_->shutdown(std::chrono::milliseconds(200));
+  co_await replicas_->stop();
+}
 
 asio::awaitable<json::value> SdfsService::put(std::vector<std::string> args) {
   fs::PutResult result;

@@ -12,12 +12,20 @@
 // (the terminal mode); the idunno client streams its files through the HTTP
 // API instead.
 //
-// Stopping: stop() ends the background block drops; the data node's
-// handlers end with the transport's servers. Event loop only.
+// On the coordinator it also runs re-replication (fs/replica_manager.hpp:
+// copies after deaths, dead listings forgotten, abandoned puts aborted,
+// removed blocks dropped), and on every node, once at start, the
+// reconciliation of its blocks against the namespace (fs/reconcile.hpp);
+// sdfs_replicas.cpp wires both to Raft, membership and the data node's
+// calls.
+//
+// Stopping: stop() ends re-replication and a running reconciliation; the
+// data node's handlers end with the transport's servers. Event loop only.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json/value.hpp>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,10 +37,12 @@
 #include "cli/transport_service.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "core/task_group.hpp"
 #include "core/thread_pool.hpp"
 #include "fs/block_store.hpp"
 #include "fs/data_node.hpp"
 #include "fs/namespace.hpp"
+#include "fs/replica_manager.hpp"
 #include "fs/sdfs.hpp"
 #include "fs/sdfs_stats.hpp"
 #include "net/console/stream_exchange.hpp"
@@ -49,7 +59,7 @@ class SdfsService final : public Service {
   ~SdfsService() override;
 
   std::string_view name() const override { return "sdfs"; }
-  void start() override {}
+  void start() override;
   boost::asio::awaitable<void> stop(StopDeadline deadline) override;
 
   fs::Sdfs& sdfs() { return *sdfs_; }
@@ -62,11 +72,22 @@ class SdfsService final : public Service {
   boost::asio::awaitable<boost::json::value> store(std::vector<std::string> args);
   boost::asio::awaitable<boost::json::value> get_versions(std::vector<std::string> args);
 
+  // sdfs_replicas.cpp
+  void wire_replicas(boost::asio::any_io_executor executor, const core::Config& config, TransportService& transport,
+                     CoordinatorService& coordinator, const fs::Namespace& ns, core::MetricsRegistry& metrics);
+  std::set<std::string> live_names() const;
+  boost::asio::awaitable<void> reconcile();
+
+  MembershipService& membership_;
+  CoordinatorService& coordinator_;
+  std::string self_;
   core::ThreadPool& io_pool_;
   fs::SdfsStats stats_;
   std::unique_ptr<fs::BlockStore> store_;
   std::unique_ptr<fs::DataNode> data_node_;
   std::unique_ptr<fs::Sdfs> sdfs_;
+  std::unique_ptr<fs::ReplicaManager> replicas_;
+  std::unique_ptr<core::TaskGroup> background_;  // the reconciliation
 };
 
 // The HTTP file API on `sdfs` (sdfs_http.cpp): PUT/GET/HEAD/DELETE on

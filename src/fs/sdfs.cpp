@@ -120,37 +120,19 @@ asio::awaitable<void> send_chain(net::DataStreamClient* streams, ByteSource sour
   co_return;
 }
 
-asio::awaitable<void> drop_one(net::RpcClient* rpc, core::HostPort address, std::string node, std::string name,
-                               std::uint64_t version, std::chrono::milliseconds timeout) {
-  std::vector<std::uint64_t> versions{version};
-  auto dropping = drop(*rpc, std::move(address), name, std::move(versions), timeout);
-  TransferResult result = co_await std::move(dropping);
-  if (!result.ok) {
-    spdlog::info("event=sdfs_drop_failed name={} version={} node={} error={}", core::log_quote(name), version, node,
-                 core::log_quote(result.error));
-  }
-}
-
 }  // namespace
 
-Sdfs::Sdfs(asio::any_io_executor executor, SdfsCluster cluster, net::DataStreamClient& streams, net::RpcClient& rpc,
+Sdfs::Sdfs(asio::any_io_executor executor, SdfsCluster cluster, net::DataStreamClient& streams,
            BlockStore& store, core::ThreadPool& io_pool, SdfsStats& stats, SdfsOptions options)
     : executor_(executor),
       cluster_(std::move(cluster)),
       streams_(streams),
-      rpc_(rpc),
       store_(store),
       io_pool_(io_pool),
       stats_(stats),
-      options_(std::move(options)),
-      background_(executor, "sdfs-drops") {}
+      options_(std::move(options)) {}
 
 Sdfs::~Sdfs() = default;
-
-asio::awaitable<void> Sdfs::stop() {
-  background_.close();
-  co_await background_.shutdown(std::chrono::milliseconds(500));
-}
 
 std::optional<core::HostPort> Sdfs::address_of(const std::string& node) const {
   for (const auto& m : cluster_.members()) {
@@ -189,16 +171,6 @@ asio::awaitable<SdfsQueryResult> Sdfs::query(std::string query_bytes) {
   co_return decode_sdfs_query_result(cluster_.local->query(query_bytes));
 }
 
-void Sdfs::drop_removed(const std::string& name, const std::vector<RemovedVersion>& removed) {
-  for (const auto& version : removed) {
-    for (const auto& node : version.replicas) {
-      auto address = address_of(node);
-      if (!address) continue;  // a dead node drops it when it comes back
-      background_.spawn(drop_one(&rpc_, *address, node, name, version.version, options_.drop_timeout), "sdfs-drop");
-    }
-  }
-}
-
 asio::awaitable<PutResult> Sdfs::put(ByteSource source, std::uint64_t size, std::string name) {
   check_name(name);
   std::vector<std::string> live;
@@ -232,7 +204,6 @@ asio::awaitable<PutResult> Sdfs::put(ByteSource source, std::uint64_t size, std:
     SdfsResult committed = co_await submit(
         sdfs_commit(name, version, stored, static_cast<std::uint32_t>(options_.config.max_versions), outcome.checksum));
     if (!committed.ok()) throw SdfsError(kind_of(committed.status), committed.error);
-    drop_removed(name, committed.removed);
     const std::string errors = join_errors(outcome.ack, outcome.skipped);
     if (!errors.empty()) {
       spdlog::info("event=sdfs_put_partial name={} version={} stored={} errors={}", core::log_quote(name), version,
@@ -251,8 +222,9 @@ asio::awaitable<PutResult> Sdfs::put(ByteSource source, std::uint64_t size, std:
   if (!errors.empty()) why += ": " + errors;
   std::string abort_error;
   try {
+    // The coordinator drops what the abort removed (ReplicaManager).
     SdfsResult aborted = co_await submit(sdfs_abort(name, version));
-    drop_removed(name, aborted.removed);
+    (void)aborted;
   } catch (const std::exception& e) {
     abort_error = e.what();  // the version stays pending, which is invisible
   }
@@ -369,7 +341,6 @@ asio::awaitable<std::size_t> Sdfs::remove(std::string name) {
   check_name(name);
   SdfsResult result = co_await submit(sdfs_delete(name));
   if (!result.ok()) throw SdfsError(kind_of(result.status), result.error);
-  drop_removed(name, result.removed);
   stats_.record({"delete", name, 0, 0, "", "ok"});
   co_return result.removed.size();
 }

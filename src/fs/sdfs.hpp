@@ -89,7 +89,6 @@ struct SdfsOptions {
   std::chrono::milliseconds submit_timeout{10'000};
   // A read waits this long for a coordinator before using the local copy.
   std::chrono::milliseconds read_timeout{2'000};
-  std::chrono::milliseconds drop_timeout{5'000};
   std::size_t piece_bytes = 256 * 1024;
 };
 
@@ -113,9 +112,9 @@ struct ReadRange {
 
 class Sdfs {
  public:
-  // `rpc` removes the blocks of deleted, aborted and pruned versions from
-  // their nodes (in the background, best effort).
-  Sdfs(boost::asio::any_io_executor executor, SdfsCluster cluster, net::DataStreamClient& streams, net::RpcClient& rpc,
+  // The blocks of deleted, aborted and pruned versions are removed by the
+  // coordinator (fs/replica_manager.hpp), not here.
+  Sdfs(boost::asio::any_io_executor executor, SdfsCluster cluster, net::DataStreamClient& streams,
        BlockStore& store, core::ThreadPool& io_pool, SdfsStats& stats, SdfsOptions options);
   ~Sdfs();
   Sdfs(const Sdfs&) = delete;
@@ -145,9 +144,6 @@ class Sdfs {
   // The blocks this node holds.
   boost::asio::awaitable<std::vector<BlockInfo>> stored();
 
-  // Ends the background drops.
-  boost::asio::awaitable<void> stop();
-
   const SdfsOptions& options() const { return options_; }
 
  private:
@@ -160,18 +156,15 @@ class Sdfs {
   boost::asio::awaitable<net::StreamStatus> read_from(core::HostPort from, std::string name, std::uint64_t version,
                                                       std::uint64_t offset, std::uint64_t length, ByteSink* sink,
                                                       std::uint64_t* delivered, bool* sink_failed);
-  void drop_removed(const std::string& name, const std::vector<RemovedVersion>& removed);
   std::optional<core::HostPort> address_of(const std::string& node) const;
 
   boost::asio::any_io_executor executor_;
   SdfsCluster cluster_;
   net::DataStreamClient& streams_;
-  net::RpcClient& rpc_;
   BlockStore& store_;
   core::ThreadPool& io_pool_;
   SdfsStats& stats_;
   SdfsOptions options_;
-  core::TaskGroup background_;
 };
 
 }  // namespace idunno::fs

@@ -72,13 +72,11 @@ class SdfsTest : public test::DataNodeCluster {
     SdfsOptions options;
     options.self_name = node(5).name;
     options.piece_bytes = 20'000;
-    options.drop_timeout = 500ms;
-    sdfs_ = std::make_unique<Sdfs>(executor(), cluster, *node(5).stream_client, *node(5).rpc_client, *node(5).store,
+    sdfs_ = std::make_unique<Sdfs>(executor(), cluster, *node(5).stream_client, *node(5).store,
                                    pool_, node(5).stats, options);
   }
 
   void TearDown() override {
-    run(sdfs_->stop());
     sdfs_.reset();
     DataNodeCluster::TearDown();
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SDFS with real processes: 8 nodes. A 64 MiB put lands on 4 replicas;
 # with three of them killed at once (kill -9) the file still reads back
-# byte for byte; versions, get-versions' format, delete (then get fails and
+# byte for byte, and re-replication brings it back to 4 live copies;
+# versions, get-versions' format, delete (then get fails and
 # writes nothing), and the HTTP file API through curl.
 TEST_TIMEOUT=280
 source "$(dirname "$0")/lib.sh"
@@ -12,12 +13,24 @@ json_field() {  # json_field KEY < json
 has_coordinator() {
   [ -n "$(client "$1" --json coordinator 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("name") or "")')" ]
 }
-# How many replicas `ls` lists for $2 as node $1 sees it.
-replica_count() { client "$1" --json ls "$2" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["replicas"]))'; }
-# Re-replication brings a version back to sdfs.replicas copies after node
-# deaths; this is where the test waits for it.
-wait_replicas() {  # wait_replicas NODE NAME
-  log "replicas of $2 listed now: $(replica_count "$1" "$2")"
+# Whether `ls` on node $1 lists $2 on exactly 4 nodes, none of them in
+# $3 (space-separated dead nodes).
+replicated_without() {
+  local listed
+  listed=$(client "$1" --json ls "$2" | json_field replicas) || return 1
+  IFS=, read -r -a nodes <<<"$listed"
+  [ ${#nodes[@]} -eq 4 ] || return 1
+  for n in "${nodes[@]}"; do case " $3 " in *" $n "*) return 1 ;; esac; done
+}
+# Re-replication brings the version back to sdfs.replicas live copies after
+# the deaths, and the dead copies are forgotten.
+wait_replicas() {  # wait_replicas NODE NAME DEAD...
+  local node=$1 name=$2
+  shift 2
+  local t0=$SECONDS
+  wait_until 60 replicated_without "$node" "$name" "$*" ||
+    fail "$name is not back on 4 live replicas: $(client "$node" --json ls "$name")"
+  log "re-replicated $name to 4 live nodes within $((SECONDS - t0)) s: $(client "$node" --json ls "$name" | json_field replicas)"
 }
 
 scripts/cluster.sh up 8 >/dev/null || fail "cluster did not come up"
@@ -49,7 +62,7 @@ t0=$SECONDS
 client "$reader" get data/big "$IDUNNO_RUN/back.bin" >/dev/null || fail "get after the crashes failed"
 cmp "$big" "$IDUNNO_RUN/back.bin" || fail "get returned different bytes"
 log "get of 64 MiB with 3 replicas dead in $((SECONDS - t0)) s: identical"
-wait_replicas "$reader" data/big
+wait_replicas "$reader" data/big "${victims[*]}"
 
 # Two more versions, then the newest three in one file, newest first.
 wait_until 30 has_coordinator "$reader" || fail "no coordinator after the crashes"
