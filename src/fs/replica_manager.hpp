@@ -53,8 +53,8 @@ namespace idunno::fs {
 struct ReplicaPolicy {
   std::size_t replicas = 4;       // sdfs.replicas
   std::size_t max_parallel = 4;   // copies running at once
-  // A copy that failed is not planned again for its (version, target) for
-  // this long (a full disk, a target that just died).
+  // A copy that failed is not planned again with the same source and
+  // target for this long (a full disk, a node that just died).
   std::chrono::milliseconds retry_after{2000};
   // A version this leader has seen pending for this long is abandoned: its
   // put's client died between Begin and Commit/Abort. Longer than any put.
@@ -88,8 +88,10 @@ class RepairPlanner {
   const ReplicaPolicy& policy() const { return policy_; }
 
  private:
-  using Key = std::tuple<std::string, std::uint64_t, std::string>;  // name, version, target
-  static Key key(const RepairTask& task) { return {task.name, task.version, task.target}; }
+  // name, version, source, target: a copy held back after a failure is
+  // planned again at once with another source (the first one died).
+  using Key = std::tuple<std::string, std::uint64_t, std::string, std::string>;
+  static Key key(const RepairTask& task) { return {task.name, task.version, task.source, task.target}; }
 
   ReplicaPolicy policy_;
   std::set<Key> in_flight_;

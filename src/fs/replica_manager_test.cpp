@@ -79,6 +79,21 @@ TEST(RepairPlanner, HoldsAFailedCopyBackForRetryAfter) {
   EXPECT_EQ(retried.start[0], first.start[0]);
 }
 
+TEST(RepairPlanner, RetriesAFailedCopyAtOnceFromAnotherSourceWhenItsSourceDied) {
+  Namespace ns;
+  put(ns, "f", {"a", "b", "c", "d"});
+  RepairPlanner planner(ReplicaPolicy{});
+  const auto now = Clock::now();
+  const auto first = planner.plan(ns, {"a", "b", "c", "e", "f"}, now);
+  ASSERT_EQ(first.start.size(), 1u);
+  planner.finished(first.start[0], false, now);  // its source was already dead
+  std::set<std::string> live{"a", "b", "c", "e", "f"};
+  live.erase(first.start[0].source);
+  const auto second = planner.plan(ns, live, now);
+  ASSERT_FALSE(second.start.empty());
+  EXPECT_NE(second.start[0].source, first.start[0].source);
+}
+
 TEST(RepairPlanner, AbandonsAVersionPendingForLongerThanPendingTimeout) {
   Namespace ns;
   const auto begun = test::run(ns, sdfs_begin("f", 10, 1, {"a", "b", "c", "d"}));

@@ -91,7 +91,22 @@ assert at == len(data), (at, len(data))
 PY
 log "get-versions: 3 versions newest first in the delimiter format"
 
+# A killed replica comes back after it was replaced: it drops its old copy
+# (reconciliation at start) and does not serve it.
+stores() {  # stores NODE NAME VERSION: whether `store` on NODE lists it
+  client "$1" --json store | python3 -c 'import json,sys; f=json.load(sys.stdin)["files"]; sys.exit(0 if any(x["name"]==sys.argv[1] and x["version"]==int(sys.argv[2]) for x in f) else 1)' "$2" "$3"
+}
+first=${victims[0]#node}
+scripts/cluster.sh start "$first" >/dev/null || fail "restart of node$first failed"
+wait_until 30 client "$first" --json store >/dev/null 2>&1 || fail "node$first did not come back"
+wait_until 30 eval '! stores '"$first"' data/big 1' || fail "node$first kept a replaced copy of data/big v1"
+log "node$first restarted and dropped its replaced copy of data/big v1"
+
 client "$reader" delete data/big >/dev/null || fail "delete failed"
+# The live holders drop the blocks of the deleted versions.
+keeper=${holders[3]#node}
+wait_until 30 eval '! stores '"$keeper"' data/big 1' || fail "node$keeper still stores data/big v1 after the delete"
+log "after delete: node$keeper dropped its blocks"
 if client "$reader" get data/big "$IDUNNO_RUN/deleted.bin" 2>"$IDUNNO_RUN/err"; then fail "get of a deleted file succeeded"; else rc=$?; fi
 [ "$rc" -eq 1 ] || fail "get of a deleted file exited $rc, not 1"
 [ ! -e "$IDUNNO_RUN/deleted.bin" ] || fail "get of a deleted file wrote a local file"
