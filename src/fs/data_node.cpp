@@ -51,6 +51,24 @@ asio::awaitable<pb::StoreAck> finish_downstream(net::DataStream downstream, std:
 
 }  // namespace
 
+asio::awaitable<net::DataRead> read_piece(net::DataStream stream, std::span<std::uint8_t> buffer) {
+  net::DataRead total;
+  while (total.bytes < buffer.size()) {
+    const net::DataRead got = co_await stream.read(buffer.subspan(total.bytes));
+    if (!got.status.ok()) {
+      total.status = got.status;
+      total.bytes = 0;
+      break;
+    }
+    if (got.ended) {
+      total.ended = true;
+      break;
+    }
+    total.bytes += got.bytes;
+  }
+  co_return total;
+}
+
 DataNode::DataNode(asio::any_io_executor executor, BlockStore& store, core::ThreadPool& io_pool,
                    net::DataStreamServer& stream_server, net::DataStreamClient& stream_client,
                    net::RpcServer& rpc_server, SdfsStats& stats, DataNodeOptions options)
@@ -161,7 +179,7 @@ asio::awaitable<void> DataNode::serve_store(net::DataStream upstream) {
   std::vector<std::uint8_t> buffer(options_.piece_bytes);
   std::uint64_t received = 0;
   for (;;) {
-    net::DataRead got = co_await upstream.read(buffer);
+    net::DataRead got = co_await read_piece(upstream, buffer);
     if (!got.status.ok()) {
       // The sender is gone: nothing of this version may become visible.
       co_await sink.abandon();
@@ -169,7 +187,7 @@ asio::awaitable<void> DataNode::serve_store(net::DataStream upstream) {
       stats_.record({"store", header.name(), header.version(), received, peer, "upstream failed"});
       co_return;
     }
-    if (got.ended) break;
+    if (got.bytes == 0) break;  // ended
     const std::span<const std::uint8_t> piece(buffer.data(), got.bytes);
     received += got.bytes;
     stats_.add_bytes_in(got.bytes);
@@ -189,6 +207,7 @@ asio::awaitable<void> DataNode::serve_store(net::DataStream upstream) {
     } else {
       co_await sink.append(piece);
     }
+    if (got.ended) break;
   }
   pb::StoreEnd end;
   if (!end.ParseFromString(upstream.trailer())) end.Clear();

@@ -117,6 +117,13 @@ boost::asio::awaitable<net::DataStream> open_store_chain(net::DataStreamClient& 
                                                          std::uint64_t checksum, std::vector<ChainNode> chain,
                                                          std::vector<pb::NodeError>* skipped);
 
+// Reads from `stream` until `buffer` is full, the peer's direction ended
+// (`ended`, with the bytes before the end in `bytes`) or the stream failed
+// (`status`; bytes read before the failure are not reported). Pieces are
+// then as large as the buffer however the bytes arrived, so the disk and
+// the next hop see few large writes instead of many small ones.
+boost::asio::awaitable<net::DataRead> read_piece(net::DataStream stream, std::span<std::uint8_t> buffer);
+
 // The outcome of replicate() and drop(): ok, or what went wrong (the
 // target's error, or why it could not be asked: unreachable, timed out).
 struct TransferResult {

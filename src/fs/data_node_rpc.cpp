@@ -61,17 +61,17 @@ asio::awaitable<pb::TransferReply> DataNode::serve_replicate(core::HostPort peer
   std::vector<std::uint8_t> buffer(options_.piece_bytes);
   std::uint64_t received = 0;
   for (;;) {
-    net::DataRead got = co_await stream.read(buffer);
+    net::DataRead got = co_await read_piece(stream, buffer);
     if (!got.status.ok()) {
       co_await sink.abandon();
       stats_.record(
           {"replicate", request.name(), request.version(), received, request.source(), got.status.describe()});
       co_return reply_of(false, "fetching " + what + " from " + request.source() + " failed: " + got.status.describe());
     }
-    if (got.ended) break;
     received += got.bytes;
     stats_.add_bytes_in(got.bytes);
-    co_await sink.append(std::span<const std::uint8_t>(buffer.data(), got.bytes));
+    if (got.bytes > 0) co_await sink.append(std::span<const std::uint8_t>(buffer.data(), got.bytes));
+    if (got.ended) break;
   }
   if (received != request.size()) {
     sink.fail("received " + std::to_string(received) + " of " + std::to_string(request.size()) + " bytes");

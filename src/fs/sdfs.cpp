@@ -70,10 +70,16 @@ asio::awaitable<void> send_chain(net::DataStreamClient* streams, ByteSource sour
   std::uint64_t sent = 0;
   std::string source_error;
   for (;;) {
+    // Whole pieces, however small the source's reads (an HTTP body comes
+    // in the parser's chunks).
     std::size_t n = 0;
     try {
-      auto next = source(std::span(buffer));
-      n = co_await std::move(next);
+      for (;;) {
+        auto next = source(std::span(buffer).subspan(n));
+        const std::size_t got = co_await std::move(next);
+        n += got;
+        if (got == 0 || n == buffer.size()) break;
+      }
     } catch (const std::exception& e) {
       source_error = e.what();
     }
@@ -258,9 +264,9 @@ asio::awaitable<net::StreamStatus> Sdfs::read_from(core::HostPort from, std::str
   std::vector<std::uint8_t> buffer(options_.piece_bytes);
   std::uint64_t got_here = 0;
   for (;;) {
-    net::DataRead got = co_await stream.read(buffer);
+    net::DataRead got = co_await read_piece(stream, buffer);
     if (!got.status.ok()) co_return got.status;
-    if (got.ended) break;
+    if (got.bytes == 0) break;  // ended
     const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(got.bytes, length - got_here));
     std::string sink_error;
     try {
@@ -277,6 +283,7 @@ asio::awaitable<net::StreamStatus> Sdfs::read_from(core::HostPort from, std::str
     got_here += take;
     *delivered += take;
     stats_.add_bytes_in(take);
+    if (got.ended) break;
   }
   if (got_here < length) {
     co_return net::StreamStatus::failure(net::StreamCode::protocol_violation,
