@@ -141,7 +141,7 @@ asio::awaitable<void> SdfsService::reconcile() {
   fs::ReconcilePorts ports;
   ports.listed = [raft, self = self_]() { return listed_here(raft, self); };
   ports.submit = [raft](std::string command) { return submit_sdfs(raft, std::move(command)); };
-  auto reconciling = fs::reconcile_blocks(*store_, io_pool_, self_, std::move(ports));
+  auto reconciling = fs::reconcile_blocks(store_.get(), &io_pool_, self_, std::move(ports));
   co_await std::move(reconciling);
 }
 

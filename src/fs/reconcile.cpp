@@ -66,13 +66,13 @@ std::vector<BlockInfo> garbage_blocks(const std::vector<BlockInfo>& held, const 
 
 namespace {
 
-boost::asio::awaitable<std::vector<NamedVersion>> read_listing(ReconcilePorts& ports, const std::string& self) {
+boost::asio::awaitable<std::vector<NamedVersion>> read_listing(ReconcilePorts* ports, std::string self) {
   auto delay = std::chrono::milliseconds(100);
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
   for (int attempt = 1;; ++attempt) {
     std::string error;
     try {
-      co_return co_await ports.listed();
+      co_return co_await ports->listed();
     } catch (const boost::system::system_error& failure) {
       if (failure.code() == boost::asio::error::operation_aborted) throw;
       error = failure.what();
@@ -90,14 +90,16 @@ boost::asio::awaitable<std::vector<NamedVersion>> read_listing(ReconcilePorts& p
 
 }  // namespace
 
-boost::asio::awaitable<ReconcileReport> reconcile_blocks(BlockStore& store, core::ThreadPool& io, std::string self,
-                                                         ReconcilePorts ports) {
+boost::asio::awaitable<ReconcileReport> reconcile_blocks(BlockStore* store_ptr, core::ThreadPool* io_ptr,
+                                                         std::string self, ReconcilePorts ports) {
+  BlockStore& store = *store_ptr;
+  core::ThreadPool& io = *io_ptr;
   const auto started = std::chrono::steady_clock::now();
   // The store first, then the namespace: every block found here was
   // stored after its Begin, which the linearizable read then sees. (A block
   // stored after the listing is not looked at at all.)
   const auto held = co_await io.run([&store] { return store.list(); });
-  const auto listed = co_await read_listing(ports, self);
+  const auto listed = co_await read_listing(&ports, self);
   auto plan = plan_reconcile(held, listed);
   ReconcileReport report;
 

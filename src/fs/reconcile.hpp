@@ -75,7 +75,8 @@ struct ReconcilePorts {
 // Reconciles `store` of node `self`: asks ports.listed() until it answers
 // (with backoff; cancellation ends the wait), then verifies, drops and
 // reports as plan_reconcile says.
-boost::asio::awaitable<ReconcileReport> reconcile_blocks(BlockStore& store, core::ThreadPool& io, std::string self,
+// `store` and `io` must outlive the coroutine.
+boost::asio::awaitable<ReconcileReport> reconcile_blocks(BlockStore* store, core::ThreadPool* io, std::string self,
                                                          ReconcilePorts ports);
 
 }  // namespace idunno::fs

@@ -132,7 +132,7 @@ TEST_F(ReconcileTest, ARestartedNodeKeepsOnlyIntactListedBlocksAndGivesUpTheRest
   damage("corrupt", 1);
   unanswered_ = 2;  // the coordinator is still being elected
 
-  const auto report = run(reconcile_blocks(store_, io_pool_, "me", ports()));
+  const auto report = run(reconcile_blocks(&store_, &io_pool_, "me", ports()));
   EXPECT_EQ(report.kept, 1u);
   EXPECT_EQ(report.corrupt, 1u);
   EXPECT_EQ(report.dropped, 2u);

@@ -124,7 +124,7 @@ class ReplicaManagerTest : public testing::CoroutineTest {
     manager_ = std::make_unique<ReplicaManager>(executor(), ns_, policy_, ports());
   }
 
-  ~ReplicaManagerTest() override { run(manager_->stop()); }
+  void TearDown() override { run(manager_->stop()); }
 
   ReplicaPorts ports() {
     ReplicaPorts p;
