@@ -61,8 +61,8 @@ class SdfsHttpTest : public fs::test::DataNodeCluster {
     };
     fs::SdfsOptions options;
     options.self_name = node(0).name;
-    sdfs_ = std::make_unique<fs::Sdfs>(executor(), cluster, *node(0).stream_client, *node(0).store,
-                                       pool_, node(0).stats, options);
+    sdfs_ = std::make_unique<fs::Sdfs>(executor(), cluster, *node(0).stream_client, *node(0).store, pool_,
+                                       node(0).stats, options);
     auto routes = std::make_shared<net::console::StreamRoutes>();
     add_sdfs_routes(*routes, *sdfs_);
     console_ = std::make_unique<net::console::ConsoleServer>(

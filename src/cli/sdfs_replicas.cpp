@@ -33,9 +33,7 @@ std::optional<core::HostPort> address_of(const MembershipService& membership, co
   return std::nullopt;
 }
 
-bool cancelled(const boost::system::system_error& error) {
-  return error.code() == asio::error::operation_aborted;
-}
+bool cancelled(const boost::system::system_error& error) { return error.code() == asio::error::operation_aborted; }
 
 asio::awaitable<std::optional<fs::SdfsResult>> submit_sdfs(net::RaftDriver* raft, std::string command) {
   std::optional<fs::SdfsResult> out;
@@ -53,15 +51,14 @@ asio::awaitable<std::optional<fs::SdfsResult>> submit_sdfs(net::RaftDriver* raft
   co_return out;
 }
 
-asio::awaitable<std::string> copy_replica(net::RpcClient* rpc, const MembershipService* membership,
-                                          fs::RepairTask task, fs::VersionEntry entry) {
+asio::awaitable<std::string> copy_replica(net::RpcClient* rpc, const MembershipService* membership, fs::RepairTask task,
+                                          fs::VersionEntry entry) {
   const auto target = address_of(*membership, task.target);
   const auto source = address_of(*membership, task.source);
   if (!target) co_return "the target " + task.target + " is not a live member";
   if (!source) co_return "the source " + task.source + " is not a live member";
-  const auto deadline =
-      kCopyBase + std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::seconds(entry.size / kCopyBytesPerSecond));
+  const auto deadline = kCopyBase + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::seconds(entry.size / kCopyBytesPerSecond));
   fs::ReplicaSource what{task.name, task.version, entry.size, entry.checksum, *source};
   auto copying = fs::replicate(*rpc, *target, std::move(what), deadline);
   const fs::TransferResult result = co_await std::move(copying);
@@ -95,8 +92,8 @@ std::set<std::string> SdfsService::live_names() const {
   return out;
 }
 
-void SdfsService::wire_replicas(asio::any_io_executor executor, const core::Config& config,
-                                TransportService& transport, CoordinatorService& coordinator, const fs::Namespace& ns,
+void SdfsService::wire_replicas(asio::any_io_executor executor, const core::Config& config, TransportService& transport,
+                                CoordinatorService& coordinator, const fs::Namespace& ns,
                                 core::MetricsRegistry& metrics) {
   net::RaftDriver* raft = &coordinator.raft();
   net::RpcClient* rpc = &transport.rpc_client();

@@ -48,7 +48,8 @@ ReconcilePlan plan_reconcile(const BlockListing& held, const std::vector<NamedVe
     }
   }
   for (const auto& version : listed) {
-    if (version.entry.committed() && !have.contains({version.name, version.entry.version})) plan.lost.push_back(version);
+    if (version.entry.committed() && !have.contains({version.name, version.entry.version}))
+      plan.lost.push_back(version);
   }
   std::sort(plan.lost.begin(), plan.lost.end(), [](const NamedVersion& a, const NamedVersion& b) {
     return std::tie(a.name, a.entry.version) < std::tie(b.name, b.entry.version);

@@ -92,9 +92,7 @@ class ReconcileTest : public testing::CoroutineTest {
     co_return decode_sdfs_query_result(ns_.query(sdfs_held_by("me"))).versions;
   }
 
-  boost::asio::awaitable<std::optional<SdfsResult>> submit(std::string command) {
-    co_return test::run(ns_, command);
-  }
+  boost::asio::awaitable<std::optional<SdfsResult>> submit(std::string command) { co_return test::run(ns_, command); }
 
   // Flips a byte in the middle of a block's file.
   void damage(std::string_view name, std::uint64_t version) {

@@ -17,9 +17,7 @@ namespace idunno::fs {
 
 namespace {
 
-bool aborted(const boost::system::system_error& error) {
-  return error.code() == boost::asio::error::operation_aborted;
-}
+bool aborted(const boost::system::system_error& error) { return error.code() == boost::asio::error::operation_aborted; }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -156,8 +154,7 @@ boost::asio::awaitable<void> ReplicaManager::round() {
     const auto aborted_put = co_await ports_.submit(sdfs_abort(stale.name, stale.entry.version));
     if (aborted_put && aborted_put->ok()) {
       ++stats_.abandoned;
-      spdlog::info("event=sdfs_abandon_pending name={} version={}", core::log_quote(stale.name),
-                   stale.entry.version);
+      spdlog::info("event=sdfs_abandon_pending name={} version={}", core::log_quote(stale.name), stale.entry.version);
     }
   }
 }

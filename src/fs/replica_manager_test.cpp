@@ -164,8 +164,8 @@ class ReplicaManagerTest : public testing::CoroutineTest {
   bool fully_replicated(const std::set<std::string>& live) const {
     bool all = true;
     ns_.for_each_version([&](const std::string&, const VersionEntry& entry) {
-      if (entry.committed() && (live_of(entry, live).size() < policy_.replicas ||
-                                entry.replicas.size() != policy_.replicas)) {
+      if (entry.committed() &&
+          (live_of(entry, live).size() < policy_.replicas || entry.replicas.size() != policy_.replicas)) {
         all = false;
       }
     });

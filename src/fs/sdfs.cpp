@@ -128,8 +128,8 @@ asio::awaitable<void> send_chain(net::DataStreamClient* streams, ByteSource sour
 
 }  // namespace
 
-Sdfs::Sdfs(asio::any_io_executor executor, SdfsCluster cluster, net::DataStreamClient& streams,
-           BlockStore& store, core::ThreadPool& io_pool, SdfsStats& stats, SdfsOptions options)
+Sdfs::Sdfs(asio::any_io_executor executor, SdfsCluster cluster, net::DataStreamClient& streams, BlockStore& store,
+           core::ThreadPool& io_pool, SdfsStats& stats, SdfsOptions options)
     : executor_(executor),
       cluster_(std::move(cluster)),
       streams_(streams),

@@ -114,8 +114,8 @@ class Sdfs {
  public:
   // The blocks of deleted, aborted and pruned versions are removed by the
   // coordinator (fs/replica_manager.hpp), not here.
-  Sdfs(boost::asio::any_io_executor executor, SdfsCluster cluster, net::DataStreamClient& streams,
-       BlockStore& store, core::ThreadPool& io_pool, SdfsStats& stats, SdfsOptions options);
+  Sdfs(boost::asio::any_io_executor executor, SdfsCluster cluster, net::DataStreamClient& streams, BlockStore& store,
+       core::ThreadPool& io_pool, SdfsStats& stats, SdfsOptions options);
   ~Sdfs();
   Sdfs(const Sdfs&) = delete;
   Sdfs& operator=(const Sdfs&) = delete;

@@ -72,8 +72,8 @@ class SdfsTest : public test::DataNodeCluster {
     SdfsOptions options;
     options.self_name = node(5).name;
     options.piece_bytes = 20'000;
-    sdfs_ = std::make_unique<Sdfs>(executor(), cluster, *node(5).stream_client, *node(5).store,
-                                   pool_, node(5).stats, options);
+    sdfs_ = std::make_unique<Sdfs>(executor(), cluster, *node(5).stream_client, *node(5).store, pool_, node(5).stats,
+                                   options);
   }
 
   void TearDown() override {
