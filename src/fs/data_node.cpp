@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <array>
 #include <exception>
+#include <tuple>
 #include <utility>
 
 #include "core/logging.hpp"
@@ -15,6 +17,13 @@ namespace asio = boost::asio;
 using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
+
+// One piece read from a block for a fetch.
+struct FetchPiece {
+  std::size_t bytes = 0;
+  bool corrupt = false;
+  std::string error;
+};
 
 std::uint32_t code(FetchCode c) { return static_cast<std::uint32_t>(c); }
 
@@ -276,26 +285,31 @@ asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {
   reply.set_length(length);
   net::StreamStatus accepted = co_await stream.accept(reply.SerializeAsString(), length);
   if (!accepted.ok()) co_return;
-  std::vector<std::uint8_t> buffer(options_.piece_bytes);
+  // Two buffers: the next piece is read on the pool while this one is
+  // written to the stream.
+  std::array<std::vector<std::uint8_t>, 2> buffers{std::vector<std::uint8_t>(options_.piece_bytes),
+                                                   std::vector<std::uint8_t>(options_.piece_bytes)};
+  const auto read_at = [&](std::uint64_t at, std::size_t which) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(options_.piece_bytes, offset + length - at));
+    return io_pool_.run(
+        [reader = opened.reader, at, out = std::span(buffers[which]).first(want)]() -> FetchPiece {
+          try {
+            return {reader->read(at, out), false, {}};
+          } catch (const CorruptBlock& e) {
+            return {0, true, e.what()};
+          } catch (const std::exception& e) {
+            return {0, false, e.what()};
+          }
+        });
+  };
   std::uint64_t sent = 0;
+  std::size_t current = 0;
+  FetchPiece piece;
+  if (length > 0) {
+    auto first = read_at(offset, current);
+    piece = co_await std::move(first);
+  }
   while (sent < length) {
-    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - sent));
-    struct Piece {
-      std::size_t bytes = 0;
-      bool corrupt = false;
-      std::string error;
-    };
-    auto read_job = [reader = opened.reader, at = offset + sent, out = std::span(buffer).first(want)]() -> Piece {
-      try {
-        return {reader->read(at, out), false, {}};
-      } catch (const CorruptBlock& e) {
-        return {0, true, e.what()};
-      } catch (const std::exception& e) {
-        return {0, false, e.what()};
-      }
-    };
-    auto reading = io_pool_.run(std::move(read_job));
-    Piece piece = co_await std::move(reading);
     if (!piece.error.empty() || piece.bytes == 0) {
       if (piece.corrupt) {
         spdlog::warn("event=sdfs_corrupt_replica name={} version={} node={} error={}", core::log_quote(header.name()),
@@ -306,13 +320,24 @@ asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {
       stats_.record({"fetch", header.name(), header.version(), sent, peer, why});
       co_return;
     }
-    net::StreamStatus status = co_await stream.write(std::span<const std::uint8_t>(buffer.data(), piece.bytes));
+    const std::span<const std::uint8_t> out(buffers[current].data(), piece.bytes);
+    const std::uint64_t next_at = offset + sent + piece.bytes;
+    net::StreamStatus status;
+    FetchPiece next;
+    if (next_at < offset + length) {
+      auto both = read_at(next_at, 1 - current) && stream.write(out);
+      std::tie(next, status) = co_await std::move(both);
+    } else {
+      status = co_await stream.write(out);
+    }
     if (!status.ok()) {
       stats_.record({"fetch", header.name(), header.version(), sent, peer, status.describe()});
       co_return;
     }
     sent += piece.bytes;
     stats_.add_bytes_out(piece.bytes);
+    piece = std::move(next);
+    current = 1 - current;
   }
   co_await stream.finish();
   stats_.record({"fetch", header.name(), header.version(), sent, peer, "ok"});
