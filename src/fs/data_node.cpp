@@ -291,16 +291,15 @@ asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {
                                                    std::vector<std::uint8_t>(options_.piece_bytes)};
   const auto read_at = [&](std::uint64_t at, std::size_t which) {
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(options_.piece_bytes, offset + length - at));
-    return io_pool_.run(
-        [reader = opened.reader, at, out = std::span(buffers[which]).first(want)]() -> FetchPiece {
-          try {
-            return {reader->read(at, out), false, {}};
-          } catch (const CorruptBlock& e) {
-            return {0, true, e.what()};
-          } catch (const std::exception& e) {
-            return {0, false, e.what()};
-          }
-        });
+    return io_pool_.run([reader = opened.reader, at, out = std::span(buffers[which]).first(want)]() -> FetchPiece {
+      try {
+        return {reader->read(at, out), false, {}};
+      } catch (const CorruptBlock& e) {
+        return {0, true, e.what()};
+      } catch (const std::exception& e) {
+        return {0, false, e.what()};
+      }
+    });
   };
   std::uint64_t sent = 0;
   std::size_t current = 0;
