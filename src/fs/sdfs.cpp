@@ -171,7 +171,20 @@ asio::awaitable<SdfsQueryResult> Sdfs::query(std::string query_bytes) {
   } catch (const std::exception& e) {
     why = e.what();
   }
-  if (reply) co_return decode_sdfs_query_result(*reply);
+  if (reply) {
+    // Whether this node's copy answered the same: only a copy that was
+    // current at the last linearizable read may stand in for one.
+    local_current_ = cluster_.local->query(query_bytes) == *reply;
+    co_return decode_sdfs_query_result(*reply);
+  }
+  if (!local_current_) {
+    // A node that just restarted, or lags: its copy may miss acknowledged
+    // versions, so no answer is better than an old one.
+    throw SdfsError(SdfsErrorKind::unavailable, "no coordinator answered within " +
+                                                    std::to_string(options_.read_timeout.count()) +
+                                                    " ms and this node's copy of the namespace is not known to be "
+                                                    "current: " + why);
+  }
   // An election (or a minority side): this node's copy is the best left.
   spdlog::debug("event=sdfs_local_read reason={}", core::log_quote(why));
   co_return decode_sdfs_query_result(cluster_.local->query(query_bytes));

@@ -165,6 +165,8 @@ class Sdfs {
   core::ThreadPool& io_pool_;
   SdfsStats& stats_;
   SdfsOptions options_;
+  // The local namespace answered like the last linearizable read did.
+  bool local_current_ = false;
 };
 
 }  // namespace idunno::fs

@@ -1,7 +1,8 @@
 // The SDFS client library over data nodes on a fake network, with the
 // namespace applied in place of the coordinator's log: a put is visible
 // whole or not at all, a get survives dead and corrupt replicas, and reads
-// fall back to the local namespace copy when no coordinator answers.
+// fall back to the local namespace copy when no coordinator answers (once a
+// linearizable read found that copy current).
 
 #include <gtest/gtest.h>
 
@@ -185,9 +186,21 @@ TEST_F(SdfsTest, GetFallsBackFromDeadAndCorruptReplicas) {
   EXPECT_THROW(get("data/x"), SdfsError);
 }
 
-TEST_F(SdfsTest, ReadsUseTheLocalCopyWhenNoCoordinatorAnswers) {
+TEST_F(SdfsTest, ReadsUseTheLocalCopyWhenNoCoordinatorAnswersOnceItWasSeenCurrent) {
   const std::string content = net::testing::pattern(50'000);
   put("during-election", content);
+  // No linearizable read has vouched for this node's copy yet (a node that
+  // just restarted): no answer rather than a possibly old one.
+  coordinator_down_ = true;
+  try {
+    get("during-election");
+    FAIL() << "served a local copy not known to be current";
+  } catch (const SdfsError& e) {
+    EXPECT_EQ(e.kind(), SdfsErrorKind::unavailable);
+  }
+  coordinator_down_ = false;
+  EXPECT_EQ(get("during-election"), content);
+  // The copy answered as the coordinator did: it stands in during an election.
   coordinator_down_ = true;
   EXPECT_EQ(get("during-election"), content);
   EXPECT_EQ(run(sdfs_->list("during")).size(), 1U);
