@@ -183,7 +183,8 @@ asio::awaitable<SdfsQueryResult> Sdfs::query(std::string query_bytes) {
     throw SdfsError(SdfsErrorKind::unavailable, "no coordinator answered within " +
                                                     std::to_string(options_.read_timeout.count()) +
                                                     " ms and this node's copy of the namespace is not known to be "
-                                                    "current: " + why);
+                                                    "current: " +
+                                                    why);
   }
   // An election (or a minority side): this node's copy is the best left.
   spdlog::debug("event=sdfs_local_read reason={}", core::log_quote(why));
