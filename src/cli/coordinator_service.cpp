@@ -17,7 +17,7 @@ constexpr auto kSubmitTimeout = 10s;
 std::vector<net::LiveNode> live_nodes(const std::vector<swim::Member>& members) {
   std::vector<net::LiveNode> live;
   for (const auto& m : members) {
-    if (swim::is_active(m.state)) live.push_back({m.id.name, m.id.addr});
+    live.push_back({m.id.name, m.id.addr});
   }
   return live;
 }
@@ -65,7 +65,7 @@ void CoordinatorService::follow_membership() {
   membership_.set_role_source(
       [this](const std::string& name) { return std::string(net::to_string(raft_->role_of(name))); });
   auto update = [this] {
-    const auto live = live_nodes(membership_.members());
+    const auto live = live_nodes(membership_.active_members());
     raft_->on_members_changed(live);
     announcer_->set_members(live);
   };

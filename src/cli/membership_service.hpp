@@ -52,6 +52,12 @@ class MembershipService final : public Service {
 
   // Every known member including this node, sorted by id.
   std::vector<swim::Member> members() const { return swim_->members(); }
+  // The members that count as live (alive or suspected, swim::is_active).
+  std::vector<swim::Member> active_members() const {
+    auto out = members();
+    std::erase_if(out, [](const swim::Member& m) { return !swim::is_active(m.state); });
+    return out;
+  }
   // Heard from `addr` directly: see SwimDriver::contact.
   void contact(const core::HostPort& addr) { swim_->contact(addr); }
   swim::Member self() const { return swim_->self(); }

@@ -27,8 +27,8 @@ constexpr auto kCopyBase = 30s;
 constexpr std::uint64_t kCopyBytesPerSecond = 20'000'000;
 
 std::optional<core::HostPort> address_of(const MembershipService& membership, const std::string& node) {
-  for (const auto& m : membership.members()) {
-    if (m.id.name == node && swim::is_active(m.state)) return m.id.addr;
+  for (const auto& m : membership.active_members()) {
+    if (m.id.name == node) return m.id.addr;
   }
   return std::nullopt;
 }
@@ -85,9 +85,7 @@ asio::awaitable<std::vector<fs::NamedVersion>> listed_here(net::RaftDriver* raft
 
 std::set<std::string> SdfsService::live_names() const {
   std::set<std::string> out;
-  for (const auto& m : membership_.members()) {
-    if (swim::is_active(m.state)) out.insert(m.id.name);
-  }
+  for (const auto& m : membership_.active_members()) out.insert(m.id.name);
   out.insert(self_);
   return out;
 }

@@ -34,9 +34,7 @@ fs::SdfsCluster cluster_of(CoordinatorService& coordinator, MembershipService& m
   cluster.local = &ns;
   cluster.members = [&membership] {
     std::vector<fs::SdfsMember> out;
-    for (const auto& m : membership.members()) {
-      if (swim::is_active(m.state)) out.push_back({m.id.name, m.id.addr});
-    }
+    for (const auto& m : membership.active_members()) out.push_back({m.id.name, m.id.addr});
     return out;
   };
   return cluster;

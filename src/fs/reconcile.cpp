@@ -41,7 +41,7 @@ ReconcilePlan plan_reconcile(const BlockListing& held, const std::vector<NamedVe
     }
     const auto& entry = *it->second;
     if (block.size == entry.size && block.checksum == entry.checksum) {
-      plan.verify.push_back(block);
+      plan.verify.push_back({block.name, entry});
     } else {
       plan.drop.push_back(block);  // not the bytes the namespace knows
       if (entry.committed()) plan.lost.push_back({block.name, entry});
@@ -108,34 +108,33 @@ boost::asio::awaitable<ReconcileReport> reconcile_blocks(BlockStore* store_ptr, 
   // dropped and the lost.
   const auto checks = co_await io.run([&store, &plan] {
     std::vector<Check> out;
-    for (const auto& block : plan.verify) {
+    for (const auto& listed_here : plan.verify) {
+      const auto& block = listed_here.entry;
       try {
-        store.verify(block.name, block.version);
+        store.verify(listed_here.name, block.version);
         out.push_back(Check::intact);
       } catch (const CorruptBlock& corrupt) {
-        spdlog::warn("event=sdfs_block_corrupt name={} version={} reason={}", core::log_quote(block.name),
+        spdlog::warn("event=sdfs_block_corrupt name={} version={} reason={}", core::log_quote(listed_here.name),
                      block.version, core::log_quote(corrupt.reason()));
         out.push_back(Check::damaged);
       } catch (const core::DiskError& error) {
-        spdlog::warn("event=sdfs_block_unreadable name={} version={} error={}", core::log_quote(block.name),
+        spdlog::warn("event=sdfs_block_unreadable name={} version={} error={}", core::log_quote(listed_here.name),
                      block.version, core::log_quote(error.what()));
         out.push_back(Check::damaged);
       }
     }
     return out;
   });
-  std::map<Key, const VersionEntry*> entries;
-  for (const auto& version : listed) entries[{version.name, version.entry.version}] = &version.entry;
   for (std::size_t i = 0; i < plan.verify.size(); ++i) {
-    const auto& block = plan.verify[i];
+    const auto& listed_here = plan.verify[i];
     if (checks[i] == Check::intact) {
       ++report.kept;
       continue;
     }
     ++report.corrupt;
-    plan.drop.push_back(block);
-    const auto& entry = *entries.at({block.name, block.version});
-    if (entry.committed()) plan.lost.push_back({block.name, entry});
+    const auto& entry = listed_here.entry;
+    plan.drop.push_back({listed_here.name, entry.version, entry.size, entry.checksum});
+    if (entry.committed()) plan.lost.push_back(listed_here);
   }
 
   report.dropped = plan.drop.size() - report.corrupt;

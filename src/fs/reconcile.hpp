@@ -41,7 +41,7 @@
 namespace idunno::fs {
 
 struct ReconcilePlan {
-  std::vector<BlockInfo> verify;      // listed here, same size and checksum: keep once verified
+  std::vector<NamedVersion> verify;   // listed here, same size and checksum: keep once verified
   std::vector<BlockInfo> drop;        // not listed here, or not what the listing says
   std::vector<NamedVersion> lost;     // committed, listed here, not held intact: RemoveReplica
   std::vector<std::string> bad_files; // files in the store that are not readable blocks
