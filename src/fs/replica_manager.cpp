@@ -34,9 +34,9 @@ RepairRound RepairPlanner::plan(const Namespace& ns, const std::set<std::string>
   const auto wanted = policy_.max_parallel + in_flight_.size() + held_back_.size();
   for (auto& task : plan_repairs(ns, live, policy_.replicas, wanted)) {
     if (in_flight_.size() >= policy_.max_parallel) break;
-    const auto k = key(task);
-    if (in_flight_.contains(k) || held_back_.contains(k)) continue;
-    in_flight_.insert(k);
+    const auto copy = copy_of(task);
+    if (in_flight_.contains(copy) || held_back_.contains(attempt_of(task))) continue;
+    in_flight_.insert(copy);
     round.start.push_back(std::move(task));
   }
 
@@ -54,9 +54,8 @@ RepairRound RepairPlanner::plan(const Namespace& ns, const std::set<std::string>
 }
 
 void RepairPlanner::finished(const RepairTask& task, bool ok, Clock::time_point now) {
-  const auto k = key(task);
-  in_flight_.erase(k);
-  if (!ok) held_back_[k] = now + policy_.retry_after;
+  in_flight_.erase(copy_of(task));
+  if (!ok) held_back_[attempt_of(task)] = now + policy_.retry_after;
 }
 
 void RepairPlanner::reset() {

@@ -88,14 +88,18 @@ class RepairPlanner {
   const ReplicaPolicy& policy() const { return policy_; }
 
  private:
-  // name, version, source, target: a copy held back after a failure is
-  // planned again at once with another source (the first one died).
-  using Key = std::tuple<std::string, std::uint64_t, std::string, std::string>;
-  static Key key(const RepairTask& task) { return {task.name, task.version, task.source, task.target}; }
+  // A copy in flight is one per (name, version, target), whatever its
+  // source: a new replica may become a source for the same target.
+  using Copy = std::tuple<std::string, std::uint64_t, std::string>;
+  static Copy copy_of(const RepairTask& task) { return {task.name, task.version, task.target}; }
+  // A failed attempt is held back per source too: planned again at once
+  // with another source (the first one died).
+  using Attempt = std::tuple<std::string, std::uint64_t, std::string, std::string>;
+  static Attempt attempt_of(const RepairTask& task) { return {task.name, task.version, task.source, task.target}; }
 
   ReplicaPolicy policy_;
-  std::set<Key> in_flight_;
-  std::map<Key, Clock::time_point> held_back_;  // until when
+  std::set<Copy> in_flight_;
+  std::map<Attempt, Clock::time_point> held_back_;  // until when
   std::map<std::pair<std::string, std::uint64_t>, Clock::time_point> pending_since_;
 };
 

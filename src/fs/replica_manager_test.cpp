@@ -62,6 +62,21 @@ TEST(RepairPlanner, StartsTheMissingCopiesOnceEachAndNeverMoreThanMaxParallel) {
   EXPECT_EQ(second.forget[0].node, "d");
 }
 
+TEST(RepairPlanner, NeverStartsASecondCopyToATargetWhoseCopyRunsFromAnotherSource) {
+  Namespace ns;
+  put(ns, "f", {"a", "b", "c", "d"});
+  RepairPlanner planner(ReplicaPolicy{});
+  const std::set<std::string> live{"a", "e", "f", "g"};  // b, c, d died: three copies missing
+  const auto now = Clock::now();
+  const auto first = planner.plan(ns, live, now);
+  ASSERT_EQ(first.start.size(), 3u);
+  // One copy lands: the new replica is now a source the plan may pick for
+  // the targets still being copied to.
+  planner.finished(first.start[0], true, now);
+  test::run(ns, sdfs_add_replica(first.start[0].name, first.start[0].version, first.start[0].target));
+  EXPECT_TRUE(planner.plan(ns, live, now).start.empty());
+}
+
 TEST(RepairPlanner, HoldsAFailedCopyBackForRetryAfter) {
   Namespace ns;
   put(ns, "f", {"a", "b", "c", "d"});
