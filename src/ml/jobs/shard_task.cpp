@@ -1,0 +1,156 @@
+#include "ml/jobs/shard_task.hpp"
+
+#include <boost/json.hpp>
+#include <stdexcept>
+
+namespace idunno::ml::jobs {
+
+namespace json = boost::json;
+
+namespace {
+
+const json::object& object_of(const json::value& value, const char* what) {
+  const auto* object = value.if_object();
+  if (object == nullptr) throw std::invalid_argument(std::string(what) + " is not an object");
+  return *object;
+}
+
+const json::value& field(const json::object& object, const char* key) {
+  const auto* value = object.if_contains(key);
+  if (value == nullptr) throw std::invalid_argument(std::string("missing field ") + key);
+  return *value;
+}
+
+std::uint64_t u64(const json::object& object, const char* key) {
+  const auto& value = field(object, key);
+  if (const auto* u = value.if_uint64()) return *u;
+  if (const auto* i = value.if_int64(); i != nullptr && *i >= 0) return static_cast<std::uint64_t>(*i);
+  throw std::invalid_argument(std::string("field ") + key + " is not an unsigned integer");
+}
+
+std::string str(const json::object& object, const char* key) {
+  const auto* s = field(object, key).if_string();
+  if (s == nullptr) throw std::invalid_argument(std::string("field ") + key + " is not a string");
+  return std::string(*s);
+}
+
+bool boolean(const json::object& object, const char* key) {
+  const auto* b = field(object, key).if_bool();
+  if (b == nullptr) throw std::invalid_argument(std::string("field ") + key + " is not a boolean");
+  return *b;
+}
+
+const json::array& array(const json::object& object, const char* key) {
+  const auto* a = field(object, key).if_array();
+  if (a == nullptr) throw std::invalid_argument(std::string("field ") + key + " is not an array");
+  return *a;
+}
+
+}  // namespace
+
+json::value to_json(const ModelRef& model) {
+  return json::object{{"name", model.name}, {"zoo", model.zoo}, {"seed", model.seed}, {"version", model.version}};
+}
+
+json::value to_json(const DatasetRef& data) {
+  json::object out{{"images", data.images},
+                   {"images_version", data.images_version},
+                   {"compressed", data.compressed},
+                   {"images_header", data.images_header},
+                   {"item_bytes", data.item_bytes},
+                   {"labels_header", data.labels_header},
+                   {"queries", data.queries}};
+  if (data.labels) {
+    out["labels"] = *data.labels;
+    out["labels_version"] = data.labels_version;
+  }
+  return out;
+}
+
+json::value to_json(const ShardTask& task) {
+  return json::object{{"job", task.job},       {"shard", task.shard},     {"attempt", task.attempt},
+                      {"model", to_json(task.model)}, {"data", to_json(task.data)}, {"begin", task.begin},
+                      {"end", task.end},       {"batch", task.batch},     {"results", task.results}};
+}
+
+json::value to_json(const ShardOutcome& outcome) {
+  json::array ns;
+  for (const auto t : outcome.batch_ns) ns.emplace_back(t);
+  json::array queries;
+  for (const auto q : outcome.batch_queries) queries.emplace_back(q);
+  return json::object{{"job", outcome.job},
+                      {"shard", outcome.shard},
+                      {"attempt", outcome.attempt},
+                      {"worker", outcome.worker},
+                      {"queries", outcome.queries},
+                      {"labelled", outcome.labelled},
+                      {"correct", outcome.correct},
+                      {"batch_ns", std::move(ns)},
+                      {"batch_queries", std::move(queries)},
+                      {"results_version", outcome.results_version},
+                      {"finished_ms", outcome.finished_ms}};
+}
+
+ModelRef model_ref_from_json(const json::value& value) {
+  const auto& o = object_of(value, "model");
+  return ModelRef{str(o, "name"), boolean(o, "zoo"), u64(o, "seed"), u64(o, "version")};
+}
+
+DatasetRef dataset_ref_from_json(const json::value& value) {
+  const auto& o = object_of(value, "data");
+  DatasetRef out;
+  out.images = str(o, "images");
+  out.images_version = u64(o, "images_version");
+  out.compressed = boolean(o, "compressed");
+  out.images_header = u64(o, "images_header");
+  out.item_bytes = u64(o, "item_bytes");
+  out.labels_header = u64(o, "labels_header");
+  out.queries = u64(o, "queries");
+  if (o.contains("labels")) {
+    out.labels = str(o, "labels");
+    out.labels_version = u64(o, "labels_version");
+  }
+  return out;
+}
+
+ShardTask shard_task_from_json(const json::value& value) {
+  const auto& o = object_of(value, "task");
+  ShardTask out;
+  out.job = str(o, "job");
+  out.shard = u64(o, "shard");
+  out.attempt = u64(o, "attempt");
+  out.model = model_ref_from_json(field(o, "model"));
+  out.data = dataset_ref_from_json(field(o, "data"));
+  out.begin = u64(o, "begin");
+  out.end = u64(o, "end");
+  out.batch = u64(o, "batch");
+  out.results = str(o, "results");
+  if (out.begin > out.end || out.batch == 0) throw std::invalid_argument("task: bad range or batch");
+  return out;
+}
+
+ShardOutcome shard_outcome_from_json(const json::value& value) {
+  const auto& o = object_of(value, "outcome");
+  ShardOutcome out;
+  out.job = str(o, "job");
+  out.shard = u64(o, "shard");
+  out.attempt = u64(o, "attempt");
+  out.worker = str(o, "worker");
+  out.queries = u64(o, "queries");
+  out.labelled = u64(o, "labelled");
+  out.correct = u64(o, "correct");
+  for (const auto& t : array(o, "batch_ns")) {
+    if (!t.is_int64() && !t.is_uint64()) throw std::invalid_argument("batch_ns: not an integer");
+    out.batch_ns.push_back(t.to_number<std::int64_t>());
+  }
+  for (const auto& q : array(o, "batch_queries")) {
+    if (!q.is_int64() && !q.is_uint64()) throw std::invalid_argument("batch_queries: not an integer");
+    out.batch_queries.push_back(q.to_number<std::uint64_t>());
+  }
+  if (out.batch_ns.size() != out.batch_queries.size()) throw std::invalid_argument("outcome: batch lists differ");
+  out.results_version = u64(o, "results_version");
+  out.finished_ms = u64(o, "finished_ms");
+  return out;
+}
+
+}  // namespace idunno::ml::jobs
