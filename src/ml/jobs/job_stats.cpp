@@ -1,5 +1,7 @@
 #include "ml/jobs/job_stats.hpp"
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -38,6 +40,18 @@ std::uint64_t JobStats::queries_in_window(core::TimePoint now) {
   // Completions stamped after `now` (a worker's clock ahead) do not count yet.
   for (auto it = window_.rbegin(); it != window_.rend() && it->first > now; ++it) in -= it->second;
   return in;
+}
+
+std::uint64_t JobStats::count_in_window(core::TimePoint now) const {
+  std::uint64_t in = 0;
+  for (const auto& [at, queries] : window_) {
+    if (at > now - kRateWindow && at <= now) in += queries;
+  }
+  return in;
+}
+
+double JobStats::rate_at(core::TimePoint now) const {
+  return static_cast<double>(count_in_window(now)) / std::chrono::duration<double>(kRateWindow).count();
 }
 
 double JobStats::rate(core::TimePoint now) {
@@ -82,6 +96,51 @@ ProcessingStats JobStats::processing() const {
   s.p95_ms = percentile_ms(0.95);
   s.p99_ms = percentile_ms(0.99);
   return s;
+}
+
+namespace {
+
+std::int64_t integer_of(const boost::json::value& value) {
+  if (!value.is_int64() && !value.is_uint64()) throw std::invalid_argument("job stats: not an integer");
+  return value.to_number<std::int64_t>();
+}
+
+}  // namespace
+
+boost::json::value JobStats::to_json() const {
+  boost::json::array window;
+  for (const auto& [at, queries] : window_) window.push_back(boost::json::array{at.time_since_epoch().count(), queries});
+  boost::json::array histogram;
+  for (const auto& [ns, queries] : histogram_) histogram.push_back(boost::json::array{ns, queries});
+  return boost::json::object{{"window", std::move(window)},
+                             {"histogram", std::move(histogram)},
+                             {"count", count_},
+                             {"mean_ns", mean_ns_},
+                             {"m2", m2_}};
+}
+
+JobStats JobStats::from_json(const boost::json::value& value) {
+  const auto* o = value.if_object();
+  if (o == nullptr) throw std::invalid_argument("job stats: not an object");
+  JobStats out;
+  try {
+    for (const auto& entry : o->at("window").as_array()) {
+      const auto& pair = entry.as_array();
+      const auto queries = static_cast<std::uint64_t>(integer_of(pair.at(1)));
+      out.window_.emplace_back(core::TimePoint(core::Duration(integer_of(pair.at(0)))), queries);
+      out.window_queries_ += queries;
+    }
+    for (const auto& entry : o->at("histogram").as_array()) {
+      const auto& pair = entry.as_array();
+      out.histogram_[integer_of(pair.at(0))] = static_cast<std::uint64_t>(integer_of(pair.at(1)));
+    }
+    out.count_ = static_cast<std::uint64_t>(integer_of(o->at("count")));
+    out.mean_ns_ = o->at("mean_ns").to_number<double>();
+    out.m2_ = o->at("m2").to_number<double>();
+  } catch (const std::exception& error) {
+    throw std::invalid_argument(std::string("job stats: ") + error.what());
+  }
+  return out;
 }
 
 }  // namespace idunno::ml::jobs

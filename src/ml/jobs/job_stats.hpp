@@ -19,6 +19,7 @@
 // Sans-I/O: time comes in as arguments. Not thread-safe; owned by the
 // scheduler on the event loop.
 
+#include <boost/json/value.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -51,12 +52,25 @@ class JobStats {
   // `now` must not go backwards between calls.
   double rate(core::TimePoint now);
   std::uint64_t queries_in_window(core::TimePoint now);
+  // The same without forgetting anything (for const readers).
+  std::uint64_t count_in_window(core::TimePoint now) const;
+  double rate_at(core::TimePoint now) const;
 
   // Every query so far.
   std::uint64_t done() const { return count_; }
   ProcessingStats processing() const;
   // The p-quantile (0 <= p <= 1) of query processing times, in ms.
   double percentile_ms(double p) const;
+
+  // Forgets window entries at or before `now` - 10 s (rate() does this
+  // too); a replicated copy calls it as its stamped time advances.
+  void prune(core::TimePoint now) { expire(now); }
+
+  // Everything, for a snapshot: equal statistics give equal values.
+  boost::json::value to_json() const;
+  // Throws std::invalid_argument on a value of the wrong shape.
+  static JobStats from_json(const boost::json::value& value);
+  bool operator==(const JobStats&) const = default;
 
  private:
   void expire(core::TimePoint now);

@@ -1,0 +1,81 @@
+#pragma once
+// The fair-time scheduler's decisions: which shard each free worker slot
+// gets, and which leases have outlived their time.
+//
+// Why: concurrent inference jobs must get equal query rates (in proportion
+// to their shares) whatever their models cost, without idling a worker
+// while any job has queries left (DESIGN.md 7). The job table keeps, per
+// job, its virtual time (queries leased ÷ share, lifted when the job
+// starts); a free slot goes to the runnable job with the least virtual
+// time, so every job is leased queries at the same pace and a costly model
+// simply takes more worker time for them. A worker serves whichever jobs
+// are behind (time-sharing), so fairness does not hinge on how many
+// workers there are. Re-queued shards go first (their range and batch are
+// fixed); otherwise the next shard is cut at the job's current batch size,
+// sized by its measured cost to about `shard_target` of one worker's time,
+// and small enough that every worker gets a share of the job.
+//
+// Pure functions of the table (sans-I/O, deterministic); the coordinator
+// service proposes what they return through the log.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ml/jobs/job_table.hpp"
+
+namespace idunno::ml::jobs {
+
+struct SchedulerPolicy {
+  // A shard should take about this long on one worker.
+  std::chrono::milliseconds shard_target{400};
+  std::size_t max_batches_per_shard = 64;
+  // A shard holds at most this fraction of what a job should complete in
+  // one rate window (10 s at the fair rate the measured costs predict), so
+  // that one shard more or less in a window moves its rate little.
+  std::size_t shards_per_window = 40;
+  // Leases a worker holds at once. More than one overlaps the next shard's
+  // fetch with the current one's forward passes, but the queries leased
+  // and waiting behind another shard make rates uneven (the simulation
+  // shows 1.075 for three jobs on five workers with 2, at most 1.05 with 1).
+  std::size_t leases_per_worker = 1;
+  // A lease not completed after max(min, factor x its expected time) is
+  // given back (the worker is alive but the shard is lost, e.g. it
+  // restarted).
+  std::chrono::milliseconds lease_timeout_min{30'000};
+  double lease_timeout_factor = 20;
+};
+
+struct LeaseDecision {
+  std::string job;
+  std::uint64_t shard = 0;
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
+  std::uint64_t batch = 0;
+  std::string worker;
+  bool operator==(const LeaseDecision&) const = default;
+};
+
+struct ExpiredLease {
+  std::string job;
+  std::uint64_t shard = 0;
+  std::uint64_t attempt = 0;
+  bool operator==(const ExpiredLease&) const = default;
+};
+
+// Leases for the free slots of `workers` (live workers, in a stable order),
+// as if each were applied in turn. Empty when no job has work or no slot
+// is free.
+std::vector<LeaseDecision> plan_leases(const JobTable& table, const std::vector<std::string>& workers,
+                                       const SchedulerPolicy& policy);
+
+// Leases that have run out of time at `now_ms`.
+std::vector<ExpiredLease> expired_leases(const JobTable& table, std::uint64_t now_ms, const SchedulerPolicy& policy);
+
+// Queries in the next new shard of `job` (before cutting it), given
+// `workers` live workers: whole batches, at least one.
+std::uint64_t next_shard_queries(const JobTable& table, const JobEntry& job, std::size_t workers,
+                                 const SchedulerPolicy& policy);
+
+}  // namespace idunno::ml::jobs
