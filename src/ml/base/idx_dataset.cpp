@@ -13,16 +13,6 @@ std::string maybe_gunzip(std::string bytes, std::string_view what) {
   return is_gzip(bytes) ? gunzip(bytes, what) : bytes;
 }
 
-// Images are [N, rows, cols] (grayscale) or [N, rows, cols, channels].
-ImageShape image_shape(const IdxHeader& header, std::string_view what) {
-  if (header.dims.size() == 3) return {1, header.dims[1], header.dims[2]};
-  if (header.dims.size() == 4 && (header.dims[3] == 1 || header.dims[3] == 3)) {
-    return {header.dims[3], header.dims[1], header.dims[2]};
-  }
-  throw DatasetError(std::string(what) + ": an IDX images file has 3 dimensions (count, rows, columns), this one has " +
-                     std::to_string(header.dims.size()) + " (is it a labels file?)");
-}
-
 std::string basename(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
 // Replaces the last `from` in `text` by `to`; false when absent.
@@ -33,6 +23,15 @@ bool replace_last(std::string& text, std::string_view from, std::string_view to)
   return true;
 }
 }  // namespace
+
+ImageShape idx_image_shape(const IdxHeader& header, std::string_view what) {
+  if (header.dims.size() == 3) return {1, header.dims[1], header.dims[2]};
+  if (header.dims.size() == 4 && (header.dims[3] == 1 || header.dims[3] == 3)) {
+    return {header.dims[3], header.dims[1], header.dims[2]};
+  }
+  throw DatasetError(std::string(what) + ": an IDX images file has 3 dimensions (count, rows, columns), this one has " +
+                     std::to_string(header.dims.size()) + " (is it a labels file?)");
+}
 
 std::optional<std::string> labels_path_for(const std::string& images_path) {
   const std::filesystem::path path(images_path);
@@ -72,7 +71,7 @@ std::shared_ptr<IdxDataset> IdxDataset::from_bytes(std::string images, std::opti
   dataset->name_ = std::move(name);
   images = maybe_gunzip(std::move(images), dataset->name_);
   const IdxHeader header = parse_idx_header(images, dataset->name_);
-  dataset->shape_ = image_shape(header, dataset->name_);
+  dataset->shape_ = idx_image_shape(header, dataset->name_);
   check_idx_complete(header, images, dataset->name_);
   dataset->count_ = header.count();
   images.erase(0, header.header_bytes);
@@ -87,7 +86,7 @@ std::shared_ptr<IdxDataset> IdxDataset::from_range(std::string_view images_heade
   std::shared_ptr<IdxDataset> dataset(new IdxDataset());
   dataset->name_ = std::move(name);
   const IdxHeader header = parse_idx_header(images_header, dataset->name_);
-  dataset->shape_ = image_shape(header, dataset->name_);
+  dataset->shape_ = idx_image_shape(header, dataset->name_);
   const std::size_t item = header.item_bytes();
   if (image_items.size() % item != 0) {
     throw DatasetError(dataset->name_ + ": shard of " + std::to_string(image_items.size()) +

@@ -56,6 +56,11 @@ class IdxDataset final : public Dataset {
   std::int64_t classes_ = 0;
 };
 
+// The sample shape of an IDX images file: [N, rows, cols] is grayscale,
+// [N, rows, cols, channels] has 1 or 3 channels. Throws DatasetError naming
+// `what` for any other layout (a labels file, say).
+ImageShape idx_image_shape(const IdxHeader& header, std::string_view what);
+
 // The labels file that goes with an IDX images file by the usual naming
 // ("train-images-idx3-ubyte.gz" -> "train-labels-idx1-ubyte.gz"), when such
 // a file exists (with or without ".gz").
