@@ -5,6 +5,7 @@
 #include "cli/console_service.hpp"
 #include "cli/coordinator_service.hpp"
 #include "cli/executor_service.hpp"
+#include "cli/job_service.hpp"
 #include "cli/membership_service.hpp"
 #include "cli/sdfs_service.hpp"
 #include "cli/transport_service.hpp"
@@ -25,23 +26,26 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
   membership_ = std::make_unique<MembershipService>(executor, config_, *transport_, dispatcher_, metrics_, events_,
                                                     started_at_);
   coordinator_ = std::make_unique<CoordinatorService>(executor, config_, *transport_, *membership_, dispatcher_,
-                                                      metrics_, std::vector<HostedMachine>{{"sdfs", &namespace_}});
+                                                      metrics_, std::vector<HostedMachine>{{"sdfs", &namespace_}, {"jobs", &jobs_table_}});
   sdfs_ = std::make_unique<SdfsService>(executor, config_, *transport_, *membership_, *coordinator_, namespace_,
                                         io_pool_, dispatcher_, metrics_, *http_routes_);
   executor_service_ = std::make_unique<ExecutorService>(
       ml_pool_, config_.ml, dispatcher_, metrics_,
       options.ml_module_paths.empty() ? ml::default_module_paths() : options.ml_module_paths);
+  jobs_ = std::make_unique<JobService>(executor, config_, *transport_, *membership_, *coordinator_, jobs_table_, *sdfs_,
+                                       *executor_service_, dispatcher_, metrics_);
   console_ = std::make_unique<ConsoleService>(executor, config_.console, dispatcher_, metrics_, events_, http_routes_);
   // The executor starts before membership and consensus: loading LibTorch
   // takes most of a second, during which the loop does not run yet, and
   // their timers must start from when the node can actually answer.
   order_ = {transport_.get(), executor_service_.get(), membership_.get(), coordinator_.get(),
-            sdfs_.get(),      console_.get()};
+            sdfs_.get(),      jobs_.get(),       console_.get()};
 }
 
 NodeComposition::~NodeComposition() {
   // Newest first, as they were built.
   console_.reset();
+  jobs_.reset();
   executor_service_.reset();
   sdfs_.reset();
   coordinator_.reset();

@@ -39,6 +39,7 @@
 #include "core/metrics.hpp"
 #include "core/thread_pool.hpp"
 #include "fs/namespace.hpp"
+#include "ml/jobs/job_table.hpp"
 #include "net/console/stream_exchange.hpp"
 
 namespace idunno::cli {
@@ -48,6 +49,7 @@ class MembershipService;
 class CoordinatorService;
 class ExecutorService;
 class SdfsService;
+class JobService;
 class ConsoleService;
 
 struct CompositionOptions {
@@ -96,12 +98,15 @@ class NodeComposition {
   // The SDFS namespace, replicated by the coordinator's log as "sdfs" and
   // read by the SDFS service; outlives both.
   fs::Namespace namespace_;
+  // The job table, replicated likewise as "jobs", read by the job service.
+  ml::jobs::JobTable jobs_table_;
 
   std::unique_ptr<TransportService> transport_;
   std::unique_ptr<MembershipService> membership_;
   std::unique_ptr<CoordinatorService> coordinator_;
   std::unique_ptr<SdfsService> sdfs_;
   std::unique_ptr<ExecutorService> executor_service_;
+  std::unique_ptr<JobService> jobs_;
   std::unique_ptr<ConsoleService> console_;
   // Start order; stopped in reverse.
   std::vector<Service*> order_;

@@ -63,6 +63,7 @@ class SdfsService final : public Service {
   boost::asio::awaitable<void> stop(StopDeadline deadline) override;
 
   fs::Sdfs& sdfs() { return *sdfs_; }
+  core::ThreadPool& io_pool() { return io_pool_; }
 
  private:
   boost::asio::awaitable<boost::json::value> put(std::vector<std::string> args);

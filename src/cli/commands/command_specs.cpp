@@ -128,10 +128,15 @@ std::string get_target(const std::vector<std::string>& args) {
   return target;
 }
 
+std::vector<CommandSpec> with_job_commands(std::vector<CommandSpec> specs) {
+  for (auto& spec : job_command_specs()) specs.push_back(std::move(spec));
+  return specs;
+}
+
 }  // namespace
 
 const CommandTable& CommandTable::builtin() {
-  static const CommandTable table({
+  static const CommandTable table(with_job_commands({
       {"help", "", "list the commands", 0, 0, render_help},
       {"list_self", "", "this node's id", 0, 0, render_self},
       {"list_mem", "", "the membership list", 0, 0, render_members},
@@ -172,7 +177,7 @@ const CommandTable& CommandTable::builtin() {
        FileTransfer{[](const std::vector<std::string>& args) {
          return file_target(args.at(0)) + "?versions=" + percent_encode(args.at(1));
        }}},
-  });
+  }));
   return table;
 }
 

@@ -114,4 +114,7 @@ std::string pretty_json(const boost::json::value& value);
 // name inside a URL path ("a b/c" -> "a%20b%2Fc").
 std::string percent_encode(std::string_view text);
 
+// The machine-learning job commands (job_specs.cpp).
+std::vector<CommandSpec> job_command_specs();
+
 }  // namespace idunno::cli

@@ -1,0 +1,380 @@
+// JobService's coordinator side (the scheduling loop: leases, releases,
+// merges) and worker side (the "jobs.run" RPC and the completion reports).
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json.hpp>
+
+#include "cli/job_service.hpp"
+#include "cli/shard_runner.hpp"
+#include "core/logging.hpp"
+#include "ml/jobs/job_table_codec.hpp"
+#include "net/swim/swim_driver.hpp"
+
+namespace idunno::cli {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kTick = 1s;
+constexpr auto kRunTimeout = 5s;
+constexpr auto kReportTimeout = 10s;
+constexpr auto kReportBackoff = 200ms;
+constexpr auto kReportGiveUp = 10min;
+// A shard that failed on this many leases fails its job.
+constexpr std::uint64_t kMaxAttempts = 3;
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+bool is_cancel(const boost::system::system_error& error) { return error.code() == asio::error::operation_aborted; }
+
+}  // namespace
+
+JobService::JobService(asio::any_io_executor executor, const core::Config& config, TransportService& transport,
+                       MembershipService& membership, CoordinatorService& coordinator,
+                       const ml::jobs::JobTable& table, SdfsService& sdfs, ExecutorService& executor_service,
+                       CommandDispatcher& dispatcher, core::MetricsRegistry& /*metrics*/)
+    : executor_(executor),
+      config_(config),
+      self_(config.node_name()),
+      transport_(transport),
+      membership_(membership),
+      coordinator_(coordinator),
+      table_(table),
+      sdfs_(sdfs),
+      executor_service_(executor_service),
+      wake_(executor),
+      loop_(std::make_unique<core::TaskGroup>(executor, "jobs-loop")),
+      starts_(std::make_unique<core::TaskGroup>(executor, "jobs-starts")),
+      running_(std::make_unique<core::TaskGroup>(executor, "jobs-shards")) {
+  dispatcher.bind("sub", [this](std::vector<std::string> args) { return sub(std::move(args)); });
+  dispatcher.bind("remove", [this](std::vector<std::string> args) { return remove(std::move(args)); });
+  dispatcher.bind("set-batch", [this](std::vector<std::string> args) { return set_batch(std::move(args)); });
+  dispatcher.bind("phase", [this](std::vector<std::string> args) { return phase(std::move(args)); });
+  dispatcher.bind("job-rates", [this](std::vector<std::string> args) { return job_rates(std::move(args)); });
+  dispatcher.bind("get-stats", [this](std::vector<std::string> args) { return get_stats(std::move(args)); });
+  dispatcher.bind("get-results", [this](std::vector<std::string> args) { return get_results(std::move(args)); });
+  dispatcher.bind("vm-states", [this](std::vector<std::string> args) { return vm_states(std::move(args)); });
+  transport_.rpc_server().handle("jobs.run", [this](const net::RpcContext& /*context*/, std::string request) {
+    return handle_run(std::move(request));
+  });
+  net::RaftDriver& raft = coordinator_.raft();
+  raft.on_leader_ready([this](std::uint64_t /*term*/) {
+    leading_ = true;
+    kick();
+  });
+  raft.on_leadership_change([this](bool leader, std::uint64_t /*term*/) {
+    if (!leader) leading_ = false;
+  });
+  raft.on_applied([this](const net::AppliedCommand& applied) {
+    if (applied.machine != "jobs") return;
+    if (leading_) log_applied(applied.command, applied.result);
+    kick();
+  });
+  membership_.subscribe([this](const swim::MemberEvent& /*event*/) { kick(); });
+}
+
+JobService::~JobService() = default;
+
+void JobService::start() {
+  ShardRunnerOptions options;
+  options.engine_problem = [this] { return executor_service_.problem(); };
+  options.decode_pool = &sdfs_.io_pool();
+  runner_ = std::make_unique<ShardRunner>(executor_service_.engine(), sdfs_runner_ports(sdfs_.sdfs()), self_,
+                                          std::move(options));
+  loop_->spawn(schedule_loop(), "jobs schedule loop");
+}
+
+asio::awaitable<void> JobService::stop(StopDeadline /*deadline*/) {
+  leading_ = false;
+  loop_->close();
+  starts_->close();
+  running_->close();
+  wake_.cancel();
+  co_await loop_->shutdown(200ms);
+  co_await starts_->shutdown(200ms);
+  co_await running_->shutdown(200ms);
+}
+
+void JobService::kick() {
+  kicked_ = true;
+  wake_.cancel();
+}
+
+std::vector<std::string> JobService::workers() const {
+  std::vector<std::string> out;
+  for (const auto& m : membership_.active_members()) {
+    if (m.id.name != self_) out.push_back(m.id.name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void JobService::log_applied(std::string_view command, std::string_view result) {
+  try {
+    const auto c = json::parse(command).as_object();
+    const auto r = json::parse(result).as_object();
+    if (!r.at("ok").as_bool()) return;
+    const std::string_view op = c.at("op").as_string();
+    if (op == "add") {
+      const auto& job = c.at("job").as_object();
+      spdlog::info("event=job_received job={} model={} data={} batch={} queries={}",
+                   core::log_quote(std::string(job.at("name").as_string())),
+                   core::log_quote(std::string(job.at("model").at("name").as_string())),
+                   core::log_quote(std::string(job.at("data").at("images").as_string())),
+                   job.at("batch").to_number<std::uint64_t>(),
+                   job.at("data").at("queries").to_number<std::uint64_t>());
+    } else if (op == "lease") {
+      spdlog::info("event=task_scheduled job={} shard={} node={} begin={} end={} attempt={}",
+                   core::log_quote(std::string(c.at("job").as_string())), c.at("shard").to_number<std::uint64_t>(),
+                   std::string(c.at("worker").as_string()), c.at("begin").to_number<std::uint64_t>(),
+                   c.at("end").to_number<std::uint64_t>(), r.at("attempt").to_number<std::uint64_t>());
+    } else if (op == "complete" && !r.contains("duplicate")) {
+      const auto& o = c.at("outcome").as_object();
+      spdlog::info("event=task_completed job={} shard={} node={} queries={}",
+                   core::log_quote(std::string(o.at("job").as_string())), o.at("shard").to_number<std::uint64_t>(),
+                   std::string(o.at("worker").as_string()), o.at("queries").to_number<std::uint64_t>());
+    } else if (op == "release") {
+      spdlog::info("event=tasks_released worker={} job={} shard={} released={}",
+                   c.contains("worker") ? std::string(c.at("worker").as_string()) : std::string("-"),
+                   c.contains("job") ? core::log_quote(std::string(c.at("job").as_string())) : std::string("-"),
+                   c.contains("shard") ? std::to_string(c.at("shard").to_number<std::uint64_t>()) : std::string("-"),
+                   r.at("released").to_number<std::uint64_t>());
+    } else if (op == "finish" && !r.contains("duplicate")) {
+      spdlog::info("event=job_completed job={} state={}", core::log_quote(std::string(c.at("job").as_string())),
+                   c.contains("reason") ? "failed" : "done");
+    }
+  } catch (const std::exception& error) {
+    spdlog::warn("event=job_log_failed error={}", core::log_quote(error.what()));
+  }
+}
+
+asio::awaitable<void> JobService::schedule_loop() {
+  for (;;) {
+    if (leading_ && kicked_) {
+      kicked_ = false;
+      try {
+        co_await schedule_round();
+      } catch (const boost::system::system_error& error) {
+        if (is_cancel(error)) throw;
+        spdlog::warn("event=schedule_failed error={}", core::log_quote(error.what()));
+      } catch (const std::exception& error) {
+        spdlog::warn("event=schedule_failed error={}", core::log_quote(error.what()));
+      }
+      continue;
+    }
+    wake_.expires_after(kTick);
+    boost::system::error_code ignored;
+    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (ignored != asio::error::operation_aborted) kicked_ = true;  // the tick: check lease times
+    auto state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) co_return;
+  }
+}
+
+asio::awaitable<std::optional<json::object>> JobService::propose(json::object command) {
+  std::string failure;
+  std::optional<json::object> out;
+  try {
+    const std::string reply = co_await coordinator_.raft().propose("jobs", json::serialize(command));
+    out = json::parse(reply).as_object();
+  } catch (const boost::system::system_error& error) {
+    if (is_cancel(error)) throw;
+    failure = error.what();
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  if (!failure.empty()) spdlog::debug("event=jobs_propose_failed error={}", core::log_quote(failure));
+  co_return out;
+}
+
+asio::awaitable<void> JobService::schedule_round() {
+  const std::vector<std::string> live = workers();
+  const std::set<std::string> live_set(live.begin(), live.end());
+  // Leases held by nodes that are no longer live members go back.
+  std::set<std::string> gone;
+  for (const auto& [name, job] : table_.jobs()) {
+    for (const auto& [id, shard] : job.shards) {
+      if (shard.state == ml::jobs::ShardState::leased && !live_set.contains(shard.worker)) gone.insert(shard.worker);
+    }
+  }
+  for (const auto& worker : gone) co_await propose(ml::jobs::release_command(worker, now_ms()));
+  for (const auto& expired : ml::jobs::expired_leases(table_, now_ms(), policy_)) {
+    co_await propose(ml::jobs::release_shard_command(expired.job, expired.shard, expired.attempt, now_ms()));
+  }
+  // Finished jobs: merge their shards' results once.
+  for (const auto& [name, job] : table_.jobs()) {
+    if (job.state == ml::jobs::JobState::running && job.all_done() && !merging_.contains(name)) {
+      merging_.insert(name);
+      starts_->spawn(merge(name), "merge " + name);
+    }
+  }
+  if (!leading_) co_return;
+  for (const auto& d : ml::jobs::plan_leases(table_, live, policy_)) {
+    const auto reply = co_await propose(ml::jobs::lease_command(d.job, d.shard, d.begin, d.end, d.batch, d.worker,
+                                                                now_ms()));
+    if (!reply || !reply->at("ok").as_bool()) break;  // the table changed under us: plan again
+    const ml::jobs::JobEntry* job = table_.job(d.job);
+    if (job == nullptr) continue;
+    ml::jobs::ShardTask task;
+    task.job = d.job;
+    task.shard = d.shard;
+    task.attempt = reply->at("attempt").to_number<std::uint64_t>();
+    task.model = job->model;
+    task.data = job->data;
+    task.begin = d.begin;
+    task.end = d.end;
+    task.batch = d.batch;
+    task.results = ml::jobs::shard_results_name(d.job, d.shard);
+    starts_->spawn(start_shard(std::move(task), d.worker), "start shard");
+  }
+}
+
+asio::awaitable<void> JobService::start_shard(ml::jobs::ShardTask task, std::string worker) {
+  std::optional<core::HostPort> address;
+  for (const auto& m : membership_.active_members()) {
+    if (m.id.name == worker) address = m.id.addr;
+  }
+  std::string failure = "not a live member";
+  if (address) {
+    failure.clear();
+    try {
+      auto calling = transport_.rpc_client().call(*address, "jobs.run", json::serialize(ml::jobs::to_json(task)),
+                                                  kRunTimeout);
+      co_await std::move(calling);
+    } catch (const boost::system::system_error& error) {
+      if (is_cancel(error)) throw;
+      failure = error.what();
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
+  }
+  if (failure.empty()) co_return;
+  spdlog::warn("event=task_start_failed job={} shard={} node={} error={}", core::log_quote(task.job), task.shard,
+               worker, core::log_quote(failure));
+  if (leading_) co_await propose(ml::jobs::release_shard_command(task.job, task.shard, task.attempt, now_ms()));
+}
+
+asio::awaitable<void> JobService::merge(std::string job_name) {
+  std::string failure;
+  try {
+    const ml::jobs::JobEntry* job = table_.job(job_name);
+    if (job == nullptr) co_return;
+    // The shards' lines in query order (shards are cut in query order).
+    std::vector<std::pair<std::string, std::uint64_t>> parts;
+    for (const auto& [id, shard] : job->shards) parts.emplace_back(ml::jobs::shard_results_name(job_name, id), shard.results_version);
+    const std::string results = job->results;
+    std::string merged;
+    fs::Sdfs& sdfs = sdfs_.sdfs();
+    for (const auto& [name, version] : parts) {
+      fs::ByteSink sink = [&merged](std::span<const std::uint8_t> bytes) -> asio::awaitable<void> {
+        merged.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        co_return;
+      };
+      auto reading = sdfs.get(name, version, fs::ReadRange{}, sink);
+      co_await std::move(reading);
+    }
+    std::size_t offset = 0;
+    fs::ByteSource source = [&merged, &offset](std::span<std::uint8_t> buffer) -> asio::awaitable<std::size_t> {
+      const std::size_t n = std::min(buffer.size(), merged.size() - offset);
+      std::memcpy(buffer.data(), merged.data() + offset, n);
+      offset += n;
+      co_return n;
+    };
+    auto putting = sdfs.put(source, merged.size(), results);
+    const fs::PutResult put = co_await std::move(putting);
+    co_await propose(ml::jobs::finish_command(job_name, put.version, now_ms()));
+  } catch (const boost::system::system_error& error) {
+    if (is_cancel(error)) throw;
+    failure = error.what();
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  merging_.erase(job_name);
+  if (!failure.empty()) {
+    spdlog::warn("event=merge_failed job={} error={}", core::log_quote(job_name), core::log_quote(failure));
+    kick();  // tried again on the next round
+    co_return;
+  }
+  co_await remove_shard_results(job_name);
+}
+
+asio::awaitable<void> JobService::remove_shard_results(std::string job) {
+  std::vector<fs::NamedVersion> parts;
+  try {
+    parts = co_await sdfs_.sdfs().list(ml::jobs::shard_results_prefix(job));
+    for (const auto& part : parts) co_await sdfs_.sdfs().remove(part.name);
+  } catch (const boost::system::system_error& error) {
+    if (is_cancel(error)) throw;
+  } catch (const std::exception& /*error*/) {
+    // Left behind; `remove JOB` tries again.
+  }
+}
+
+asio::awaitable<std::string> JobService::handle_run(std::string request) {
+  ml::jobs::ShardTask task = ml::jobs::shard_task_from_json(json::parse(request));
+  if (!running_->spawn(run_shard(std::move(task)), "shard")) throw std::runtime_error("this node is stopping");
+  co_return std::string("{}");
+}
+
+asio::awaitable<void> JobService::run_shard(ml::jobs::ShardTask task) {
+  std::string failure;
+  ml::jobs::ShardOutcome outcome;
+  try {
+    outcome = co_await runner_->run(task);
+  } catch (const boost::system::system_error& error) {
+    if (is_cancel(error)) throw;
+    failure = error.what();
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  if (failure.empty()) {
+    co_await report(ml::jobs::complete_command(outcome));
+    co_return;
+  }
+  spdlog::warn("event=task_failed job={} shard={} attempt={} node={} error={}", core::log_quote(task.job), task.shard,
+               task.attempt, self_, core::log_quote(failure));
+  if (task.attempt >= kMaxAttempts) {
+    co_await report(ml::jobs::fail_command(task.job, "shard " + std::to_string(task.shard) + ": " + failure, now_ms()));
+  } else {
+    co_await report(ml::jobs::release_shard_command(task.job, task.shard, task.attempt, now_ms()));
+  }
+}
+
+asio::awaitable<void> JobService::report(json::object command) {
+  // Through the log from here: it reaches whoever leads, however often
+  // that changes; exactly once (the session deduplicates retries).
+  const auto give_up = std::chrono::steady_clock::now() + kReportGiveUp;
+  const std::string text = json::serialize(command);
+  asio::steady_timer backoff(executor_);
+  while (std::chrono::steady_clock::now() < give_up) {
+    std::string failure;
+    try {
+      co_await coordinator_.raft().submit("jobs", text, kReportTimeout);
+      co_return;  // applied (a refusal means the job or lease is gone)
+    } catch (const boost::system::system_error& error) {
+      if (is_cancel(error)) throw;
+      failure = error.what();
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
+    spdlog::debug("event=report_retry error={}", core::log_quote(failure));
+    backoff.expires_after(kReportBackoff);
+    co_await backoff.async_wait(asio::use_awaitable);
+  }
+  spdlog::warn("event=report_abandoned command={}", core::log_quote(text));
+}
+
+}  // namespace idunno::cli

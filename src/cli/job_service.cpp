@@ -1,0 +1,330 @@
+// JobService's commands: sub, remove, set-batch, phase and the reads
+// job-rates, get-stats, get-results and vm-states (CONTRACT.md).
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <filesystem>
+
+#include "cli/job_service.hpp"
+#include "core/logging.hpp"
+#include "fs/sdfs_local.hpp"
+#include "ml/base/gzip.hpp"
+#include "ml/base/idx.hpp"
+#include "ml/base/idx_dataset.hpp"
+#include "ml/jobs/job_table_codec.hpp"
+
+namespace idunno::cli {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kTimeout = 10s;
+constexpr std::string_view kSdfsPrefix = "sdfs:";
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+std::optional<std::uint64_t> parse_count(const std::string& text) {
+  std::uint64_t value = 0;
+  const auto* end = text.data() + text.size();
+  auto [at, error] = std::from_chars(text.data(), end, value);
+  if (error != std::errc() || at != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+// The labels file that goes with an images file by the usual naming, as
+// an SDFS name.
+std::optional<std::string> labels_name_for(const std::string& images) {
+  const auto at = images.find("-images-idx3-");
+  if (at == std::string::npos) return std::nullopt;
+  return images.substr(0, at) + "-labels-idx1-" + images.substr(at + std::string_view("-images-idx3-").size());
+}
+
+json::object without_ok(json::object reply) {
+  reply.erase("ok");
+  return reply;
+}
+
+asio::awaitable<std::string> fetch_range(fs::Sdfs* sdfs, fs::NamedVersion version, std::uint64_t offset,
+                                         std::optional<std::uint64_t> length) {
+  std::string out;
+  fs::ByteSink sink = [&out](std::span<const std::uint8_t> bytes) -> asio::awaitable<void> {
+    out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    co_return;
+  };
+  auto reading = sdfs->read(std::move(version), fs::ReadRange{offset, length}, sink);
+  co_await std::move(reading);
+  co_return out;
+}
+
+}  // namespace
+
+asio::awaitable<json::object> JobService::read(json::object query) {
+  std::string reply_text;
+  std::string failure;
+  try {
+    reply_text = co_await coordinator_.raft().read("jobs", json::serialize(query), kTimeout);
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  if (!failure.empty()) throw CommandError("the coordinator did not answer: " + failure);
+  auto reply = json::parse(reply_text).as_object();
+  if (!reply.at("ok").as_bool()) throw CommandError(std::string(reply.at("error").as_string()));
+  co_return without_ok(std::move(reply));
+}
+
+asio::awaitable<json::object> JobService::submit(json::object command) {
+  std::string reply_text;
+  std::string failure;
+  try {
+    reply_text = co_await coordinator_.raft().submit("jobs", json::serialize(command), kTimeout);
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  if (!failure.empty()) throw CommandError("the coordinator did not take the command: " + failure);
+  auto reply = json::parse(reply_text).as_object();
+  if (!reply.at("ok").as_bool()) throw CommandError(std::string(reply.at("error").as_string()));
+  co_return without_ok(std::move(reply));
+}
+
+asio::awaitable<ml::jobs::DatasetRef> JobService::resolve_dataset(std::string data) {
+  fs::Sdfs& sdfs = sdfs_.sdfs();
+  std::string name;
+  std::optional<std::string> labels;
+  std::string failure;
+  try {
+    if (data.starts_with(kSdfsPrefix)) {
+      name = data.substr(kSdfsPrefix.size());
+      labels = labels_name_for(name);
+    } else {
+      // A path on this node: its images file (and the labels file beside
+      // it) go to SDFS as data/FILENAME first.
+      if (!std::filesystem::is_regular_file(data)) throw CommandError("no such dataset file: " + data);
+      name = "data/" + std::filesystem::path(data).filename().string();
+      auto source = co_await fs::LocalFileSource::open(sdfs_.io_pool(), data);
+      auto putting = sdfs.put(source->source(), source->size(), name);
+      co_await std::move(putting);
+      if (const auto local_labels = ml::labels_path_for(data)) {
+        labels = "data/" + std::filesystem::path(*local_labels).filename().string();
+        auto label_source = co_await fs::LocalFileSource::open(sdfs_.io_pool(), *local_labels);
+        auto label_put = sdfs.put(label_source->source(), label_source->size(), *labels);
+        co_await std::move(label_put);
+      } else {
+        labels.reset();
+      }
+    }
+  } catch (const fs::SdfsError& error) {
+    failure = error.what();
+  }
+  if (!failure.empty()) throw CommandError(failure);
+
+  ml::jobs::DatasetRef ref;
+  ref.images = name;
+  fs::NamedVersion images;
+  try {
+    images = co_await sdfs.stat(name);
+  } catch (const fs::SdfsError& error) {
+    failure = "unknown dataset '" + name + "': " + error.what();
+  }
+  if (!failure.empty()) throw CommandError(failure);
+  ref.images_version = images.entry.version;
+  // The header says how many queries and how big each is; a gzip'd file
+  // is read whole to find out.
+  std::string head = co_await fetch_range(&sdfs, images, 0, std::min<std::uint64_t>(images.entry.size, 64));
+  try {
+    if (ml::is_gzip(head)) {
+      ref.compressed = true;
+      const std::string whole = co_await fetch_range(&sdfs, images, 0, std::nullopt);
+      head = ml::gunzip(whole, name);
+    }
+    const ml::IdxHeader header = ml::parse_idx_header(head, name);
+    if (header.dims.size() < 2) throw std::runtime_error(name + " is not an IDX images file");
+    ref.queries = header.count();
+    ref.images_header = header.header_bytes;
+    ref.item_bytes = header.item_bytes();
+  } catch (const std::exception& error) {
+    failure = "the dataset " + name + " is not an IDX images file: " + error.what();
+  }
+  if (!failure.empty()) throw CommandError(failure);
+  if (labels) {
+    try {
+      const fs::NamedVersion found = co_await sdfs.stat(*labels);
+      ref.labels = *labels;
+      ref.labels_version = found.entry.version;
+      ref.labels_header = 8;
+    } catch (const fs::SdfsError& /*missing*/) {
+      // Unlabelled: no accuracy.
+    }
+  }
+  co_return ref;
+}
+
+asio::awaitable<ml::jobs::ModelRef> JobService::resolve_model(std::string model, const ml::jobs::DatasetRef& data) {
+  ml::Engine* engine = executor_service_.engine();
+  if (engine == nullptr) throw CommandError("this node has no ML engine: " + executor_service_.problem());
+  for (const auto& info : engine->models()) {
+    if (info.name == model && info.source == ml::ModelSource::zoo) {
+      // A zoo model's input must fit the dataset's images.
+      const auto elements = static_cast<std::uint64_t>(info.input.elements());
+      if (data.item_bytes != 0 && elements != data.item_bytes) {
+        throw CommandError("the model " + model + " takes " + ml::to_string(info.input) + " inputs; the images of " +
+                           data.images + " have " + std::to_string(data.item_bytes) + " pixels");
+      }
+      co_return ml::jobs::ModelRef{model, true, 1, 0};
+    }
+  }
+  std::string failure;
+  fs::NamedVersion found;
+  try {
+    found = co_await sdfs_.sdfs().stat(model);
+  } catch (const fs::SdfsError& /*missing*/) {
+    failure = "unknown model '" + model + "': neither a zoo model (see `models`) nor an SDFS file";
+  }
+  if (!failure.empty()) throw CommandError(failure);
+  co_return ml::jobs::ModelRef{model, false, 0, found.entry.version};
+}
+
+// sub JOB DATA BATCH [--model MODEL] [--share W]
+asio::awaitable<json::value> JobService::sub(std::vector<std::string> args) {
+  ml::jobs::JobEntry job;
+  job.name = args.at(0);
+  std::string model = args.at(0);
+  const auto batch = parse_count(args.at(2));
+  if (!batch || *batch == 0) throw CommandError("BATCH must be a batch size of at least 1");
+  job.batch = *batch;
+  for (std::size_t i = 3; i < args.size(); i += 2) {
+    if (i + 1 >= args.size()) throw CommandError(args[i] + " needs a value");
+    if (args[i] == "--model") {
+      model = args[i + 1];
+    } else if (args[i] == "--share") {
+      const auto share = parse_count(args[i + 1]);
+      if (!share || *share == 0) throw CommandError("--share takes a whole number of at least 1");
+      job.share = *share;
+    } else {
+      throw CommandError("unknown option " + args[i] + " (usage: sub JOB DATA BATCH [--model MODEL] [--share W])");
+    }
+  }
+  if (job.name.empty() || job.name.find('/') != std::string::npos) {
+    throw CommandError("a job name is not empty and has no '/'");
+  }
+  if (table_.job(job.name) != nullptr) throw CommandError("a job named '" + job.name + "' exists already");
+  job.data = co_await resolve_dataset(args.at(1));
+  if (job.batch > job.data.queries) {
+    throw CommandError("the batch size " + std::to_string(job.batch) + " is larger than the dataset (" +
+                       std::to_string(job.data.queries) + " queries)");
+  }
+  job.model = co_await resolve_model(model, job.data);
+  auto reply = co_await submit(ml::jobs::add_job_command(job, now_ms()));
+  co_return json::object{{"job", job.name}, {"kind", "infer"}, {"state", reply.at("state")}};
+}
+
+asio::awaitable<json::value> JobService::remove(std::vector<std::string> args) {
+  co_await submit(ml::jobs::remove_job_command(args.at(0)));
+  starts_->spawn(remove_shard_results(args[0]), "remove shard results");
+  co_return json::object{{"job", args[0]}, {"removed", true}};
+}
+
+asio::awaitable<json::value> JobService::set_batch(std::vector<std::string> args) {
+  const auto batch = parse_count(args.at(1));
+  if (!batch || *batch == 0) throw CommandError("BATCH must be a batch size of at least 1");
+  co_await submit(ml::jobs::set_batch_command(args.at(0), *batch));
+  co_return json::object{{"job", args[0]}, {"batch", *batch}};
+}
+
+asio::awaitable<json::value> JobService::phase(std::vector<std::string> args) {
+  const auto phase = ml::jobs::phase_from(args.at(0));
+  if (!phase || args[0] == "stopped") throw CommandError("usage: phase train|infer|stop");
+  auto reply = co_await submit(ml::jobs::phase_command(*phase, now_ms()));
+  co_return json::object{{"phase", reply.at("phase")}};
+}
+
+asio::awaitable<json::value> JobService::job_rates(std::vector<std::string> /*args*/) {
+  json::object query;
+  query["q"] = "rates";
+  query["now_ms"] = now_ms();
+  auto reply = co_await read(std::move(query));
+  co_return reply;
+}
+
+asio::awaitable<json::value> JobService::get_stats(std::vector<std::string> args) {
+  json::object query;
+  query["q"] = "stats";
+  if (!args.empty()) query["job"] = args[0];
+  co_return co_await read(std::move(query));
+}
+
+asio::awaitable<json::value> JobService::get_results(std::vector<std::string> args) {
+  json::object query;
+  query["q"] = "job";
+  query["job"] = args.at(0);
+  auto reply = co_await read(std::move(query));
+  if (reply.at("done").to_number<std::uint64_t>() == 0) {
+    throw CommandError("the job " + args[0] + " has no query done yet");
+  }
+  const std::uint64_t version = reply.at("results_version").to_number<std::uint64_t>();
+  reply.erase("results_version");
+  if (args.size() < 2) co_return reply;
+  if (version == 0) throw CommandError("the job " + args[0] + " is not done yet: its results are not merged");
+  std::string failure;
+  try {
+    fs::Sdfs& sdfs = sdfs_.sdfs();
+    const fs::NamedVersion found = co_await sdfs.stat(std::string(reply.at("results").as_string()), version);
+    auto sink = co_await fs::LocalFileSink::create(sdfs_.io_pool(), args[1]);
+    std::string read_failure;
+    try {
+      auto reading = sdfs.read(found, fs::ReadRange{}, sink->sink());
+      co_await std::move(reading);
+    } catch (const fs::SdfsError& e) {
+      read_failure = e.what();
+    }
+    if (!read_failure.empty()) {
+      co_await sink->discard();
+      throw CommandError(read_failure);
+    }
+    co_await sink->commit();
+  } catch (const fs::SdfsError& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) throw CommandError(failure);
+  reply["path"] = args[1];
+  co_return reply;
+}
+
+asio::awaitable<json::value> JobService::vm_states(std::vector<std::string> /*args*/) {
+  json::object query;
+  query["q"] = "workers";
+  const auto reply = co_await read(std::move(query));
+  const auto& leases = reply.at("workers").as_object();
+  std::map<std::string, json::object> nodes;
+  for (const auto& m : membership_.members()) {
+    json::array jobs;
+    json::value shard = nullptr;
+    std::set<std::string> seen;
+    if (const auto* held = leases.if_contains(m.id.name)) {
+      for (const auto& entry : held->as_array()) {
+        const std::string text(entry.as_string());
+        if (shard.is_null()) shard = entry;
+        const std::string job = text.substr(0, text.rfind('/'));
+        if (seen.insert(job).second) jobs.emplace_back(job);
+      }
+    }
+    nodes[m.id.name] = json::object{{"name", m.id.name},
+                                    {"role", net::to_string(coordinator_.raft().role_of(m.id.name))},
+                                    {"state", swim::to_string(m.state)},
+                                    {"jobs", std::move(jobs)},
+                                    {"shard", std::move(shard)}};
+  }
+  json::array out;
+  for (auto& [name, node] : nodes) out.push_back(std::move(node));
+  co_return json::object{{"nodes", std::move(out)}};
+}
+
+}  // namespace idunno::cli

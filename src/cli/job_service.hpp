@@ -1,0 +1,122 @@
+#pragma once
+// Inference jobs as a node service: the commands (sub, remove, set-batch,
+// phase, job-rates, get-stats, get-results, vm-states), the scheduling loop
+// on the coordinator, and the worker side that runs leased shards.
+//
+// Why: the job table (ml/jobs/job_table.hpp) is replicated on the
+// coordinator's log as "jobs" (the composition root owns it), so any node
+// answers the read commands by ReadIndex and submits the write commands
+// exactly once. The coordinator, and only while it leads, turns the
+// table into work: it leases shards to live workers as the fair-time
+// scheduler decides (ml/jobs/scheduler.hpp), releases the leases of workers
+// that died, gives back leases that outlived their time, and merges a
+// finished job's shard results into `results/JOB`. Every such decision goes
+// through the log first, so a new coordinator continues from its own copy.
+// A worker runs a shard on its engine (shard_runner.hpp), writes the
+// shard's result lines to SDFS and reports completion through the log from
+// wherever it is: the report reaches whoever leads by then, so workers keep
+// going through a coordinator change.
+//
+// Logs (for `grep`): the coordinator logs event=job_received,
+// task_scheduled, task_completed and job_completed with job=, shard= and
+// node=; the worker logs task_started and task_finished.
+//
+// Event loop only. Everything passed to the constructor outlives it.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/value.hpp>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/command_dispatcher.hpp"
+#include "cli/coordinator_service.hpp"
+#include "cli/executor_service.hpp"
+#include "cli/membership_service.hpp"
+#include "cli/sdfs_service.hpp"
+#include "cli/service.hpp"
+#include "cli/transport_service.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "core/task_group.hpp"
+#include "ml/jobs/job_table.hpp"
+#include "ml/jobs/scheduler.hpp"
+
+namespace idunno::cli {
+
+class ShardRunner;
+
+class JobService final : public Service {
+ public:
+  JobService(boost::asio::any_io_executor executor, const core::Config& config, TransportService& transport,
+             MembershipService& membership, CoordinatorService& coordinator, const ml::jobs::JobTable& table,
+             SdfsService& sdfs, ExecutorService& executor_service, CommandDispatcher& dispatcher,
+             core::MetricsRegistry& metrics);
+  ~JobService() override;
+
+  std::string_view name() const override { return "jobs"; }
+  void start() override;
+  boost::asio::awaitable<void> stop(StopDeadline deadline) override;
+
+ private:
+  // Commands (job_service.cpp).
+  boost::asio::awaitable<boost::json::value> sub(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> remove(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> set_batch(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> phase(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> job_rates(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> get_stats(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> get_results(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> vm_states(std::vector<std::string> args);
+  // The job table's answer to `query` (linearizable); throws CommandError
+  // with its error.
+  boost::asio::awaitable<boost::json::object> read(boost::json::object query);
+  // Submits `command` through the log from this node; throws CommandError
+  // with the table's refusal.
+  boost::asio::awaitable<boost::json::object> submit(boost::json::object command);
+  // The dataset a `sub` names, pinned to its current versions (uploading a
+  // local path first).
+  boost::asio::awaitable<ml::jobs::DatasetRef> resolve_dataset(std::string data);
+  boost::asio::awaitable<ml::jobs::ModelRef> resolve_model(std::string model, const ml::jobs::DatasetRef& data);
+
+  // Coordinator side (job_scheduling.cpp).
+  void kick();
+  boost::asio::awaitable<void> schedule_loop();
+  boost::asio::awaitable<void> schedule_round();
+  boost::asio::awaitable<std::optional<boost::json::object>> propose(boost::json::object command);
+  boost::asio::awaitable<void> start_shard(ml::jobs::ShardTask task, std::string worker);
+  boost::asio::awaitable<void> merge(std::string job);
+  boost::asio::awaitable<void> remove_shard_results(std::string job);
+  void log_applied(std::string_view command, std::string_view result);
+  std::vector<std::string> workers() const;
+
+  // Worker side (job_scheduling.cpp).
+  boost::asio::awaitable<std::string> handle_run(std::string request);
+  boost::asio::awaitable<void> run_shard(ml::jobs::ShardTask task);
+  boost::asio::awaitable<void> report(boost::json::object command);
+
+  boost::asio::any_io_executor executor_;
+  const core::Config& config_;
+  std::string self_;
+  TransportService& transport_;
+  MembershipService& membership_;
+  CoordinatorService& coordinator_;
+  const ml::jobs::JobTable& table_;
+  SdfsService& sdfs_;
+  ExecutorService& executor_service_;
+  ml::jobs::SchedulerPolicy policy_;
+  std::unique_ptr<ShardRunner> runner_;
+
+  bool leading_ = false;
+  bool kicked_ = false;
+  boost::asio::steady_timer wake_;
+  std::set<std::string> merging_;  // jobs whose results are being merged
+  std::unique_ptr<core::TaskGroup> loop_;     // the scheduling loop
+  std::unique_ptr<core::TaskGroup> starts_;   // "jobs.run" calls to workers, merges
+  std::unique_ptr<core::TaskGroup> running_;  // this node's shards
+};
+
+}  // namespace idunno::cli
