@@ -25,9 +25,7 @@ using ml::jobs::ShardTask;
 
 namespace {
 
-std::string at_version(const std::string& name, std::uint64_t version) {
-  return name + "@v" + std::to_string(version);
-}
+std::string at_version(const std::string& name, std::uint64_t version) { return name + "@v" + std::to_string(version); }
 
 std::uint64_t checked_product(std::uint64_t a, std::uint64_t b, const char* what) {
   std::uint64_t out = 0;
@@ -135,22 +133,20 @@ asio::awaitable<ShardOutcome> ShardRunner::run(ShardTask task) {
   spdlog::info("event=task_started job={} shard={} attempt={} node={} begin={} end={}", core::log_quote(task.job),
                task.shard, task.attempt, core::log_quote(worker_name_), task.begin, task.end);
   std::exception_ptr failure;
+  std::string reason;
   ShardOutcome outcome;
   try {
     outcome = co_await run_task(task);
+  } catch (const std::exception& e) {
+    failure = std::current_exception();
+    reason = e.what();
   } catch (...) {
     failure = std::current_exception();
+    reason = "unknown error";
   }
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (failure) {
-    std::string reason = "unknown error";
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      reason = e.what();
-    } catch (...) {
-    }
     spdlog::warn("event=task_failed job={} shard={} attempt={} node={} ms={} error={}", core::log_quote(task.job),
                  task.shard, task.attempt, core::log_quote(worker_name_), ms, core::log_quote(reason));
     std::rethrow_exception(failure);
@@ -191,9 +187,8 @@ asio::awaitable<ShardOutcome> ShardRunner::run_task(ShardTask task) {
                              std::to_string(count) + " from " + std::to_string(task.begin));
   }
 
-  ml::ShardResult result =
-      co_await engine_->infer_shard(model, dataset, 0, static_cast<std::size_t>(count),
-                                    static_cast<std::size_t>(task.batch), in_flight());
+  ml::ShardResult result = co_await engine_->infer_shard(model, dataset, 0, static_cast<std::size_t>(count),
+                                                         static_cast<std::size_t>(task.batch), in_flight());
   ShardOutcome outcome;
   outcome.job = task.job;
   outcome.shard = task.shard;
@@ -211,9 +206,9 @@ asio::awaitable<ShardOutcome> ShardRunner::run_task(ShardTask task) {
   }
   std::string text = std::move(result.text);
   outcome.results_version = co_await put_results(task.results, std::move(text));
-  outcome.finished_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                       std::chrono::system_clock::now().time_since_epoch())
-                                                       .count());
+  outcome.finished_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   co_return outcome;
 }
 
@@ -265,7 +260,7 @@ asio::awaitable<ml::DatasetPtr> ShardRunner::plain_shard(ShardTask task) {
   std::string images =
       co_await fetch_checked(data.images, data.images_version, reads.images.offset, reads.images.length, "images");
   std::optional<std::string> labels;
-  if (reads.labels) {
+  if (reads.labels && data.labels) {
     std::string label_bytes =
         co_await fetch_checked(*data.labels, data.labels_version, reads.labels->offset, reads.labels->length, "labels");
     labels = std::move(label_bytes);
