@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/error.hpp>
 #include <boost/system/system_error.hpp>
 #include <chrono>
 #include <exception>
@@ -134,9 +135,14 @@ asio::awaitable<ShardOutcome> ShardRunner::run(ShardTask task) {
                task.shard, task.attempt, core::log_quote(worker_name_), task.begin, task.end);
   std::exception_ptr failure;
   std::string reason;
+  bool cancelled = false;
   ShardOutcome outcome;
   try {
     outcome = co_await run_task(task);
+  } catch (const boost::system::system_error& e) {
+    failure = std::current_exception();
+    reason = e.what();
+    cancelled = e.code() == asio::error::operation_aborted;
   } catch (const std::exception& e) {
     failure = std::current_exception();
     reason = e.what();
@@ -147,8 +153,13 @@ asio::awaitable<ShardOutcome> ShardRunner::run(ShardTask task) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (failure) {
-    spdlog::warn("event=task_failed job={} shard={} attempt={} node={} ms={} error={}", core::log_quote(task.job),
-                 task.shard, task.attempt, core::log_quote(worker_name_), ms, core::log_quote(reason));
+    if (cancelled) {
+      spdlog::info("event=task_cancelled job={} shard={} attempt={} node={} ms={}", core::log_quote(task.job),
+                   task.shard, task.attempt, core::log_quote(worker_name_), ms);
+    } else {
+      spdlog::warn("event=task_failed job={} shard={} attempt={} node={} ms={} error={}", core::log_quote(task.job),
+                   task.shard, task.attempt, core::log_quote(worker_name_), ms, core::log_quote(reason));
+    }
     std::rethrow_exception(failure);
   }
   spdlog::info("event=task_finished job={} shard={} attempt={} node={} queries={} ms={}", core::log_quote(task.job),
@@ -274,11 +285,10 @@ asio::awaitable<ml::DatasetPtr> ShardRunner::plain_shard(ShardTask task) {
 asio::awaitable<ml::DatasetPtr> ShardRunner::whole_dataset(DatasetRef data) {
   std::string key = at_version(data.images, data.images_version);
   if (data.labels) key += "+" + at_version(*data.labels, data.labels_version);
-  for (auto it = datasets_.begin(); it != datasets_.end(); ++it) {
-    if (it->first != key) continue;
-    datasets_.splice(datasets_.begin(), datasets_, it);
-    co_return datasets_.front().second;
-  }
+  if (auto cached = cached_dataset(key)) co_return cached;
+  const auto gate = loading_;  // the lease may outlive this runner at shutdown
+  const core::SlotGate::Lease lease = co_await gate->acquire(1);
+  if (auto cached = cached_dataset(key)) co_return cached;  // loaded while this run waited
   std::string images = co_await fetch_checked(data.images, data.images_version, 0, std::nullopt, "images");
   std::optional<std::string> labels;
   if (data.labels) {
@@ -301,11 +311,18 @@ asio::awaitable<ml::DatasetPtr> ShardRunner::whole_dataset(DatasetRef data) {
                              (decoded->has_labels() ? " with labels" : "") + ", the task expects " +
                              std::to_string(data.queries) + (data.labels ? " with labels" : ""));
   }
-  // Another run may have decoded it meanwhile; keep one copy.
-  std::erase_if(datasets_, [&key](const auto& entry) { return entry.first == key; });
   datasets_.emplace_front(key, decoded);
   while (datasets_.size() > std::max<std::size_t>(1, options_.dataset_cache)) datasets_.pop_back();
   co_return decoded;
+}
+
+ml::DatasetPtr ShardRunner::cached_dataset(const std::string& key) {
+  for (auto it = datasets_.begin(); it != datasets_.end(); ++it) {
+    if (it->first != key) continue;
+    datasets_.splice(datasets_.begin(), datasets_, it);
+    return datasets_.front().second;
+  }
+  return nullptr;
 }
 
 asio::awaitable<std::string> ShardRunner::header_of(std::string name, std::uint64_t version, std::uint64_t bytes) {
