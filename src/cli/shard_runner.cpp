@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/error.hpp>
 #include <boost/system/system_error.hpp>
 #include <chrono>
 #include <exception>
@@ -25,9 +26,7 @@ using ml::jobs::ShardTask;
 
 namespace {
 
-std::string at_version(const std::string& name, std::uint64_t version) {
-  return name + "@v" + std::to_string(version);
-}
+std::string at_version(const std::string& name, std::uint64_t version) { return name + "@v" + std::to_string(version); }
 
 std::uint64_t checked_product(std::uint64_t a, std::uint64_t b, const char* what) {
   std::uint64_t out = 0;
@@ -135,24 +134,32 @@ asio::awaitable<ShardOutcome> ShardRunner::run(ShardTask task) {
   spdlog::info("event=task_started job={} shard={} attempt={} node={} begin={} end={}", core::log_quote(task.job),
                task.shard, task.attempt, core::log_quote(worker_name_), task.begin, task.end);
   std::exception_ptr failure;
+  std::string reason;
+  bool cancelled = false;
   ShardOutcome outcome;
   try {
     outcome = co_await run_task(task);
+  } catch (const boost::system::system_error& e) {
+    failure = std::current_exception();
+    reason = e.what();
+    cancelled = e.code() == asio::error::operation_aborted;
+  } catch (const std::exception& e) {
+    failure = std::current_exception();
+    reason = e.what();
   } catch (...) {
     failure = std::current_exception();
+    reason = "unknown error";
   }
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (failure) {
-    std::string reason = "unknown error";
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      reason = e.what();
-    } catch (...) {
+    if (cancelled) {
+      spdlog::info("event=task_cancelled job={} shard={} attempt={} node={} ms={}", core::log_quote(task.job),
+                   task.shard, task.attempt, core::log_quote(worker_name_), ms);
+    } else {
+      spdlog::warn("event=task_failed job={} shard={} attempt={} node={} ms={} error={}", core::log_quote(task.job),
+                   task.shard, task.attempt, core::log_quote(worker_name_), ms, core::log_quote(reason));
     }
-    spdlog::warn("event=task_failed job={} shard={} attempt={} node={} ms={} error={}", core::log_quote(task.job),
-                 task.shard, task.attempt, core::log_quote(worker_name_), ms, core::log_quote(reason));
     std::rethrow_exception(failure);
   }
   spdlog::info("event=task_finished job={} shard={} attempt={} node={} queries={} ms={}", core::log_quote(task.job),
@@ -191,9 +198,8 @@ asio::awaitable<ShardOutcome> ShardRunner::run_task(ShardTask task) {
                              std::to_string(count) + " from " + std::to_string(task.begin));
   }
 
-  ml::ShardResult result =
-      co_await engine_->infer_shard(model, dataset, 0, static_cast<std::size_t>(count),
-                                    static_cast<std::size_t>(task.batch), in_flight());
+  ml::ShardResult result = co_await engine_->infer_shard(model, dataset, 0, static_cast<std::size_t>(count),
+                                                         static_cast<std::size_t>(task.batch), in_flight());
   ShardOutcome outcome;
   outcome.job = task.job;
   outcome.shard = task.shard;
@@ -211,9 +217,9 @@ asio::awaitable<ShardOutcome> ShardRunner::run_task(ShardTask task) {
   }
   std::string text = std::move(result.text);
   outcome.results_version = co_await put_results(task.results, std::move(text));
-  outcome.finished_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                       std::chrono::system_clock::now().time_since_epoch())
-                                                       .count());
+  outcome.finished_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   co_return outcome;
 }
 
@@ -265,7 +271,7 @@ asio::awaitable<ml::DatasetPtr> ShardRunner::plain_shard(ShardTask task) {
   std::string images =
       co_await fetch_checked(data.images, data.images_version, reads.images.offset, reads.images.length, "images");
   std::optional<std::string> labels;
-  if (reads.labels) {
+  if (reads.labels && data.labels) {
     std::string label_bytes =
         co_await fetch_checked(*data.labels, data.labels_version, reads.labels->offset, reads.labels->length, "labels");
     labels = std::move(label_bytes);
@@ -279,11 +285,10 @@ asio::awaitable<ml::DatasetPtr> ShardRunner::plain_shard(ShardTask task) {
 asio::awaitable<ml::DatasetPtr> ShardRunner::whole_dataset(DatasetRef data) {
   std::string key = at_version(data.images, data.images_version);
   if (data.labels) key += "+" + at_version(*data.labels, data.labels_version);
-  for (auto it = datasets_.begin(); it != datasets_.end(); ++it) {
-    if (it->first != key) continue;
-    datasets_.splice(datasets_.begin(), datasets_, it);
-    co_return datasets_.front().second;
-  }
+  if (auto cached = cached_dataset(key)) co_return cached;
+  const auto gate = loading_;  // the lease may outlive this runner at shutdown
+  const core::SlotGate::Lease lease = co_await gate->acquire(1);
+  if (auto cached = cached_dataset(key)) co_return cached;  // loaded while this run waited
   std::string images = co_await fetch_checked(data.images, data.images_version, 0, std::nullopt, "images");
   std::optional<std::string> labels;
   if (data.labels) {
@@ -306,11 +311,18 @@ asio::awaitable<ml::DatasetPtr> ShardRunner::whole_dataset(DatasetRef data) {
                              (decoded->has_labels() ? " with labels" : "") + ", the task expects " +
                              std::to_string(data.queries) + (data.labels ? " with labels" : ""));
   }
-  // Another run may have decoded it meanwhile; keep one copy.
-  std::erase_if(datasets_, [&key](const auto& entry) { return entry.first == key; });
   datasets_.emplace_front(key, decoded);
   while (datasets_.size() > std::max<std::size_t>(1, options_.dataset_cache)) datasets_.pop_back();
   co_return decoded;
+}
+
+ml::DatasetPtr ShardRunner::cached_dataset(const std::string& key) {
+  for (auto it = datasets_.begin(); it != datasets_.end(); ++it) {
+    if (it->first != key) continue;
+    datasets_.splice(datasets_.begin(), datasets_, it);
+    return datasets_.front().second;
+  }
+  return nullptr;
 }
 
 asio::awaitable<std::string> ShardRunner::header_of(std::string name, std::uint64_t version, std::uint64_t bytes) {

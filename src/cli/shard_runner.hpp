@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/slot_gate.hpp"
 #include "ml/base/dataset.hpp"
 #include "ml/base/idx.hpp"
 #include "ml/engine/engine.hpp"
@@ -107,6 +108,8 @@ class ShardRunner {
   boost::asio::awaitable<ml::ImageShape> plain_shape(ml::jobs::DatasetRef data);
   boost::asio::awaitable<ml::DatasetPtr> plain_shard(ml::jobs::ShardTask task);
   boost::asio::awaitable<ml::DatasetPtr> whole_dataset(ml::jobs::DatasetRef data);
+  // The cached decoded dataset under `key` (made most recent), or null.
+  ml::DatasetPtr cached_dataset(const std::string& key);
   boost::asio::awaitable<std::string> header_of(std::string name, std::uint64_t version, std::uint64_t bytes);
   // ports_.fetch, with the file named in its error and a short read an
   // error.
@@ -123,6 +126,9 @@ class ShardRunner {
   std::map<std::pair<std::string, std::uint64_t>, std::string> headers_;
   // Decoded whole datasets, most recently used first.
   std::list<std::pair<std::string, ml::DatasetPtr>> datasets_;
+  // One whole-dataset load at a time, so that shards of one gzip'd dataset
+  // started together fetch and decode it once.
+  std::shared_ptr<core::SlotGate> loading_ = core::SlotGate::create(1);
 };
 
 }  // namespace idunno::cli

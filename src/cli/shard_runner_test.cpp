@@ -10,6 +10,11 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -18,6 +23,7 @@
 
 #include "core/config.hpp"
 #include "core/coro_test.hpp"
+#include "core/timeout.hpp"
 #include "core/thread_pool.hpp"
 #include "ml/base/gzip.hpp"
 #include "ml/base/idx.hpp"
@@ -42,6 +48,7 @@ struct FakeSdfs {
   std::map<std::pair<std::string, std::uint64_t>, std::string> files;
   std::map<std::string, std::uint64_t> latest;
   std::string fail_reads_of;
+  std::string stall_reads_of;  // reads of it wait until cancelled
   std::size_t fetches = 0;
   std::uint64_t fetched_bytes = 0;
 
@@ -56,6 +63,12 @@ struct FakeSdfs {
 asio::awaitable<std::string> fake_fetch(std::shared_ptr<FakeSdfs> sdfs, std::string name, std::uint64_t version,
                                         std::uint64_t offset, std::optional<std::uint64_t> length) {
   ++sdfs->fetches;
+  // A read takes a turn of the loop, as a real one does: other runs go on.
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  if (name == sdfs->stall_reads_of) {
+    asio::steady_timer never(co_await asio::this_coro::executor, std::chrono::hours(1));
+    co_await never.async_wait(asio::use_awaitable);
+  }
   if (name == sdfs->fail_reads_of) throw std::runtime_error("no replica could serve " + name);
   const auto it = sdfs->files.find({name, version});
   if (it == sdfs->files.end()) throw std::runtime_error("no such file: " + name);
@@ -116,6 +129,13 @@ std::vector<std::filesystem::path> module_paths() {
 #else
   return {"no-ml-module-in-this-build.so"};
 #endif
+}
+
+// Two shards on one runner at once.
+asio::awaitable<std::pair<ShardOutcome, ShardOutcome>> run_both(ShardRunner* runner, ShardTask a, ShardTask b) {
+  using namespace asio::experimental::awaitable_operators;
+  auto [first, second] = co_await (runner->run(std::move(a)) && runner->run(std::move(b)));
+  co_return std::make_pair(std::move(first), std::move(second));
 }
 
 class ShardRunnerTest : public idunno::testing::CoroutineTest {
@@ -296,7 +316,10 @@ TEST_F(ShardRunnerTest, APlainShardIsTheWholeRunsLinesOverItsRangeReadByRange) {
 TEST_F(ShardRunnerTest, AGzipDatasetGivesThePlainOnesBytesAndIsFetchedOnce) {
   auto* engine = this->engine();
   ASSERT_NE(engine, nullptr);
-  ShardRunner runner(engine, fake_ports(sdfs_), "node2", in_flight(2));
+  core::ThreadPool io_pool(1, "io");
+  auto options = in_flight(2);
+  options.decode_pool = &io_pool;  // decoded off the loop, as on a node
+  ShardRunner runner(engine, fake_ports(sdfs_), "node2", options);
   run_task(runner, task_for(plain_data(images_, labels_), 96, 200, 32));
   const auto outcome = run_task(runner, task_for(gz_data(), 96, 200, 32));
   EXPECT_EQ(outcome.results_version, 2U);
@@ -310,6 +333,21 @@ TEST_F(ShardRunnerTest, AGzipDatasetGivesThePlainOnesBytesAndIsFetchedOnce) {
   EXPECT_EQ(sdfs_->fetches, fetches);
   EXPECT_EQ(last.batch_queries, (std::vector<std::uint64_t>{32, 12}));
   EXPECT_EQ(stored("results/a/3", 3), lines_of(whole_run(engine, ModelRef{"lenet", true, 7, 0}, 32), 256, 300));
+}
+
+TEST_F(ShardRunnerTest, ShardsOfAGzipDatasetStartedTogetherFetchItOnce) {
+  auto* engine = this->engine();
+  ASSERT_NE(engine, nullptr);
+  ShardRunner runner(engine, fake_ports(sdfs_), "node1", in_flight(1));
+  auto second = task_for(gz_data(), 128, 256, 32);
+  second.shard = 4;
+  second.results = "results/a/4";
+  const auto [a, b] = run(run_both(&runner, task_for(gz_data(), 0, 128, 32), second), std::chrono::seconds(120));
+  EXPECT_EQ(sdfs_->fetches, 2U);  // the images and the labels, once
+  const std::string whole = whole_run(engine, ModelRef{"lenet", true, 7, 0}, 32);
+  EXPECT_EQ(stored("results/a/3", 1), lines_of(whole, 0, 128));
+  EXPECT_EQ(stored("results/a/4", 1), lines_of(whole, 128, 256));
+  EXPECT_EQ(a.queries + b.queries, 256U);
 }
 
 TEST_F(ShardRunnerTest, TheSameTaskGivesTheSameBytesOnEveryRunAndWorker) {
@@ -383,6 +421,20 @@ TEST_F(ShardRunnerTest, AFailingOrShortReadFailsTheRun) {
   const auto short_read = failure_of(runner, task);
   EXPECT_NE(short_read.find("gave"), std::string::npos) << short_read;
   EXPECT_FALSE(sdfs_->has("results/a/3"));
+}
+
+TEST_F(ShardRunnerTest, ACancelledRunStoresNothingAndTheNextOneRuns) {
+  auto* engine = this->engine();
+  ASSERT_NE(engine, nullptr);
+  ShardRunner runner(engine, fake_ports(sdfs_), "node1");
+  sdfs_->stall_reads_of = "data/images.gz";
+  EXPECT_THROW(run(core::with_timeout(runner.run(task_for(gz_data(), 0, 32, 32)), std::chrono::milliseconds(100))),
+               core::TimeoutError);
+  EXPECT_FALSE(sdfs_->has("results/a/3"));
+  sdfs_->stall_reads_of.clear();
+  const auto outcome = run_task(runner, task_for(gz_data(), 0, 32, 32));
+  EXPECT_EQ(outcome.queries, 32U);
+  EXPECT_EQ(stored("results/a/3", 1), lines_of(whole_run(engine, ModelRef{"lenet", true, 7, 0}, 32), 0, 32));
 }
 
 TEST_F(ShardRunnerTest, FashionMnistShardsReadByRangeOrWholeAgree) {
