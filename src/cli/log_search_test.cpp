@@ -95,6 +95,18 @@ TEST(SearchLines, CutsALongLineAndStillMatchesItsStart) {
   EXPECT_EQ(result.scanned_lines, 2u);
 }
 
+TEST(SearchLines, StopsWhenItsTimeIsUpWithWhatItFound) {
+  std::string text;
+  for (int i = 0; i < 1000; ++i) text += "line " + std::to_string(i) + "\n";
+  LogSearchLimits limits;
+  limits.budget = std::chrono::milliseconds(0);
+  const auto result = scan(text, "line", limits);
+  EXPECT_FALSE(result.lines.empty());
+  EXPECT_LT(result.lines.size(), 1000u);
+  EXPECT_EQ(result.lines.front(), "line 0");
+  EXPECT_EQ(result.truncated, "stopped after 0 ms of searching");
+}
+
 TEST(SearchLines, CancelledScanThrowsAborted) {
   std::string text;
   for (int i = 0; i < 1000; ++i) text += "line\n";
