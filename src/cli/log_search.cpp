@@ -4,6 +4,7 @@
 #include <array>
 #include <boost/json.hpp>
 #include <fstream>
+#include <tuple>
 
 namespace idunno::cli {
 
@@ -95,8 +96,7 @@ LogSearchResult search_lines(std::istream& in, std::uint64_t max_read, const Lin
       if (collector.result().scanned_lines % kPollEvery == 0) {
         cancel.throw_if_stop_requested();
         if (std::chrono::steady_clock::now() >= deadline) {
-          collector.result().truncated =
-              "stopped after " + std::to_string(limits.budget.count()) + " ms of searching";
+          collector.result().truncated = "stopped after " + std::to_string(limits.budget.count()) + " ms of searching";
           return std::move(collector.result());
         }
       }
@@ -162,8 +162,9 @@ std::string valid_utf8(std::string_view text) {
 }
 
 json::object grep_result_json(std::vector<NodeLogAnswer> answers) {
-  std::stable_sort(answers.begin(), answers.end(),
-                   [](const NodeLogAnswer& a, const NodeLogAnswer& b) { return a.node < b.node; });
+  std::sort(answers.begin(), answers.end(), [](const NodeLogAnswer& a, const NodeLogAnswer& b) {
+    return std::tie(a.node, a.error, a.lines) < std::tie(b.node, b.error, b.lines);
+  });
   json::array matches;
   json::array failed;
   json::array truncated;
@@ -179,7 +180,8 @@ json::object grep_result_json(std::vector<NodeLogAnswer> answers) {
       truncated.push_back(json::object{{"node", answer.node}, {"reason", answer.truncated}});
     }
   }
-  return json::object{{"matches", std::move(matches)}, {"failed", std::move(failed)}, {"truncated", std::move(truncated)}};
+  return json::object{
+      {"matches", std::move(matches)}, {"failed", std::move(failed)}, {"truncated", std::move(truncated)}};
 }
 
 }  // namespace idunno::cli

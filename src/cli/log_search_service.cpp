@@ -79,8 +79,7 @@ asio::awaitable<LogSearchResult> LogSearchService::search_here(std::string patte
   try {
     result = co_await std::move(searching);
   } catch (const core::TimeoutError&) {
-    throw std::runtime_error("the log search did not finish within " + std::to_string(kAnswerTimeout.count()) +
-                             " ms");
+    throw std::runtime_error("the log search did not finish within " + std::to_string(kAnswerTimeout.count()) + " ms");
   }
   spdlog::debug("event=log_search_done matches={} scanned_lines={} truncated={}", result.lines.size(),
                 result.scanned_lines, !result.truncated.empty());
@@ -123,7 +122,7 @@ asio::awaitable<void> LogSearchService::ask(swim::Member member, std::string pat
 }
 
 asio::awaitable<json::value> LogSearchService::grep(std::vector<std::string> args) {
-  const std::string pattern = args.at(0);
+  const std::string& pattern = args.at(0);
   std::string problem;
   try {
     (void)LinePattern(pattern);
