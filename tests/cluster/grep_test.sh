@@ -2,8 +2,9 @@
 # The cluster-wide log query with real processes: 3 nodes; `grep` for the
 # line every node logs when it starts returns one match per node, prefixed
 # by its name (text and --json); a bad regex is refused (exit 1) with the
-# reason; after kill -9 of one node and its death, grep still answers with
-# the two live nodes.
+# reason; a frozen node is reported as not answering beside the others'
+# matches; after kill -9 of it and its death, grep answers with the two
+# live nodes alone.
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 source "$(dirname "$0")/lib.sh"
 
@@ -43,10 +44,18 @@ set -e
 [ "$code" -eq 1 ] || fail "bad regex exited $code: $err"
 grep -q "bad regular expression '('" <<<"$err" || fail "unclear message: $err"
 
-log "kill -9 node3; grep answers with node1 and node2 once it is dead"
+log "SIGSTOP node3: grep still answers, and names node3 as not answering"
+kill -STOP "$(cat "$IDUNNO_RUN/node3/pid")"
+json=$(client 1 --json grep 'event=node_started ') || fail "grep with node3 frozen failed: $json"
+[ "$(json_nodes <<<"$json")" = "node1 node2" ] || fail "unexpected matches with node3 frozen: $json"
+[ "$(json_failed <<<"$json")" = "node3" ] || fail "frozen node3 is not reported: $json"
+out=$(client 2 grep 'event=node_started ') || fail "grep with node3 frozen failed: $out"
+grep -q '^note: no answer from node3: ' <<<"$out" || fail "no note on node3 in: $out"
+
+log "kill -9 node3; once node1 and node2 hold it dead, grep answers with both of them"
 scripts/cluster.sh kill 3 >/dev/null
-dead3() { [ "$(state_seen 1 node3)" = dead ]; }
-wait_until 20 dead3 || fail "node3 not declared dead at node1: $(state_seen 1 node3)"
+dead3() { [ "$(state_seen 1 node3)" = dead ] && [ "$(state_seen 2 node3)" = dead ]; }
+wait_until 20 dead3 || fail "node3 not declared dead: node1 $(state_seen 1 node3), node2 $(state_seen 2 node3)"
 json=$(client 1 --json grep 'event=node_started ') || fail "grep after the kill failed: $json"
 [ "$(json_nodes <<<"$json")" = "node1 node2" ] || fail "unexpected matches after the kill: $json"
 [ -z "$(json_failed <<<"$json")" ] || fail "a dead node was asked: $json"
