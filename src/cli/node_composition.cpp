@@ -6,6 +6,7 @@
 #include "cli/coordinator_service.hpp"
 #include "cli/executor_service.hpp"
 #include "cli/job_service.hpp"
+#include "cli/log_search_service.hpp"
 #include "cli/membership_service.hpp"
 #include "cli/sdfs_service.hpp"
 #include "cli/transport_service.hpp"
@@ -29,6 +30,7 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
                                                       metrics_, std::vector<HostedMachine>{{"sdfs", &namespace_}, {"jobs", &jobs_table_}});
   sdfs_ = std::make_unique<SdfsService>(executor, config_, *transport_, *membership_, *coordinator_, namespace_,
                                         io_pool_, dispatcher_, metrics_, *http_routes_);
+  log_search_ = std::make_unique<LogSearchService>(config_, *transport_, *membership_, io_pool_, dispatcher_);
   executor_service_ = std::make_unique<ExecutorService>(
       ml_pool_, config_.ml, dispatcher_, metrics_,
       options.ml_module_paths.empty() ? ml::default_module_paths() : options.ml_module_paths);
@@ -39,7 +41,7 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
   // takes most of a second, during which the loop does not run yet, and
   // their timers must start from when the node can actually answer.
   order_ = {transport_.get(), executor_service_.get(), membership_.get(), coordinator_.get(),
-            sdfs_.get(),      jobs_.get(),       console_.get()};
+            sdfs_.get(),      log_search_.get(), jobs_.get(),       console_.get()};
 }
 
 NodeComposition::~NodeComposition() {
@@ -47,6 +49,7 @@ NodeComposition::~NodeComposition() {
   console_.reset();
   jobs_.reset();
   executor_service_.reset();
+  log_search_.reset();
   sdfs_.reset();
   coordinator_.reset();
   membership_.reset();

@@ -10,6 +10,7 @@
 //       coordinator (Raft driver + replicated state) <- transport, membership
 //         sdfs (block store, data node, client library, file API)
 //              <- transport, membership, coordinator, the I/O pool
+//         log search (the `grep` command) <- transport, membership, the I/O pool
 //   console (commands, metrics, events; last up, first down)
 //
 // Why: one place says what the node is made of and in which order it comes
@@ -50,6 +51,7 @@ class CoordinatorService;
 class ExecutorService;
 class SdfsService;
 class JobService;
+class LogSearchService;
 class ConsoleService;
 
 struct CompositionOptions {
@@ -105,6 +107,7 @@ class NodeComposition {
   std::unique_ptr<MembershipService> membership_;
   std::unique_ptr<CoordinatorService> coordinator_;
   std::unique_ptr<SdfsService> sdfs_;
+  std::unique_ptr<LogSearchService> log_search_;
   std::unique_ptr<ExecutorService> executor_service_;
   std::unique_ptr<JobService> jobs_;
   std::unique_ptr<ConsoleService> console_;

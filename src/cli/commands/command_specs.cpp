@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands/command_table.hpp"
+#include "cli/commands/grep_text.hpp"
 #include "cli/commands/text_format.hpp"
 
 namespace idunno::cli {
@@ -177,6 +178,8 @@ const CommandTable& CommandTable::builtin() {
        FileTransfer{[](const std::vector<std::string>& args) {
          return file_target(args.at(0)) + "?versions=" + percent_encode(args.at(1));
        }}},
+      {"grep", "REGEX", "search every live node's log (ECMAScript, anywhere in a line); lines prefixed by node name", 1,
+       1, render_grep},
   }));
   return table;
 }
