@@ -31,6 +31,11 @@ constexpr auto kReportBackoff = 200ms;
 constexpr auto kReportGiveUp = 10min;
 // A shard that failed on this many leases fails its job.
 constexpr std::uint64_t kMaxAttempts = 3;
+// Tries of a shard on one worker before its lease goes back, and the wait
+// between them (longer than failure detection, so a retried put places
+// its copies on live nodes).
+constexpr int kLocalTries = 3;
+constexpr auto kLocalBackoff = 1500ms;
 
 std::uint64_t now_ms() {
   return static_cast<std::uint64_t>(
@@ -330,22 +335,33 @@ asio::awaitable<std::string> JobService::handle_run(std::string request) {
 }
 
 asio::awaitable<void> JobService::run_shard(ml::jobs::ShardTask task) {
+  // A failure may be passing (an SDFS put that chose replicas which died
+  // before membership said so), so the shard is tried again here a few
+  // times before its lease goes back; a shard that failed on several
+  // leases fails its job (its failure is the shard's own, e.g. a model
+  // that does not load).
   std::string failure;
   ml::jobs::ShardOutcome outcome;
-  try {
-    outcome = co_await runner_->run(task);
-  } catch (const boost::system::system_error& error) {
-    if (is_cancel(error)) throw;
-    failure = error.what();
-  } catch (const std::exception& error) {
-    failure = error.what();
+  asio::steady_timer backoff(executor_);
+  for (int attempt = 0; attempt < kLocalTries; ++attempt) {
+    if (attempt > 0) {
+      backoff.expires_after(kLocalBackoff);
+      co_await backoff.async_wait(asio::use_awaitable);
+    }
+    failure.clear();
+    try {
+      outcome = co_await runner_->run(task);
+    } catch (const boost::system::system_error& error) {
+      if (is_cancel(error)) throw;
+      failure = error.what();
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
+    if (failure.empty()) {
+      co_await report(ml::jobs::complete_command(outcome));
+      co_return;
+    }
   }
-  if (failure.empty()) {
-    co_await report(ml::jobs::complete_command(outcome));
-    co_return;
-  }
-  spdlog::warn("event=task_failed job={} shard={} attempt={} node={} error={}", core::log_quote(task.job), task.shard,
-               task.attempt, self_, core::log_quote(failure));
   if (task.attempt >= kMaxAttempts) {
     co_await report(ml::jobs::fail_command(task.job, "shard " + std::to_string(task.shard) + ": " + failure, now_ms()));
   } else {

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Inference jobs with real processes: 8 nodes, two jobs with different
+# models (lenet and resnet-fmnist, about 7x apart in cost) over
+# Fashion-MNIST's test set. First a reference run without failures; then
+# the same two jobs again, killing 3 workers at once (kill -9) mid-run and
+# then the coordinator. Both finish, every query once, and their results
+# are byte-identical to the reference. Also: the bad inputs of `sub`,
+# `set-batch`, `remove` and `get-results` are clear errors, and `grep`
+# finds what happened to a shard.
+TEST_TIMEOUT=280
+source "$(dirname "$0")/lib.sh"
+
+DATA=/usr/share/datasets/fashion-mnist
+[ -f "$DATA/t10k-images-idx3-ubyte.gz" ] || fail "Fashion-MNIST is missing (Debian package dataset-fashion-mnist)"
+
+json_get() {  # json_get EXPR < json   (EXPR in Python over `v`)
+  python3 -c 'import json,sys; v=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+has_coordinator() {
+  [ -n "$(client "$1" --json coordinator 2>/dev/null | json_get 'v.get("name") or ""')" ]
+}
+coordinator_name() { client "$1" --json coordinator | json_get 'v.get("name") or ""'; }
+job_state() { client "$1" --json get-results "$2" 2>/dev/null | json_get 'v["state"]'; }
+job_done_count() { client "$1" --json job-rates | json_get "sum(j['done'] for j in v['jobs'] if j['job']=='$2')"; }
+is_done() { [ "$(job_state "$1" "$2")" = done ]; }
+both_done() { is_done "$1" "$2" && is_done "$1" "$3"; }
+expect_error() {  # expect_error WORDS -- COMMAND...
+  local words=$1
+  shift
+  local out rc=0
+  out=$(client 1 "$@" 2>&1) || rc=$?
+  [ "$rc" -eq 1 ] || fail "'$*' exited $rc (expected 1): $out"
+  grep -q -- "$words" <<<"$out" || fail "'$*' said '$out', not '$words'"
+  log "refused as expected: $* -> $out"
+}
+
+scripts/cluster.sh up 8 >/dev/null || fail "cluster did not come up"
+wait_until 30 has_coordinator 1 || fail "no coordinator"
+
+client 1 put "$DATA/t10k-images-idx3-ubyte.gz" data/t10k-images-idx3-ubyte.gz >/dev/null || fail "put images"
+client 1 put "$DATA/t10k-labels-idx1-ubyte.gz" data/t10k-labels-idx1-ubyte.gz >/dev/null || fail "put labels"
+images=sdfs:data/t10k-images-idx3-ubyte.gz
+
+# Bad inputs: each a clear error, nothing added.
+expect_error "unknown model" sub bad1 "$images" 64 --model no-such-model
+expect_error "unknown dataset" sub bad2 sdfs:data/missing 64 --model lenet
+expect_error "takes 3x224x224" sub bad3 "$images" 64 --model resnet18
+expect_error "at least 1" sub bad4 "$images" 0 --model lenet
+expect_error "larger than the dataset" sub bad5 "$images" 10001 --model lenet
+expect_error "no job" set-batch missing 10
+expect_error "no job" remove missing
+expect_error "no job" get-results missing
+[ "$(client 1 --json job-rates | json_get 'len(v["jobs"])')" -eq 0 ] || fail "a refused sub added a job"
+
+# The reference, without failures.
+client 2 sub ref-cheap "$images" 64 --model lenet >/dev/null || fail "sub ref-cheap"
+client 3 sub ref-costly "$images" 64 --model resnet-fmnist >/dev/null || fail "sub ref-costly"
+expect_error "exists already" sub ref-cheap "$images" 64 --model lenet
+wait_until 120 both_done 1 ref-cheap ref-costly || fail "the reference jobs did not finish: $(client 1 job-rates)"
+client 1 get-results ref-cheap "$IDUNNO_RUN/ref-cheap.txt" >/dev/null || fail "get-results ref-cheap"
+client 1 get-results ref-costly "$IDUNNO_RUN/ref-costly.txt" >/dev/null || fail "get-results ref-costly"
+[ "$(wc -l <"$IDUNNO_RUN/ref-cheap.txt")" -eq 10000 ] || fail "ref-cheap has $(wc -l <"$IDUNNO_RUN/ref-cheap.txt") lines"
+log "reference done: $(client 1 get-results ref-costly)"
+
+# The same jobs, with failures. This test talks to a node that is neither
+# killed nor the coordinator.
+coord=$(coordinator_name 1)
+coord_k=${coord#node}
+talk=1
+[ "$coord_k" = 1 ] && talk=2
+client $talk sub cheap "$images" 64 --model lenet >/dev/null || fail "sub cheap"
+client $talk sub costly "$images" 64 --model resnet-fmnist >/dev/null || fail "sub costly"
+more_done() { [ "$(job_done_count $talk costly)" -ge "$1" ]; }
+wait_until 60 more_done 1000 || fail "the jobs did not start: $(client $talk job-rates)"
+victims=()
+for k in 1 2 3 4 5 6 7 8; do
+  [ "$k" = "$coord_k" ] || [ "$k" = "$talk" ] && continue
+  victims+=("$k")
+  [ ${#victims[@]} -eq 3 ] && break
+done
+log "coordinator $coord; killing workers ${victims[*]} at once with $(job_done_count $talk costly) costly queries done"
+for k in "${victims[@]}"; do scripts/cluster.sh kill "$k" >/dev/null; done
+now=$(job_done_count $talk costly)
+wait_until 30 more_done $((now + 500)) || fail "no progress after the worker kills: $(client $talk job-rates)"
+is_done $talk costly && fail "costly finished before the coordinator could be killed: make the job longer"
+log "killing the coordinator $coord with $(job_done_count $talk costly) costly queries done"
+scripts/cluster.sh kill "$coord_k" >/dev/null
+new_coordinator() { local c; c=$(coordinator_name $talk 2>/dev/null) && [ -n "$c" ] && [ "$c" != "$coord" ]; }
+wait_until 30 new_coordinator || fail "no new coordinator"
+log "new coordinator $(coordinator_name $talk)"
+wait_until 150 both_done $talk cheap costly || fail "the jobs did not finish after the failures: $(client $talk job-rates)"
+client $talk get-results cheap "$IDUNNO_RUN/cheap.txt" >/dev/null || fail "get-results cheap"
+client $talk get-results costly "$IDUNNO_RUN/costly.txt" >/dev/null || fail "get-results costly"
+cmp "$IDUNNO_RUN/ref-cheap.txt" "$IDUNNO_RUN/cheap.txt" || fail "cheap's results differ from the reference"
+cmp "$IDUNNO_RUN/ref-costly.txt" "$IDUNNO_RUN/costly.txt" || fail "costly's results differ from the reference"
+log "both jobs finished through the failures with results identical to the reference"
+for job in cheap costly; do
+  done_count=$(client $talk --json get-results "$job" | json_get 'v["done"]')
+  [ "$done_count" -eq 10000 ] || fail "$job counted $done_count queries"
+  count=$(client $talk --json get-stats "$job" | json_get 'v["jobs"][0]["count"]')
+  [ "$count" -eq 10000 ] || fail "$job's statistics cover $count queries"
+done
+
+# The cluster-wide log answers what happened to a shard: one the new
+# coordinator saw completed, started and finished on a live worker.
+shard=$(client $talk --json grep 'event=task_completed job=costly ' | json_get '[m["line"] for m in v["matches"]][-1].split("shard=")[1].split()[0]')
+[ -n "$shard" ] || fail "grep found no completed shard of costly"
+story=$(client $talk --json grep "job=costly shard=$shard " | json_get '" ".join(sorted(set(l.split("event=")[1].split()[0] for l in (m["line"] for m in v["matches"]))))')
+for event in task_scheduled task_started task_finished task_completed; do
+  grep -qw "$event" <<<"$story" || fail "grep of shard $shard of costly lacks $event: $story"
+done
+log "grep 'job=costly shard=$shard ' tells: $story"
+client $talk remove ref-cheap >/dev/null || fail "remove"
+out=$(client $talk get-results ref-cheap 2>&1) && fail "get-results of a removed job worked: $out"
+log "PASS"
