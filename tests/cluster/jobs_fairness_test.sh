@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Fair-time scheduling with real processes: 6 nodes, two inference jobs
+# over Fashion-MNIST's 60,000 training images whose models differ in cost
+# (lenet and resnet-fmnist; their measured batch times are printed). Once
+# the first 10 s window is full and while both run, the max/min of their
+# 10 s query rates stays at or under 1.10, sampled every 2 s; and the
+# cheap job does not finish far ahead of the costly one.
+TEST_TIMEOUT=280
+source "$(dirname "$0")/lib.sh"
+
+DATA=/usr/share/datasets/fashion-mnist
+[ -f "$DATA/train-images-idx3-ubyte.gz" ] || fail "Fashion-MNIST is missing (Debian package dataset-fashion-mnist)"
+
+has_coordinator() {
+  [ -n "$(client "$1" --json coordinator 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("name") or "")')" ]
+}
+
+scripts/cluster.sh up 6 >/dev/null || fail "cluster did not come up"
+wait_until 30 has_coordinator 1 || fail "no coordinator"
+client 1 put "$DATA/train-images-idx3-ubyte.gz" data/train-images-idx3-ubyte.gz >/dev/null || fail "put images"
+client 1 put "$DATA/train-labels-idx1-ubyte.gz" data/train-labels-idx1-ubyte.gz >/dev/null || fail "put labels"
+images=sdfs:data/train-images-idx3-ubyte.gz
+client 1 sub cheap "$images" 64 --model lenet >/dev/null || fail "sub cheap"
+client 2 sub costly "$images" 64 --model resnet-fmnist >/dev/null || fail "sub costly"
+t0=$SECONDS
+
+# One line per sample: seconds, both rates, both done counts.
+samples="$IDUNNO_RUN/rates.txt"
+: >"$samples"
+while :; do
+  check_deadline
+  line=$(client 3 --json job-rates | python3 -c '
+import json, sys
+jobs = {j["job"]: j for j in json.load(sys.stdin)["jobs"]}
+c, k = jobs["cheap"], jobs["costly"]
+print(c["rate_10s"], k["rate_10s"], c["done"], k["done"], c["total"])')
+  echo "$((SECONDS - t0)) $line" >>"$samples"
+  read -r _ _ cheap_done costly_done total <<<"$line"
+  [ "$cheap_done" -lt "$total" ] && [ "$costly_done" -lt "$total" ] || break
+  sleep 2
+done
+log "costs: $(client 1 get-stats | tr -s ' ' | tr '\n' ';')"
+python3 - "$samples" <<'PY' || fail "the rates were not level"
+import sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+# After the first full window, until the first job nears its end.
+steady = [r for r in rows[:-3] if r[0] >= 12]
+if len(steady) < 5:
+    print(f"only {len(steady)} steady samples: the jobs ran {rows[-1][0]:.0f} s"); sys.exit(1)
+ratios = [max(r[1], r[2]) / min(r[1], r[2]) for r in steady if min(r[1], r[2]) > 0]
+worst = max(ratios)
+print(f"fairness: {len(ratios)} samples over {steady[0][0]:.0f}..{steady[-1][0]:.0f} s, "
+      f"max/min 10 s rate ratio worst {worst:.3f}, mean {sum(ratios)/len(ratios):.3f}")
+sys.exit(0 if worst <= 1.10 else 1)
+PY
+log "$(python3 -c "
+import sys
+rows=[l.split() for l in open('$samples')]
+print('last sample: cheap done', rows[-1][3], 'costly done', rows[-1][4])")"
+log "PASS"
