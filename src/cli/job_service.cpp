@@ -270,7 +270,6 @@ asio::awaitable<json::value> JobService::get_results(std::vector<std::string> ar
     throw CommandError("the job " + args[0] + " has no query done yet");
   }
   const std::uint64_t version = reply.at("results_version").to_number<std::uint64_t>();
-  reply.erase("results_version");
   if (args.size() < 2) co_return reply;
   if (version == 0) throw CommandError("the job " + args[0] + " is not done yet: its results are not merged");
   std::string failure;

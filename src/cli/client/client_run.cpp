@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "cli/client/client_jobs.hpp"
 #include "cli/client/progress_bar.hpp"
 #include "net/console/blocking_console_client.hpp"
 #include "net/console/console_client.hpp"
@@ -131,11 +132,51 @@ int run_client(const ClientOptions& options, const CommandTable& table, const Cl
   if (auto problem = table.check(options.command, options.args)) return fail(options, io, kExitUsage, *problem);
   const CommandSpec& spec = *table.find(options.command);
   if (spec.has_local_files()) return run_transfer(options, table, spec, io);
+  std::vector<std::string> args = options.args;
+  // Job commands whose files are on this machine (client_jobs.hpp).
+  const bool local_data = options.command == "sub" && !args.at(1).starts_with("sdfs:");
+  std::optional<std::string> results_to;
+  if (options.command == "get-results" && args.size() == 2) {
+    if (auto problem = unwritable(args[1])) return fail(options, io, kExitFailed, *problem);
+    results_to = args[1];
+    args.pop_back();
+  }
+  ProgressBar bar(io.progress, io.progress != nullptr && io.progress_is_terminal && !options.json,
+                  local_data ? "sending" : "receiving");
+  const TransferProgressFn progress = [&bar](std::uint64_t done, std::optional<std::uint64_t> total) {
+    bar.update(done, total);
+  };
   try {
+    if (local_data) {
+      std::string sdfs_name;
+      try {
+        sdfs_name = upload_job_data(options.node, options.token, args[1], progress);
+      } catch (const std::runtime_error& e) {
+        return fail(options, io, kExitFailed, e.what());
+      }
+      bar.finish();
+      args[1] = sdfs_name;
+    }
     net::console::BlockingConsoleClient client(options.node, options.token);
-    const auto reply = client.call(options.command, options.args);
+    const auto reply = client.call(options.command, args);
     if (!reply.outcome.ok) return fail(options, io, kExitFailed, reply.outcome.error);
-    print(options, io, table, reply.outcome.result);
+    json::value result = reply.outcome.result;
+    if (results_to) {
+      const auto& o = result.as_object();
+      const auto version = o.at("results_version").to_number<std::uint64_t>();
+      if (version == 0) {
+        return fail(options, io, kExitFailed, "the job " + args[0] + " is not done yet: its results are not merged");
+      }
+      try {
+        download_results(options.node, options.token, std::string(o.at("results").as_string()), version,
+                         *results_to, progress);
+      } catch (const std::runtime_error& e) {
+        return fail(options, io, kExitFailed, e.what());
+      }
+      bar.finish();
+      result.as_object()["path"] = *results_to;
+    }
+    print(options, io, table, result);
     return kExitOk;
   } catch (const ConsoleUnreachable& e) {
     return fail(options, io, kExitUnreachable,
