@@ -26,6 +26,9 @@ namespace {
 
 constexpr auto kTick = 1s;
 constexpr auto kRunTimeout = 5s;
+// A worker whose "jobs.run" failed is passed over this long (about the
+// time membership takes to declare a crashed node dead).
+constexpr auto kUnreachableFor = 2s;
 constexpr auto kReportTimeout = 10s;
 constexpr auto kReportBackoff = 200ms;
 constexpr auto kReportGiveUp = 10min;
@@ -120,8 +123,12 @@ void JobService::kick() {
 
 std::vector<std::string> JobService::workers() const {
   std::vector<std::string> out;
+  const auto now = std::chrono::steady_clock::now();
   for (const auto& m : membership_.active_members()) {
-    if (m.id.name != self_) out.push_back(m.id.name);
+    if (m.id.name == self_) continue;
+    const auto it = unreachable_until_.find(m.id.name);
+    if (it != unreachable_until_.end() && it->second > now) continue;
+    out.push_back(m.id.name);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -266,7 +273,11 @@ asio::awaitable<void> JobService::start_shard(ml::jobs::ShardTask task, std::str
       failure = error.what();
     }
   }
-  if (failure.empty()) co_return;
+  if (failure.empty()) {
+    unreachable_until_.erase(worker);
+    co_return;
+  }
+  unreachable_until_[worker] = std::chrono::steady_clock::now() + kUnreachableFor;
   spdlog::warn("event=task_start_failed job={} shard={} node={} error={}", core::log_quote(task.job), task.shard,
                worker, core::log_quote(failure));
   if (leading_) co_await propose(ml::jobs::release_shard_command(task.job, task.shard, task.attempt, now_ms()));
@@ -278,18 +289,35 @@ asio::awaitable<void> JobService::merge(std::string job_name) {
     const ml::jobs::JobEntry* job = table_.job(job_name);
     if (job == nullptr) co_return;
     // The shards' lines in query order (shards are cut in query order).
-    std::vector<std::pair<std::string, std::uint64_t>> parts;
-    for (const auto& [id, shard] : job->shards) parts.emplace_back(ml::jobs::shard_results_name(job_name, id), shard.results_version);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> parts;  // shard, results version
+    for (const auto& [id, shard] : job->shards) parts.emplace_back(id, shard.results_version);
     const std::string results = job->results;
     std::string merged;
     fs::Sdfs& sdfs = sdfs_.sdfs();
-    for (const auto& [name, version] : parts) {
+    for (const auto& [id, version] : parts) {
       fs::ByteSink sink = [&merged](std::span<const std::uint8_t> bytes) -> asio::awaitable<void> {
         merged.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
         co_return;
       };
-      auto reading = sdfs.get(name, version, fs::ReadRange{}, sink);
-      co_await std::move(reading);
+      bool lost = false;
+      try {
+        auto reading = sdfs.get(ml::jobs::shard_results_name(job_name, id), version, fs::ReadRange{}, sink);
+        co_await std::move(reading);
+      } catch (const fs::SdfsError& error) {
+        if (error.kind() != fs::SdfsErrorKind::unavailable && error.kind() != fs::SdfsErrorKind::not_found) throw;
+        // Every copy of the shard's results is gone (more nodes died than
+        // SDFS keeps copies for, before re-replication could run): the
+        // shard runs again and writes the same bytes.
+        spdlog::warn("event=shard_redo job={} shard={} error={}", core::log_quote(job_name), id,
+                     core::log_quote(error.what()));
+        lost = true;
+      }
+      if (lost) {
+        co_await propose(ml::jobs::redo_shard_command(job_name, id, now_ms()));
+        merging_.erase(job_name);
+        kick();
+        co_return;
+      }
     }
     std::size_t offset = 0;
     fs::ByteSource source = [&merged, &offset](std::span<std::uint8_t> buffer) -> asio::awaitable<std::size_t> {

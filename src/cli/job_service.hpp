@@ -26,6 +26,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -114,6 +116,10 @@ class JobService final : public Service {
   bool kicked_ = false;
   boost::asio::steady_timer wake_;
   std::set<std::string> merging_;  // jobs whose results are being merged
+  // Workers whose "jobs.run" failed get no lease until then (a node that
+  // died and is not yet declared dead would otherwise take lease after
+  // lease).
+  std::map<std::string, std::chrono::steady_clock::time_point> unreachable_until_;
   std::unique_ptr<core::TaskGroup> loop_;     // the scheduling loop
   std::unique_ptr<core::TaskGroup> starts_;   // "jobs.run" calls to workers, merges
   std::unique_ptr<core::TaskGroup> running_;  // this node's shards

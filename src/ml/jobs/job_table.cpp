@@ -40,6 +40,12 @@ bool JobEntry::has_work() const {
                      [](const auto& entry) { return entry.second.state == ShardState::queued; });
 }
 
+bool JobEntry::all_done() const {
+  return done == total() && std::all_of(shards.begin(), shards.end(), [](const auto& entry) {
+           return entry.second.state == ShardState::done;
+         });
+}
+
 std::uint64_t JobEntry::in_flight() const {
   std::uint64_t out = 0;
   for (const auto& [id, shard] : shards) {
@@ -84,6 +90,7 @@ json::object JobTable::execute(const json::value& value) {
   if (op == "complete") return complete(*command);
   if (op == "release") return release(*command);
   if (op == "finish") return finish(*command);
+  if (op == "redo") return redo(*command);
   return refused("unknown operation '" + std::string(op) + "'");
 }
 
@@ -244,6 +251,16 @@ json::object JobTable::complete(const json::object& command) {
   if (outcome.queries != shard.queries() || queries != shard.queries()) {
     return refused("the outcome's queries do not match the shard");
   }
+  if (shard.redo) {
+    // Its queries and statistics were counted by its first completion.
+    shard.state = ShardState::done;
+    shard.redo = false;
+    shard.worker = outcome.worker;
+    shard.results_version = outcome.results_version;
+    auto out = accepted();
+    out["all_done"] = job.all_done();
+    return out;
+  }
   if (shard.state == ShardState::queued) {
     // A lease given back (presumed dead, timed out) finished after all: its
     // bytes are the shard's, so it counts; the job gets its service back.
@@ -306,6 +323,22 @@ json::object JobTable::release(const json::object& command) {
   auto out = accepted();
   out["released"] = released;
   return out;
+}
+
+json::object JobTable::redo(const json::object& command) {
+  const auto it = jobs_.find(text_of(command, "job"));
+  if (it == jobs_.end()) return refused("no such job");
+  JobEntry& job = it->second;
+  if (job.state == JobState::done || job.state == JobState::failed) return refused("the job has ended");
+  const auto id = number_of(command, "shard");
+  const auto shard = id ? job.shards.find(*id) : job.shards.end();
+  if (shard == job.shards.end()) return refused("no such shard");
+  if (shard->second.state != ShardState::done) return refused("the shard is not done");
+  shard->second.state = ShardState::queued;
+  shard->second.redo = true;
+  shard->second.worker.clear();
+  job.vtime -= static_cast<double>(shard->second.queries()) / static_cast<double>(job.share);
+  return accepted();
 }
 
 json::object JobTable::finish(const json::object& command) {

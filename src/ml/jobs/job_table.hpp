@@ -66,6 +66,9 @@ struct ShardEntry {
   std::uint64_t attempt = 0;  // leases so far; the current one's number
   std::uint64_t leased_ms = 0;
   std::uint64_t results_version = 0;  // done: the version of its results file
+  // Queued again after it was done because its results file was lost: its
+  // queries are counted already, so its next completion counts nothing.
+  bool redo = false;
   std::uint64_t queries() const { return end - begin; }
   bool operator==(const ShardEntry&) const = default;
 };
@@ -94,7 +97,8 @@ struct JobEntry {
   JobStats stats;
 
   std::uint64_t total() const { return data.queries; }
-  bool all_done() const { return done == total(); }
+  // Every query counted and every shard's results stored.
+  bool all_done() const;
   // A shard it may lease now: a queued one, or queries left to cut.
   bool has_work() const;
   std::uint64_t in_flight() const;  // queries leased and not done
@@ -141,6 +145,7 @@ class JobTable final : public raft::StateMachine {
   boost::json::object complete(const boost::json::object& command);
   boost::json::object release(const boost::json::object& command);
   boost::json::object finish(const boost::json::object& command);
+  boost::json::object redo(const boost::json::object& command);
   // Puts `job` in running state, lifted to the running jobs' least vtime.
   void start(JobEntry& job);
   // Running infer jobs pause or resume with the phase.
@@ -154,6 +159,9 @@ class JobTable final : public raft::StateMachine {
 };
 
 // Commands, as the coordinator service proposes them.
+// A done shard whose results file cannot be read any more (every replica
+// lost) is queued again; its re-run writes the same bytes.
+boost::json::object redo_shard_command(std::string_view job, std::uint64_t shard, std::uint64_t at_ms);
 boost::json::object add_job_command(const JobEntry& job, std::uint64_t at_ms);
 boost::json::object remove_job_command(std::string_view job);
 boost::json::object set_batch_command(std::string_view job, std::uint64_t batch);

@@ -49,7 +49,8 @@ json::value shard_to_json(std::uint64_t id, const ShardEntry& shard) {
                       {"worker", shard.worker},
                       {"attempt", shard.attempt},
                       {"leased_ms", shard.leased_ms},
-                      {"results_version", shard.results_version}};
+                      {"results_version", shard.results_version},
+                      {"redo", shard.redo}};
 }
 
 std::pair<std::uint64_t, ShardEntry> shard_from_json(const json::value& value) {
@@ -65,6 +66,7 @@ std::pair<std::uint64_t, ShardEntry> shard_from_json(const json::value& value) {
   shard.attempt = u64_or(o, "attempt", 0);
   shard.leased_ms = u64_or(o, "leased_ms", 0);
   shard.results_version = u64_or(o, "results_version", 0);
+  if (const auto* redo = o.if_contains("redo")) shard.redo = redo->is_bool() && redo->get_bool();
   return {u64_or(o, "id", 0), shard};
 }
 
@@ -205,6 +207,10 @@ json::object release_shard_command(std::string_view job, std::uint64_t shard, st
 
 json::object finish_command(std::string_view job, std::uint64_t results_version, std::uint64_t at_ms) {
   return json::object{{"op", "finish"}, {"job", job}, {"results_version", results_version}, {"at_ms", at_ms}};
+}
+
+json::object redo_shard_command(std::string_view job, std::uint64_t shard, std::uint64_t at_ms) {
+  return json::object{{"op", "redo"}, {"job", job}, {"shard", shard}, {"at_ms", at_ms}};
 }
 
 json::object fail_command(std::string_view job, std::string_view reason, std::uint64_t at_ms) {

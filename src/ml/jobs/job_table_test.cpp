@@ -119,6 +119,28 @@ TEST_F(JobTableTest, LeasesFollowThePlanAndCompletionsCountOnce) {
   EXPECT_EQ(table.job("a")->results_version, 7U);
 }
 
+TEST_F(JobTableTest, AShardWhoseResultsWereLostRunsAgainWithoutCountingTwice) {
+  ASSERT_TRUE(ok(add_job_command(job_named("a", 20, 10), 1)));
+  ASSERT_TRUE(ok(lease_command("a", 0, 0, 20, 10, "w1", 2)));
+  ASSERT_TRUE(ok(complete_command(outcome("a", 0, 20, 10))));
+  ASSERT_TRUE(table.job("a")->all_done());
+  EXPECT_FALSE(run(redo_shard_command("a", 1, 3)).at("ok").as_bool());
+  ASSERT_TRUE(ok(redo_shard_command("a", 0, 3)));
+  EXPECT_FALSE(table.job("a")->all_done()) << "the merge waits for the re-run";
+  EXPECT_TRUE(table.job("a")->has_work());
+  ASSERT_TRUE(ok(lease_command("a", 0, 0, 20, 10, "w2", 4)));
+  auto again = outcome("a", 0, 20, 10);
+  again.results_version = 2;
+  ASSERT_TRUE(run(complete_command(again)).at("all_done").as_bool());
+  EXPECT_EQ(table.job("a")->done, 20U);
+  EXPECT_EQ(table.job("a")->stats.done(), 20U);
+  EXPECT_EQ(table.job("a")->correct, 10U);
+  EXPECT_EQ(table.job("a")->shards.at(0).results_version, 2U);
+  JobTable copy;
+  copy.restore(table.snapshot());
+  EXPECT_TRUE(copy == table);
+}
+
 TEST_F(JobTableTest, ReleasingOneShardNeedsItsCurrentAttempt) {
   ASSERT_TRUE(ok(add_job_command(job_named("a", 20, 10), 1)));
   ASSERT_TRUE(ok(lease_command("a", 0, 0, 10, 10, "w1", 2)));
