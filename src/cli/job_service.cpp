@@ -136,14 +136,15 @@ asio::awaitable<ml::jobs::DatasetRef> JobService::resolve_dataset(std::string da
   }
   if (!failure.empty()) throw CommandError(failure);
   ref.images_version = images.entry.version;
-  // The header says how many queries and how big each is; a gzip'd file
-  // is read whole to find out.
-  std::string head = co_await fetch_range(&sdfs, images, 0, std::min<std::uint64_t>(images.entry.size, 64));
+  // The header says how many queries and how big each is; of a gzip'd
+  // file, the first 64 KiB inflate to far more than a header.
+  std::string head = co_await fetch_range(&sdfs, images, 0, std::min<std::uint64_t>(images.entry.size, 64 << 10));
   try {
     if (ml::is_gzip(head)) {
       ref.compressed = true;
-      const std::string whole = co_await fetch_range(&sdfs, images, 0, std::nullopt);
-      head = ml::gunzip(whole, name);
+      head = ml::gunzip_prefix(head, name, 64);
+    } else {
+      head.resize(std::min<std::size_t>(head.size(), 64));
     }
     const ml::IdxHeader header = ml::parse_idx_header(head, name);
     if (header.dims.size() < 2) throw std::runtime_error(name + " is not an IDX images file");

@@ -72,4 +72,20 @@ std::string gunzip(std::string_view bytes, std::string_view what, std::size_t ma
   return out;
 }
 
+std::string gunzip_prefix(std::string_view bytes, std::string_view what, std::size_t count) {
+  Inflater inflater;
+  z_stream& zs = inflater.stream();
+  std::string out(count, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  zs.avail_in = static_cast<uInt>(std::min<std::size_t>(bytes.size(), std::numeric_limits<uInt>::max()));
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(count);
+  const int rc = inflate(&zs, Z_SYNC_FLUSH);
+  if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+    throw DatasetError(std::string(what) + ": corrupt gzip data (" + (zs.msg ? zs.msg : "zlib error") + ")");
+  }
+  out.resize(count - zs.avail_out);
+  return out;
+}
+
 }  // namespace idunno::ml

@@ -16,4 +16,9 @@ bool is_gzip(std::string_view bytes);
 std::string gunzip(std::string_view bytes, std::string_view what,
                    std::size_t max_output = std::size_t{4} << 30);
 
+// The first `count` bytes a gzip stream inflates to (fewer when `bytes`,
+// the start of a stream, ends first): e.g. an IDX header from the first
+// kilobytes of a .gz file. Throws DatasetError on corrupt data.
+std::string gunzip_prefix(std::string_view bytes, std::string_view what, std::size_t count);
+
 }  // namespace idunno::ml

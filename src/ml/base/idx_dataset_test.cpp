@@ -50,6 +50,17 @@ TEST(IdxDataset, ParsesImagesAndLabels) {
   expect_dataset_error([&] { dataset->image(5); }, "out of range");
 }
 
+TEST(IdxDataset, TheStartOfAGzipFileGivesItsHeader) {
+  const std::string plain = test::idx_images(200);
+  const std::string zipped = gzip(plain);
+  // A prefix of the compressed bytes is enough for the header.
+  const std::string head = gunzip_prefix(std::string_view(zipped).substr(0, zipped.size() / 2), "x.gz", 16);
+  EXPECT_EQ(head, plain.substr(0, 16));
+  EXPECT_EQ(parse_idx_header(head, "x.gz").count(), 200U);
+  EXPECT_EQ(gunzip_prefix(zipped, "x.gz", plain.size() + 100), plain) << "fewer bytes when the stream ends first";
+  EXPECT_THROW(gunzip_prefix(std::string("\x1f\x8b\x08\x00garbage-garbage", 20), "bad.gz", 16), DatasetError);
+}
+
 TEST(IdxDataset, ReadsGzipAndPlainTheSame) {
   const auto plain = IdxDataset::from_bytes(test::idx_images(4), test::idx_labels(4));
   const auto zipped = IdxDataset::from_bytes(gzip(test::idx_images(4)), gzip(test::idx_labels(4)));

@@ -1,0 +1,163 @@
+"""Drives bench/jobs.sh's cluster through the idunno client; prints
+name=value lines. Times come from the nodes' logs (found with `grep`) and
+this machine's wall clock, which the nodes share."""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+
+BIN = "build/bin"
+DATA = os.environ.get("IDUNNO_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
+RUN = os.environ["IDUNNO_RUN"]
+NODES = int(os.environ.get("NODES", "8"))
+
+
+def idunno(*args, node=1, check=True):
+    out = subprocess.run([f"{BIN}/idunno", "--node", f"127.0.0.1:{8000 + node}", "--json", *args],
+                         capture_output=True, text=True, timeout=120)
+    if check and out.returncode != 0:
+        raise RuntimeError(f"idunno {' '.join(args)}: {out.stderr.strip()}")
+    return json.loads(out.stdout) if out.stdout.strip() else {}
+
+
+def log_time(line):
+    """The wall time (s since the epoch) of a node's log line."""
+    stamp = line.split()[0]
+    return datetime.datetime.fromisoformat(stamp).timestamp()
+
+
+def grep_times(pattern, node):
+    matches = idunno("grep", pattern, node=node)["matches"]
+    return sorted(log_time(m["line"]) for m in matches)
+
+
+def wait(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def rates(node):
+    return {j["job"]: j for j in idunno("job-rates", node=node)["jobs"]}
+
+
+def done(job, node):
+    r = idunno("get-results", job, node=node, check=False)
+    return r.get("state") == "done"
+
+
+def coordinator(node):
+    return idunno("coordinator", node=node).get("name") or ""
+
+
+def emit(name, value):
+    print(f"{name}={value}", flush=True)
+
+
+def main():
+    talk = 1
+    coord = wait(lambda: coordinator(talk), 30, "a coordinator")
+    if coord == "node1":
+        talk = 2
+    for f in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+              "t10k-labels-idx1-ubyte.gz"):
+        idunno("put", f"{DATA}/{f}", f"data/{f}", node=talk)
+    train = "sdfs:data/train-images-idx3-ubyte.gz"
+    test = "sdfs:data/t10k-images-idx3-ubyte.gz"
+    emit("nodes", NODES)
+
+    # 1. Throughput of one job alone (lenet, batch 64) vs bare LibTorch.
+    t0 = time.time()
+    idunno("sub", "alone", train, "64", "--model", "lenet", node=talk)
+    wait(lambda: rates(talk)["alone"]["done"] == 60000, 300, "the lenet job alone")
+    first = grep_times("event=task_started job=alone ", talk)[0]
+    last = grep_times("event=task_finished job=alone ", talk)[-1]
+    cluster_qps = 60000 / (last - first)
+    emit("alone_lenet_b64_queries_per_s", f"{cluster_qps:.0f}")
+    bare = subprocess.run([f"{BIN}/idunno-ml-bench", "--case", "lenet_b64", "--intraop", "0"],
+                          capture_output=True, text=True, timeout=300).stdout
+    bare_qps = float([l for l in bare.splitlines() if l.startswith("infer_lenet_b64_bare_threads_images_per_s=")][0]
+                     .split("=")[1])
+    emit("bare_libtorch_lenet_b64_images_per_s", f"{bare_qps:.0f}")
+    emit("cluster_lenet_b64_ratio_vs_libtorch", f"{cluster_qps / bare_qps:.3f}")
+    wait(lambda: done("alone", talk), 60, "the merge of alone")
+
+    # 2. Two jobs side by side; the second's first query; worker and
+    # coordinator kills while they run.
+    idunno("sub", "cheap", train, "64", "--model", "lenet", node=talk)
+    wait(lambda: rates(talk)["cheap"]["done"] > 0, 30, "cheap to start")
+    sub_at = time.time()
+    idunno("sub", "costly", train, "64", "--model", "resnet-fmnist", node=talk)
+    started = wait(lambda: grep_times("event=task_started job=costly ", talk), 10, "costly's first task")
+    emit("second_job_sub_to_first_query_s", f"{started[0] - sub_at:.3f}")
+    samples = []
+    t_start = time.time()
+    killed_worker = killed_coord = False
+    while True:
+        r = rates(talk)
+        now = time.time() - t_start
+        samples.append((now, r["cheap"]["rate_10s"], r["costly"]["rate_10s"]))
+        if r["cheap"]["done"] == 60000 or r["costly"]["done"] == 60000:
+            break
+        if now > 6 and not killed_worker:
+            # A worker holding a lease of costly.
+            nodes = idunno("vm-states", node=talk)["nodes"]
+            victim = next(n for n in nodes if n["shard"] and n["shard"].startswith("costly/")
+                          and n["name"] != f"node{talk}" and n["role"] != "coordinator")
+            shard = victim["shard"].split("/")[1]
+            subprocess.run(["scripts/cluster.sh", "kill", victim["name"][4:]], capture_output=True, check=True)
+            kill_at = time.time()
+            again = wait(lambda: [t for t in grep_times(f"event=task_started job=costly shard={shard} attempt=2 ", talk)],
+                         30, "the dead worker's shard elsewhere")
+            emit("worker_kill_to_shard_running_elsewhere_s", f"{again[0] - kill_at:.3f}")
+            killed_worker = True
+        if now > 12 and not killed_coord:
+            coord = coordinator(talk)
+            subprocess.run(["scripts/cluster.sh", "kill", coord[4:]], capture_output=True, check=True)
+            kill_at = time.time()
+            wait(lambda: coordinator(talk) not in ("", coord), 30, "a new coordinator")
+            new = coordinator(talk)
+            scheduled = wait(lambda: [t for t in grep_times("event=task_scheduled ", talk) if t > kill_at], 30,
+                             "scheduling again")
+            emit("coordinator_kill_to_scheduling_again_s", f"{scheduled[0] - kill_at:.3f}")
+            emit("new_coordinator", new)
+            killed_coord = True
+        time.sleep(1)
+    steady = [s for s in samples if s[0] >= 12][:-2]
+    ratios = [max(a, b) / min(a, b) for _, a, b in steady if min(a, b) > 0]
+    if ratios:
+        emit("fairness_samples", len(ratios))
+        emit("fairness_max_min_rate_ratio_worst", f"{max(ratios):.3f}")
+        emit("fairness_max_min_rate_ratio_mean", f"{sum(ratios) / len(ratios):.3f}")
+    stats = {j["job"]: j for j in idunno("get-stats", node=talk)["jobs"]}
+    emit("cheap_batch_ms_avg", f"{stats['cheap']['avg_ms']:.2f}")
+    emit("costly_batch_ms_avg", f"{stats['costly']['avg_ms']:.2f}")
+    emit("cost_ratio_costly_vs_cheap", f"{stats['costly']['avg_ms'] / stats['cheap']['avg_ms']:.1f}")
+    wait(lambda: done("cheap", talk) and done("costly", talk), 180, "both jobs")
+
+    # 3. Latency vs throughput for one job as the batch size grows.
+    for batch in (1, 8, 64, 256):
+        name = f"curve-b{batch}"
+        idunno("sub", name, test, str(batch), "--model", "lenet", node=talk)
+        wait(lambda: rates(talk)[name]["done"] == 10000, 300, name)
+        first = grep_times(f"event=task_started job={name} ", talk)[0]
+        last = grep_times(f"event=task_finished job={name} ", talk)[-1]
+        s = idunno("get-stats", name, node=talk)["jobs"][0]
+        emit(f"curve_lenet_b{batch}_queries_per_s", f"{10000 / (last - first):.0f}")
+        emit(f"curve_lenet_b{batch}_batch_ms_p50", f"{s['p50_ms']:.2f}")
+        emit(f"curve_lenet_b{batch}_batch_ms_p99", f"{s['p99_ms']:.2f}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as error:  # noqa: BLE001 - a benchmark reports and exits
+        print(f"error={error}", file=sys.stderr)
+        sys.exit(1)
