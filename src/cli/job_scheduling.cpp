@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
+#include <cstring>
 
 #include "cli/job_service.hpp"
 #include "cli/shard_runner.hpp"
@@ -48,12 +49,20 @@ std::uint64_t now_ms() {
 
 bool is_cancel(const boost::system::system_error& error) { return error.code() == asio::error::operation_aborted; }
 
+// The next bytes of `from` after `*offset` (a put's source from memory).
+asio::awaitable<std::size_t> copy_bytes(const std::string* from, std::size_t* offset, std::span<std::uint8_t> buffer) {
+  const std::size_t n = std::min(buffer.size(), from->size() - *offset);
+  std::memcpy(buffer.data(), from->data() + *offset, n);
+  *offset += n;
+  co_return n;
+}
+
 }  // namespace
 
 JobService::JobService(asio::any_io_executor executor, const core::Config& config, TransportService& transport,
-                       MembershipService& membership, CoordinatorService& coordinator,
-                       const ml::jobs::JobTable& table, SdfsService& sdfs, ExecutorService& executor_service,
-                       CommandDispatcher& dispatcher, core::MetricsRegistry& /*metrics*/)
+                       MembershipService& membership, CoordinatorService& coordinator, const ml::jobs::JobTable& table,
+                       SdfsService& sdfs, ExecutorService& executor_service, CommandDispatcher& dispatcher,
+                       core::MetricsRegistry& /*metrics*/)
     : executor_(executor),
       config_(config),
       self_(config.node_name()),
@@ -146,8 +155,7 @@ void JobService::log_applied(std::string_view command, std::string_view result) 
                    core::log_quote(std::string(job.at("name").as_string())),
                    core::log_quote(std::string(job.at("model").at("name").as_string())),
                    core::log_quote(std::string(job.at("data").at("images").as_string())),
-                   job.at("batch").to_number<std::uint64_t>(),
-                   job.at("data").at("queries").to_number<std::uint64_t>());
+                   job.at("batch").to_number<std::uint64_t>(), job.at("data").at("queries").to_number<std::uint64_t>());
     } else if (op == "lease") {
       spdlog::info("event=task_scheduled job={} shard={} node={} begin={} end={} attempt={}",
                    core::log_quote(std::string(c.at("job").as_string())), c.at("shard").to_number<std::uint64_t>(),
@@ -235,8 +243,8 @@ asio::awaitable<void> JobService::schedule_round() {
   }
   if (!leading_) co_return;
   for (const auto& d : ml::jobs::plan_leases(table_, live, policy_)) {
-    const auto reply = co_await propose(ml::jobs::lease_command(d.job, d.shard, d.begin, d.end, d.batch, d.worker,
-                                                                now_ms()));
+    const auto reply =
+        co_await propose(ml::jobs::lease_command(d.job, d.shard, d.begin, d.end, d.batch, d.worker, now_ms()));
     if (!reply || !reply->at("ok").as_bool()) break;  // the table changed under us: plan again
     const ml::jobs::JobEntry* job = table_.job(d.job);
     if (job == nullptr) continue;
@@ -263,8 +271,8 @@ asio::awaitable<void> JobService::start_shard(ml::jobs::ShardTask task, std::str
   if (address) {
     failure.clear();
     try {
-      auto calling = transport_.rpc_client().call(*address, "jobs.run", json::serialize(ml::jobs::to_json(task)),
-                                                  kRunTimeout);
+      auto calling =
+          transport_.rpc_client().call(*address, "jobs.run", json::serialize(ml::jobs::to_json(task)), kRunTimeout);
       co_await std::move(calling);
     } catch (const boost::system::system_error& error) {
       if (is_cancel(error)) throw;
@@ -295,10 +303,7 @@ asio::awaitable<void> JobService::merge(std::string job_name) {
     std::string merged;
     fs::Sdfs& sdfs = sdfs_.sdfs();
     for (const auto& [id, version] : parts) {
-      fs::ByteSink sink = [&merged](std::span<const std::uint8_t> bytes) -> asio::awaitable<void> {
-        merged.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-        co_return;
-      };
+      fs::ByteSink sink = [&merged](std::span<const std::uint8_t> bytes) { return append_bytes(&merged, bytes); };
       bool lost = false;
       try {
         auto reading = sdfs.get(ml::jobs::shard_results_name(job_name, id), version, fs::ReadRange{}, sink);
@@ -320,11 +325,8 @@ asio::awaitable<void> JobService::merge(std::string job_name) {
       }
     }
     std::size_t offset = 0;
-    fs::ByteSource source = [&merged, &offset](std::span<std::uint8_t> buffer) -> asio::awaitable<std::size_t> {
-      const std::size_t n = std::min(buffer.size(), merged.size() - offset);
-      std::memcpy(buffer.data(), merged.data() + offset, n);
-      offset += n;
-      co_return n;
+    fs::ByteSource source = [&merged, &offset](std::span<std::uint8_t> buffer) {
+      return copy_bytes(&merged, &offset, buffer);
     };
     auto putting = sdfs.put(source, merged.size(), results);
     const fs::PutResult put = co_await std::move(putting);
@@ -351,8 +353,9 @@ asio::awaitable<void> JobService::remove_shard_results(std::string job) {
     for (const auto& part : parts) co_await sdfs_.sdfs().remove(part.name);
   } catch (const boost::system::system_error& error) {
     if (is_cancel(error)) throw;
-  } catch (const std::exception& /*error*/) {
+  } catch (const std::exception& error) {
     // Left behind; `remove JOB` tries again.
+    spdlog::info("event=shard_results_left job={} error={}", core::log_quote(job), core::log_quote(error.what()));
   }
 }
 

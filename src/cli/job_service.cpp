@@ -53,13 +53,19 @@ json::object without_ok(json::object reply) {
   return reply;
 }
 
+}  // namespace
+
+asio::awaitable<void> append_bytes(std::string* out, std::span<const std::uint8_t> bytes) {
+  out->append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  co_return;
+}
+
+namespace {
+
 asio::awaitable<std::string> fetch_range(fs::Sdfs* sdfs, fs::NamedVersion version, std::uint64_t offset,
                                          std::optional<std::uint64_t> length) {
   std::string out;
-  fs::ByteSink sink = [&out](std::span<const std::uint8_t> bytes) -> asio::awaitable<void> {
-    out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    co_return;
-  };
+  fs::ByteSink sink = [&out](std::span<const std::uint8_t> bytes) { return append_bytes(&out, bytes); };
   auto reading = sdfs->read(std::move(version), fs::ReadRange{offset, length}, sink);
   co_await std::move(reading);
   co_return out;
@@ -162,13 +168,13 @@ asio::awaitable<ml::jobs::DatasetRef> JobService::resolve_dataset(std::string da
       ref.labels_version = found.entry.version;
       ref.labels_header = 8;
     } catch (const fs::SdfsError& /*missing*/) {
-      // Unlabelled: no accuracy.
+      ref.labels.reset();  // unlabelled: no accuracy
     }
   }
   co_return ref;
 }
 
-asio::awaitable<ml::jobs::ModelRef> JobService::resolve_model(std::string model, const ml::jobs::DatasetRef& data) {
+asio::awaitable<ml::jobs::ModelRef> JobService::resolve_model(std::string model, ml::jobs::DatasetRef data) {
   ml::Engine* engine = executor_service_.engine();
   if (engine == nullptr) throw CommandError("this node has no ML engine: " + executor_service_.problem());
   for (const auto& info : engine->models()) {

@@ -31,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@
 namespace idunno::cli {
 
 class ShardRunner;
+
+// Appends `bytes` to `out` (an SDFS read's sink into memory).
+boost::asio::awaitable<void> append_bytes(std::string* out, std::span<const std::uint8_t> bytes);
 
 class JobService final : public Service {
  public:
@@ -82,7 +86,7 @@ class JobService final : public Service {
   // The dataset a `sub` names, pinned to its current versions (uploading a
   // local path first).
   boost::asio::awaitable<ml::jobs::DatasetRef> resolve_dataset(std::string data);
-  boost::asio::awaitable<ml::jobs::ModelRef> resolve_model(std::string model, const ml::jobs::DatasetRef& data);
+  boost::asio::awaitable<ml::jobs::ModelRef> resolve_model(std::string model, ml::jobs::DatasetRef data);
 
   // Coordinator side (job_scheduling.cpp).
   void kick();

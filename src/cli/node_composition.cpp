@@ -26,8 +26,9 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
   transport_ = std::make_unique<TransportService>(executor, config_);
   membership_ = std::make_unique<MembershipService>(executor, config_, *transport_, dispatcher_, metrics_, events_,
                                                     started_at_);
-  coordinator_ = std::make_unique<CoordinatorService>(executor, config_, *transport_, *membership_, dispatcher_,
-                                                      metrics_, std::vector<HostedMachine>{{"sdfs", &namespace_}, {"jobs", &jobs_table_}});
+  coordinator_ =
+      std::make_unique<CoordinatorService>(executor, config_, *transport_, *membership_, dispatcher_, metrics_,
+                                           std::vector<HostedMachine>{{"sdfs", &namespace_}, {"jobs", &jobs_table_}});
   sdfs_ = std::make_unique<SdfsService>(executor, config_, *transport_, *membership_, *coordinator_, namespace_,
                                         io_pool_, dispatcher_, metrics_, *http_routes_);
   log_search_ = std::make_unique<LogSearchService>(config_, *transport_, *membership_, io_pool_, dispatcher_);
@@ -41,7 +42,7 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
   // takes most of a second, during which the loop does not run yet, and
   // their timers must start from when the node can actually answer.
   order_ = {transport_.get(), executor_service_.get(), membership_.get(), coordinator_.get(),
-            sdfs_.get(),      log_search_.get(), jobs_.get(),       console_.get()};
+            sdfs_.get(),      log_search_.get(),       jobs_.get(),       console_.get()};
 }
 
 NodeComposition::~NodeComposition() {

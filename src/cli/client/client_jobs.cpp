@@ -14,15 +14,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string reason_of(const net::console::TransferOutcome& outcome) {
-  try {
-    const auto value = json::parse(outcome.body);
-    if (value.is_object() && value.as_object().contains("error")) return std::string(value.at("error").as_string());
-  } catch (const std::exception&) {
-  }
-  return "the node answered HTTP " + std::to_string(outcome.status);
-}
-
 void upload(const core::HostPort& node, const std::string& token, const std::string& path,
             const TransferProgressFn& progress) {
   std::error_code ec;
@@ -31,12 +22,28 @@ void upload(const core::HostPort& node, const std::string& token, const std::str
   options.progress = [&progress](const net::console::TransferProgress& p) {
     if (progress) progress(p.done, p.total);
   };
-  const auto outcome = net::console::upload_file(node, token, "PUT", "/v1/files/" + percent_encode(uploaded_data_name(path)),
-                                                 path, options);
-  if (!outcome.ok()) throw std::runtime_error("uploading " + path + " failed: " + reason_of(outcome));
+  const auto outcome = net::console::upload_file(
+      node, token, "PUT", "/v1/files/" + percent_encode(uploaded_data_name(path)), path, options);
+  if (!outcome.ok()) throw std::runtime_error("uploading " + path + " failed: " + transfer_error(outcome));
 }
 
 }  // namespace
+
+std::string transfer_error(const net::console::TransferOutcome& outcome) {
+  bool is_json = true;
+  json::value value;
+  try {
+    value = json::parse(outcome.body);
+  } catch (const std::exception&) {
+    is_json = false;
+  }
+  if (is_json && value.is_object() && value.as_object().contains("error")) {
+    return std::string(value.at("error").as_string());
+  }
+  std::string body = outcome.body;
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+  return "the node answered HTTP " + std::to_string(outcome.status) + (body.empty() ? "" : ": " + body);
+}
 
 std::string uploaded_data_name(const std::string& path) {
   return "data/" + std::filesystem::path(path).filename().string();
@@ -57,7 +64,7 @@ void download_results(const core::HostPort& node, const std::string& token, cons
   };
   const auto outcome = net::console::download_file(
       node, token, "/v1/files/" + percent_encode(name) + "?version=" + std::to_string(version), local, options);
-  if (!outcome.ok()) throw std::runtime_error("downloading " + name + " failed: " + reason_of(outcome));
+  if (!outcome.ok()) throw std::runtime_error("downloading " + name + " failed: " + transfer_error(outcome));
 }
 
 }  // namespace idunno::cli

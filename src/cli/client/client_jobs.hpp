@@ -12,11 +12,16 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "net/console/file_transfer.hpp"
 
 namespace idunno::cli {
 
 // Called with (bytes done, bytes total when known) while a file moves.
 using TransferProgressFn = std::function<void(std::uint64_t done, std::optional<std::uint64_t> total)>;
+
+// What a failed HTTP transfer says went wrong: its JSON error, or the
+// status and body.
+std::string transfer_error(const net::console::TransferOutcome& outcome);
 
 // The SDFS name a local dataset file is uploaded as: "data/FILENAME".
 std::string uploaded_data_name(const std::string& path);

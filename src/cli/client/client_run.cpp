@@ -61,20 +61,6 @@ std::optional<std::string> unwritable(const std::string& path) {
   return std::nullopt;
 }
 
-// The JSON an HTTP answer carries, or what it says went wrong.
-std::string error_of(const net::console::TransferOutcome& outcome) {
-  try {
-    const auto value = json::parse(outcome.body);
-    if (value.is_object() && value.as_object().contains("error")) {
-      return std::string(value.at("error").as_string());
-    }
-  } catch (const std::exception&) {
-  }
-  std::string body = outcome.body;
-  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-  return "the node answered HTTP " + std::to_string(outcome.status) + (body.empty() ? "" : ": " + body);
-}
-
 int run_transfer(const ClientOptions& options, const CommandTable& table, const CommandSpec& spec,
                  const ClientStreams& io) {
   std::optional<std::string> input;
@@ -91,6 +77,7 @@ int run_transfer(const ClientOptions& options, const CommandTable& table, const 
   if (output) {
     if (auto problem = unwritable(*output)) return fail(options, io, kExitFailed, *problem);
   }
+  if (!spec.transfer) return fail(options, io, kExitUsage, options.command + " moves no file");
   const std::string target = spec.transfer->target(options.args);
   ProgressBar bar(io.progress, io.progress != nullptr && io.progress_is_terminal && !options.json,
                   input ? "sending" : "receiving");
@@ -100,7 +87,7 @@ int run_transfer(const ClientOptions& options, const CommandTable& table, const 
     if (input) {
       const auto outcome = net::console::upload_file(options.node, options.token, "PUT", target, *input, transfer);
       bar.finish();
-      if (!outcome.ok()) return fail(options, io, kExitFailed, error_of(outcome));
+      if (!outcome.ok()) return fail(options, io, kExitFailed, transfer_error(outcome));
       json::value result;
       try {
         result = json::parse(outcome.body);
@@ -110,9 +97,10 @@ int run_transfer(const ClientOptions& options, const CommandTable& table, const 
       print(options, io, table, result);
       return kExitOk;
     }
+    if (!output) return fail(options, io, kExitUsage, options.command + " has no local file to write");
     const auto outcome = net::console::download_file(options.node, options.token, target, *output, transfer);
     bar.finish();
-    if (!outcome.ok()) return fail(options, io, kExitFailed, error_of(outcome));
+    if (!outcome.ok()) return fail(options, io, kExitFailed, transfer_error(outcome));
     json::object result{{"path", *output}, {"bytes", outcome.bytes}};
     if (auto it = outcome.headers.find("x-idunno-version"); it != outcome.headers.end()) result["version"] = it->second;
     print(options, io, table, result);
@@ -168,8 +156,8 @@ int run_client(const ClientOptions& options, const CommandTable& table, const Cl
         return fail(options, io, kExitFailed, "the job " + args[0] + " is not done yet: its results are not merged");
       }
       try {
-        download_results(options.node, options.token, std::string(o.at("results").as_string()), version,
-                         *results_to, progress);
+        download_results(options.node, options.token, std::string(o.at("results").as_string()), version, *results_to,
+                         progress);
       } catch (const std::runtime_error& e) {
         return fail(options, io, kExitFailed, e.what());
       }

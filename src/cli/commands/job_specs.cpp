@@ -52,8 +52,8 @@ std::string render_stats(const json::value& v) {
 std::string render_results(const json::value& v) {
   const auto& o = v.as_object();
   std::ostringstream out;
-  out << "job " << field(o, "job") << " (" << field(o, "kind") << ", " << field(o, "state") << "): "
-      << field(o, "done") << "/" << field(o, "total") << " queries";
+  out << "job " << field(o, "job") << " (" << field(o, "kind") << ", " << field(o, "state") << "): " << field(o, "done")
+      << "/" << field(o, "total") << " queries";
   if (o.contains("accuracy") && !o.at("accuracy").is_null()) out << ", accuracy " << fixed(o, "accuracy", 4);
   out << "; results " << field(o, "results");
   if (o.contains("path")) out << " -> " << field(o, "path");

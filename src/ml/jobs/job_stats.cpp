@@ -109,7 +109,8 @@ std::int64_t integer_of(const boost::json::value& value) {
 
 boost::json::value JobStats::to_json() const {
   boost::json::array window;
-  for (const auto& [at, queries] : window_) window.push_back(boost::json::array{at.time_since_epoch().count(), queries});
+  for (const auto& [at, queries] : window_)
+    window.push_back(boost::json::array{at.time_since_epoch().count(), queries});
   boost::json::array histogram;
   for (const auto& [ns, queries] : histogram_) histogram.push_back(boost::json::array{ns, queries});
   return boost::json::object{{"window", std::move(window)},

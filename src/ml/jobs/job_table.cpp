@@ -41,9 +41,8 @@ bool JobEntry::has_work() const {
 }
 
 bool JobEntry::all_done() const {
-  return done == total() && std::all_of(shards.begin(), shards.end(), [](const auto& entry) {
-           return entry.second.state == ShardState::done;
-         });
+  return done == total() && std::all_of(shards.begin(), shards.end(),
+                                        [](const auto& entry) { return entry.second.state == ShardState::done; });
 }
 
 std::uint64_t JobEntry::in_flight() const {

@@ -141,10 +141,8 @@ JobEntry job_from_json(const json::value& value) {
 std::string JobTable::snapshot() const {
   json::array jobs;
   for (const auto& [name, job] : jobs_) jobs.push_back(job_to_json(job));
-  return json::serialize(json::object{{"version", kSnapshotVersion},
-                                      {"phase", to_string(phase_)},
-                                      {"time_ms", time_ms_},
-                                      {"jobs", std::move(jobs)}});
+  return json::serialize(json::object{
+      {"version", kSnapshotVersion}, {"phase", to_string(phase_)}, {"time_ms", time_ms_}, {"jobs", std::move(jobs)}});
 }
 
 void JobTable::restore(std::string_view snapshot) {
@@ -188,8 +186,8 @@ json::object phase_command(Phase phase, std::uint64_t at_ms) {
 
 json::object lease_command(std::string_view job, std::uint64_t shard, std::uint64_t begin, std::uint64_t end,
                            std::uint64_t batch, std::string_view worker, std::uint64_t at_ms) {
-  return json::object{{"op", "lease"}, {"job", job},       {"shard", shard},   {"begin", begin},
-                      {"end", end},    {"batch", batch},   {"worker", worker}, {"at_ms", at_ms}};
+  return json::object{{"op", "lease"}, {"job", job},     {"shard", shard},   {"begin", begin},
+                      {"end", end},    {"batch", batch}, {"worker", worker}, {"at_ms", at_ms}};
 }
 
 json::object complete_command(const ShardOutcome& outcome) {

@@ -31,9 +31,8 @@ json::object rates(const JobTable& table, std::uint64_t now_ms) {
 
 json::object stats_of(const std::string& name, const JobEntry& job) {
   const ProcessingStats s = job.stats.processing();
-  return json::object{{"job", name},        {"count", s.count},       {"avg_ms", s.avg_ms},
-                      {"std_ms", s.std_ms}, {"p50_ms", s.p50_ms},     {"p90_ms", s.p90_ms},
-                      {"p95_ms", s.p95_ms}, {"p99_ms", s.p99_ms}};
+  return json::object{{"job", name},        {"count", s.count},   {"avg_ms", s.avg_ms}, {"std_ms", s.std_ms},
+                      {"p50_ms", s.p50_ms}, {"p90_ms", s.p90_ms}, {"p95_ms", s.p95_ms}, {"p99_ms", s.p99_ms}};
 }
 
 json::object stats(const JobTable& table, const json::object& query) {

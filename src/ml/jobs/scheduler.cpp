@@ -43,8 +43,8 @@ std::uint64_t next_shard_queries(const JobTable& table, const JobEntry& job, std
   }
   if (job.cost_ns > 0 && weighted_cost_ns > 0 && policy.shards_per_window > 0) {
     const double rate_per_share = static_cast<double>(std::max<std::size_t>(1, workers)) * 1e9 / weighted_cost_ns;
-    const double window_queries = std::chrono::duration<double>(kRateWindow).count() *
-                                  static_cast<double>(job.share) * rate_per_share;
+    const double window_queries =
+        std::chrono::duration<double>(kRateWindow).count() * static_cast<double>(job.share) * rate_per_share;
     const auto cap = static_cast<std::uint64_t>(window_queries / static_cast<double>(policy.shards_per_window));
     batches = std::min(batches, std::max<std::uint64_t>(1, cap / batch));
   }
@@ -114,8 +114,9 @@ std::vector<ExpiredLease> expired_leases(const JobTable& table, std::uint64_t no
     for (const auto& [id, shard] : job.shards) {
       if (shard.state != ShardState::leased) continue;
       const double expected_ms = static_cast<double>(job.cost_ns) * static_cast<double>(shard.queries()) / 1e6;
-      const auto timeout = std::max<std::uint64_t>(static_cast<std::uint64_t>(policy.lease_timeout_min.count()),
-                                                   static_cast<std::uint64_t>(policy.lease_timeout_factor * expected_ms));
+      const auto timeout =
+          std::max<std::uint64_t>(static_cast<std::uint64_t>(policy.lease_timeout_min.count()),
+                                  static_cast<std::uint64_t>(policy.lease_timeout_factor * expected_ms));
       if (now_ms > shard.leased_ms + timeout) out.push_back({name, id, shard.attempt});
     }
   }

@@ -146,7 +146,8 @@ class Sim {
       ASSERT_TRUE(reply.at("ok").as_bool()) << json::serialize(reply);
       auto& w = worker(d.worker);
       if (w.queue.empty()) w.front_started_us = now_us_;
-      w.queue.push_back(Running{d.job, d.shard, reply.at("attempt").to_number<std::uint64_t>(), d.begin, d.end, d.batch});
+      w.queue.push_back(
+          Running{d.job, d.shard, reply.at("attempt").to_number<std::uint64_t>(), d.begin, d.end, d.batch});
     }
     // Work-conserving: while a runnable job has work, every live worker
     // holds a lease.

@@ -53,12 +53,9 @@ json::value to_json(const ModelRef& model) {
 }
 
 json::value to_json(const DatasetRef& data) {
-  json::object out{{"images", data.images},
-                   {"images_version", data.images_version},
-                   {"compressed", data.compressed},
-                   {"images_header", data.images_header},
-                   {"item_bytes", data.item_bytes},
-                   {"labels_header", data.labels_header},
+  json::object out{{"images", data.images},         {"images_version", data.images_version},
+                   {"compressed", data.compressed}, {"images_header", data.images_header},
+                   {"item_bytes", data.item_bytes}, {"labels_header", data.labels_header},
                    {"queries", data.queries}};
   if (data.labels) {
     out["labels"] = *data.labels;
@@ -68,9 +65,15 @@ json::value to_json(const DatasetRef& data) {
 }
 
 json::value to_json(const ShardTask& task) {
-  return json::object{{"job", task.job},       {"shard", task.shard},     {"attempt", task.attempt},
-                      {"model", to_json(task.model)}, {"data", to_json(task.data)}, {"begin", task.begin},
-                      {"end", task.end},       {"batch", task.batch},     {"results", task.results}};
+  return json::object{{"job", task.job},
+                      {"shard", task.shard},
+                      {"attempt", task.attempt},
+                      {"model", to_json(task.model)},
+                      {"data", to_json(task.data)},
+                      {"begin", task.begin},
+                      {"end", task.end},
+                      {"batch", task.batch},
+                      {"results", task.results}};
 }
 
 json::value to_json(const ShardOutcome& outcome) {
