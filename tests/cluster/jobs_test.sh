@@ -20,7 +20,7 @@ has_coordinator() {
   [ -n "$(client "$1" --json coordinator 2>/dev/null | json_get 'v.get("name") or ""')" ]
 }
 coordinator_name() { client "$1" --json coordinator | json_get 'v.get("name") or ""'; }
-job_state() { client "$1" --json get-results "$2" 2>/dev/null | json_get 'v["state"]'; }
+job_state() { client "$1" --json get-results "$2" 2>/dev/null | json_get 'v.get("state", "")'; }
 job_done_count() { client "$1" --json job-rates | json_get "sum(j['done'] for j in v['jobs'] if j['job']=='$2')"; }
 is_done() { [ "$(job_state "$1" "$2")" = done ]; }
 both_done() { is_done "$1" "$2" && is_done "$1" "$3"; }
@@ -108,6 +108,31 @@ for job in cheap costly; do
   [ "$count" -eq 10000 ] || fail "$job's statistics cover $count queries"
 done
 
+# The WebSocket console drives jobs with the same commands.
+python3 - "$(dirname "$0")/../../bench" $((8000 + talk)) "$images" <<'PY' || fail "jobs through the WebSocket console"
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from wsclient import Console
+console = Console("127.0.0.1", int(sys.argv[2]))
+reply = console.call("sub", "ws-job", sys.argv[3], "100", "--model", "lenet")
+assert reply["ok"] and reply["result"]["job"] == "ws-job", reply
+assert not console.call("sub", "ws-job", sys.argv[3], "100")["ok"], "a duplicate sub through the console"
+deadline = time.time() + 60
+def state():
+    reply = console.call("get-results", "ws-job")
+    # Before its first query is done, get-results is an error.
+    return reply["result"]["state"] if reply["ok"] else "nothing done"
+while state() != "done":
+    assert time.time() < deadline, "ws-job did not finish"
+    time.sleep(0.2)
+rates = {j["job"]: j for j in console.call("job-rates")["result"]["jobs"]}
+assert rates["ws-job"]["done"] == rates["ws-job"]["total"] == 10000, rates["ws-job"]
+stats = console.call("get-stats", "ws-job")["result"]["jobs"][0]
+assert stats["count"] == 10000 and stats["p50_ms"] <= stats["p99_ms"], stats
+nodes = console.call("vm-states")["result"]["nodes"]
+assert sum(1 for n in nodes if n["role"] == "coordinator") == 1, nodes
+print("console: sub, get-results, job-rates, get-stats and vm-states answered")
+PY
 client $talk remove ref-cheap >/dev/null || fail "remove"
 out=$(client $talk get-results ref-cheap 2>&1) && fail "get-results of a removed job worked: $out"
 log "PASS"
