@@ -73,7 +73,28 @@ std::vector<LeaseDecision> plan_leases(const JobTable& table, const std::vector<
     if (c.has_work()) candidates.push_back(std::move(c));
   }
   // Slots are filled round by round (every worker's first free slot, then
-  // the second), so work spreads over workers before it doubles up.
+  // the second), so work spreads over workers before it doubles up. A job
+  // that has no shard yet gets its first (one batch: its cost is unknown)
+  // at once, on the least busy worker, even when every slot is taken: a
+  // new job starts without waiting for another job's shard to end.
+  for (auto& c : candidates) {
+    if (!c.job->shards.empty() || c.job->cost_ns != 0) continue;
+    const auto least = std::min_element(workers.begin(), workers.end(), [&busy](const auto& a, const auto& b) {
+      return busy[a] < busy[b];
+    });
+    if (busy[*least] < policy.leases_per_worker) continue;  // a free slot will take it below
+    LeaseDecision d;
+    d.job = c.job->name;
+    d.worker = *least;
+    d.shard = c.next_id++;
+    d.begin = c.planned;
+    d.end = std::min(c.job->total(), d.begin + std::max<std::uint64_t>(1, c.job->batch));
+    d.batch = c.job->batch;
+    c.planned = d.end;
+    c.vtime += static_cast<double>(d.end - d.begin) / static_cast<double>(c.job->share);
+    ++busy[*least];
+    out.push_back(std::move(d));
+  }
   for (std::size_t round = 0; round < policy.leases_per_worker; ++round) {
     for (const auto& worker : workers) {
       if (busy[worker] > round) continue;

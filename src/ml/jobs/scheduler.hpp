@@ -65,8 +65,9 @@ struct ExpiredLease {
 };
 
 // Leases for the free slots of `workers` (live workers, in a stable order),
-// as if each were applied in turn. Empty when no job has work or no slot
-// is free.
+// as if each were applied in turn, plus the first shard of a job that has
+// none yet even when no slot is free. Empty when no job has work or no
+// slot is free.
 std::vector<LeaseDecision> plan_leases(const JobTable& table, const std::vector<std::string>& workers,
                                        const SchedulerPolicy& policy);
 

@@ -315,6 +315,25 @@ TEST(SchedulerSim, SharesWeightTheRates) {
   }
 }
 
+TEST(SchedulerSim, ANewJobStartsAtOnceWhileEveryWorkerIsBusy) {
+  auto jobs = level_jobs({{"first", 500}}, 4, 60);
+  Sim sim(4, jobs, 5);
+  sim.add_jobs();
+  sim.run(5'000'000);
+  JobEntry late;
+  late.name = "late";
+  late.model = ModelRef{"lenet", true, 1, 0};
+  late.data.queries = 5000;
+  late.batch = 32;
+  ASSERT_TRUE(sim.apply(add_job_command(late, 5000)).at("ok").as_bool());
+  std::vector<std::string> live;
+  for (const auto& w : sim.workers()) live.push_back(w.name);
+  const auto leases = plan_leases(sim.table(), live, SchedulerPolicy{});
+  ASSERT_EQ(leases.size(), 1U) << "every worker is busy with 'first', yet 'late' gets its first shard";
+  EXPECT_EQ(leases[0].job, "late");
+  EXPECT_EQ(leases[0].end - leases[0].begin, 32U) << "one batch, its cost being unknown";
+}
+
 TEST(SchedulerSim, AJobFinishingLeavesItsShareToTheOthers) {
   // "short" has a tenth of the queries: once it is done, "long" gets every
   // worker (work conservation is checked after every step).
