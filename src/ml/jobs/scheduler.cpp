@@ -79,9 +79,8 @@ std::vector<LeaseDecision> plan_leases(const JobTable& table, const std::vector<
   // new job starts without waiting for another job's shard to end.
   for (auto& c : candidates) {
     if (!c.job->shards.empty() || c.job->cost_ns != 0) continue;
-    const auto least = std::min_element(workers.begin(), workers.end(), [&busy](const auto& a, const auto& b) {
-      return busy[a] < busy[b];
-    });
+    const auto least = std::min_element(workers.begin(), workers.end(),
+                                        [&busy](const auto& a, const auto& b) { return busy[a] < busy[b]; });
     if (busy[*least] < policy.leases_per_worker) continue;  // a free slot will take it below
     LeaseDecision d;
     d.job = c.job->name;
