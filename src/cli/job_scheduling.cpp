@@ -9,10 +9,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
-#include <cstring>
 
 #include "cli/job_service.hpp"
 #include "cli/shard_runner.hpp"
+#include "core/wall_clock.hpp"
 #include "core/logging.hpp"
 #include "ml/jobs/job_table_codec.hpp"
 #include "net/swim/swim_driver.hpp"
@@ -41,21 +41,7 @@ constexpr std::uint64_t kMaxAttempts = 3;
 constexpr int kLocalTries = 3;
 constexpr auto kLocalBackoff = 1500ms;
 
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
-
 bool is_cancel(const boost::system::system_error& error) { return error.code() == asio::error::operation_aborted; }
-
-// The next bytes of `from` after `*offset` (a put's source from memory).
-asio::awaitable<std::size_t> copy_bytes(const std::string* from, std::size_t* offset, std::span<std::uint8_t> buffer) {
-  const std::size_t n = std::min(buffer.size(), from->size() - *offset);
-  std::memcpy(buffer.data(), from->data() + *offset, n);
-  *offset += n;
-  co_return n;
-}
 
 }  // namespace
 
@@ -230,9 +216,10 @@ asio::awaitable<void> JobService::schedule_round() {
       if (shard.state == ml::jobs::ShardState::leased && !live_set.contains(shard.worker)) gone.insert(shard.worker);
     }
   }
-  for (const auto& worker : gone) co_await propose(ml::jobs::release_command(worker, now_ms()));
-  for (const auto& expired : ml::jobs::expired_leases(table_, now_ms(), policy_)) {
-    co_await propose(ml::jobs::release_shard_command(expired.job, expired.shard, expired.attempt, now_ms()));
+  for (const auto& worker : gone) co_await propose(ml::jobs::release_command(worker, core::wall_clock_ms()));
+  for (const auto& expired : ml::jobs::expired_leases(table_, core::wall_clock_ms(), policy_)) {
+    co_await propose(
+        ml::jobs::release_shard_command(expired.job, expired.shard, expired.attempt, core::wall_clock_ms()));
   }
   // Finished jobs: merge their shards' results once.
   for (const auto& [name, job] : table_.jobs()) {
@@ -243,8 +230,8 @@ asio::awaitable<void> JobService::schedule_round() {
   }
   if (!leading_) co_return;
   for (const auto& d : ml::jobs::plan_leases(table_, live, policy_)) {
-    const auto reply =
-        co_await propose(ml::jobs::lease_command(d.job, d.shard, d.begin, d.end, d.batch, d.worker, now_ms()));
+    const auto reply = co_await propose(
+        ml::jobs::lease_command(d.job, d.shard, d.begin, d.end, d.batch, d.worker, core::wall_clock_ms()));
     if (!reply || !reply->at("ok").as_bool()) break;  // the table changed under us: plan again
     const ml::jobs::JobEntry* job = table_.job(d.job);
     if (job == nullptr) continue;
@@ -288,7 +275,8 @@ asio::awaitable<void> JobService::start_shard(ml::jobs::ShardTask task, std::str
   unreachable_until_[worker] = std::chrono::steady_clock::now() + kUnreachableFor;
   spdlog::warn("event=task_start_failed job={} shard={} node={} error={}", core::log_quote(task.job), task.shard,
                worker, core::log_quote(failure));
-  if (leading_) co_await propose(ml::jobs::release_shard_command(task.job, task.shard, task.attempt, now_ms()));
+  if (leading_)
+    co_await propose(ml::jobs::release_shard_command(task.job, task.shard, task.attempt, core::wall_clock_ms()));
 }
 
 asio::awaitable<void> JobService::merge(std::string job_name) {
@@ -303,11 +291,9 @@ asio::awaitable<void> JobService::merge(std::string job_name) {
     std::string merged;
     fs::Sdfs& sdfs = sdfs_.sdfs();
     for (const auto& [id, version] : parts) {
-      fs::ByteSink sink = [&merged](std::span<const std::uint8_t> bytes) { return append_bytes(&merged, bytes); };
       bool lost = false;
       try {
-        auto reading = sdfs.get(ml::jobs::shard_results_name(job_name, id), version, fs::ReadRange{}, sink);
-        co_await std::move(reading);
+        merged += co_await sdfs_fetch(&sdfs, ml::jobs::shard_results_name(job_name, id), version, 0, std::nullopt);
       } catch (const fs::SdfsError& error) {
         if (error.kind() != fs::SdfsErrorKind::unavailable && error.kind() != fs::SdfsErrorKind::not_found) throw;
         // Every copy of the shard's results is gone (more nodes died than
@@ -318,19 +304,14 @@ asio::awaitable<void> JobService::merge(std::string job_name) {
         lost = true;
       }
       if (lost) {
-        co_await propose(ml::jobs::redo_shard_command(job_name, id, now_ms()));
+        co_await propose(ml::jobs::redo_shard_command(job_name, id, core::wall_clock_ms()));
         merging_.erase(job_name);
         kick();
         co_return;
       }
     }
-    std::size_t offset = 0;
-    fs::ByteSource source = [&merged, &offset](std::span<std::uint8_t> buffer) {
-      return copy_bytes(&merged, &offset, buffer);
-    };
-    auto putting = sdfs.put(source, merged.size(), results);
-    const fs::PutResult put = co_await std::move(putting);
-    co_await propose(ml::jobs::finish_command(job_name, put.version, now_ms()));
+    const std::uint64_t version = co_await sdfs_put(&sdfs, results, std::move(merged));
+    co_await propose(ml::jobs::finish_command(job_name, version, core::wall_clock_ms()));
   } catch (const boost::system::system_error& error) {
     if (is_cancel(error)) throw;
     failure = error.what();
@@ -394,9 +375,10 @@ asio::awaitable<void> JobService::run_shard(ml::jobs::ShardTask task) {
     }
   }
   if (task.attempt >= kMaxAttempts) {
-    co_await report(ml::jobs::fail_command(task.job, "shard " + std::to_string(task.shard) + ": " + failure, now_ms()));
+    co_await report(ml::jobs::fail_command(task.job, "shard " + std::to_string(task.shard) + ": " + failure,
+                                           core::wall_clock_ms()));
   } else {
-    co_await report(ml::jobs::release_shard_command(task.job, task.shard, task.attempt, now_ms()));
+    co_await report(ml::jobs::release_shard_command(task.job, task.shard, task.attempt, core::wall_clock_ms()));
   }
 }
 

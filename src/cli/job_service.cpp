@@ -4,10 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
-#include <charconv>
+#include "cli/commands/command_table.hpp"
 #include <filesystem>
 
 #include "cli/job_service.hpp"
+#include "cli/shard_runner.hpp"
+#include "core/wall_clock.hpp"
 #include "core/logging.hpp"
 #include "fs/sdfs_local.hpp"
 #include "ml/base/gzip.hpp"
@@ -26,49 +28,9 @@ namespace {
 constexpr auto kTimeout = 10s;
 constexpr std::string_view kSdfsPrefix = "sdfs:";
 
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
-
-std::optional<std::uint64_t> parse_count(const std::string& text) {
-  std::uint64_t value = 0;
-  const auto* end = text.data() + text.size();
-  auto [at, error] = std::from_chars(text.data(), end, value);
-  if (error != std::errc() || at != end || text.empty()) return std::nullopt;
-  return value;
-}
-
-// The labels file that goes with an images file by the usual naming, as
-// an SDFS name.
-std::optional<std::string> labels_name_for(const std::string& images) {
-  const auto at = images.find("-images-idx3-");
-  if (at == std::string::npos) return std::nullopt;
-  return images.substr(0, at) + "-labels-idx1-" + images.substr(at + std::string_view("-images-idx3-").size());
-}
-
 json::object without_ok(json::object reply) {
   reply.erase("ok");
   return reply;
-}
-
-}  // namespace
-
-asio::awaitable<void> append_bytes(std::string* out, std::span<const std::uint8_t> bytes) {
-  out->append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  co_return;
-}
-
-namespace {
-
-asio::awaitable<std::string> fetch_range(fs::Sdfs* sdfs, fs::NamedVersion version, std::uint64_t offset,
-                                         std::optional<std::uint64_t> length) {
-  std::string out;
-  fs::ByteSink sink = [&out](std::span<const std::uint8_t> bytes) { return append_bytes(&out, bytes); };
-  auto reading = sdfs->read(std::move(version), fs::ReadRange{offset, length}, sink);
-  co_await std::move(reading);
-  co_return out;
 }
 
 }  // namespace
@@ -109,20 +71,16 @@ asio::awaitable<ml::jobs::DatasetRef> JobService::resolve_dataset(std::string da
   try {
     if (data.starts_with(kSdfsPrefix)) {
       name = data.substr(kSdfsPrefix.size());
-      labels = labels_name_for(name);
+      labels = ml::labels_name_for(name);
     } else {
       // A path on this node: its images file (and the labels file beside
       // it) go to SDFS as data/FILENAME first.
       if (!std::filesystem::is_regular_file(data)) throw CommandError("no such dataset file: " + data);
       name = "data/" + std::filesystem::path(data).filename().string();
-      auto source = co_await fs::LocalFileSource::open(sdfs_.io_pool(), data);
-      auto putting = sdfs.put(source->source(), source->size(), name);
-      co_await std::move(putting);
+      co_await sdfs_.put_local(data, name);
       if (const auto local_labels = ml::labels_path_for(data)) {
         labels = "data/" + std::filesystem::path(*local_labels).filename().string();
-        auto label_source = co_await fs::LocalFileSource::open(sdfs_.io_pool(), *local_labels);
-        auto label_put = sdfs.put(label_source->source(), label_source->size(), *labels);
-        co_await std::move(label_put);
+        co_await sdfs_.put_local(*local_labels, *labels);
       } else {
         labels.reset();
       }
@@ -144,7 +102,8 @@ asio::awaitable<ml::jobs::DatasetRef> JobService::resolve_dataset(std::string da
   ref.images_version = images.entry.version;
   // The header says how many queries and how big each is; of a gzip'd
   // file, the first 64 KiB inflate to far more than a header.
-  std::string head = co_await fetch_range(&sdfs, images, 0, std::min<std::uint64_t>(images.entry.size, 64 << 10));
+  std::string head =
+      co_await sdfs_fetch(&sdfs, name, images.entry.version, 0, std::min<std::uint64_t>(images.entry.size, 64 << 10));
   try {
     if (ml::is_gzip(head)) {
       ref.compressed = true;
@@ -204,7 +163,7 @@ asio::awaitable<json::value> JobService::sub(std::vector<std::string> args) {
   ml::jobs::JobEntry job;
   job.name = args.at(0);
   std::string model = args.at(0);
-  const auto batch = parse_count(args.at(2));
+  const auto batch = parse_unsigned(args.at(2));
   if (!batch || *batch == 0) throw CommandError("BATCH must be a batch size of at least 1");
   job.batch = *batch;
   for (std::size_t i = 3; i < args.size(); i += 2) {
@@ -212,7 +171,7 @@ asio::awaitable<json::value> JobService::sub(std::vector<std::string> args) {
     if (args[i] == "--model") {
       model = args[i + 1];
     } else if (args[i] == "--share") {
-      const auto share = parse_count(args[i + 1]);
+      const auto share = parse_unsigned(args[i + 1]);
       if (!share || *share == 0) throw CommandError("--share takes a whole number of at least 1");
       job.share = *share;
     } else {
@@ -229,7 +188,7 @@ asio::awaitable<json::value> JobService::sub(std::vector<std::string> args) {
                        std::to_string(job.data.queries) + " queries)");
   }
   job.model = co_await resolve_model(model, job.data);
-  auto reply = co_await submit(ml::jobs::add_job_command(job, now_ms()));
+  auto reply = co_await submit(ml::jobs::add_job_command(job, core::wall_clock_ms()));
   co_return json::object{{"job", job.name}, {"kind", "infer"}, {"state", reply.at("state")}};
 }
 
@@ -240,7 +199,7 @@ asio::awaitable<json::value> JobService::remove(std::vector<std::string> args) {
 }
 
 asio::awaitable<json::value> JobService::set_batch(std::vector<std::string> args) {
-  const auto batch = parse_count(args.at(1));
+  const auto batch = parse_unsigned(args.at(1));
   if (!batch || *batch == 0) throw CommandError("BATCH must be a batch size of at least 1");
   co_await submit(ml::jobs::set_batch_command(args.at(0), *batch));
   co_return json::object{{"job", args[0]}, {"batch", *batch}};
@@ -249,14 +208,14 @@ asio::awaitable<json::value> JobService::set_batch(std::vector<std::string> args
 asio::awaitable<json::value> JobService::phase(std::vector<std::string> args) {
   const auto phase = ml::jobs::phase_from(args.at(0));
   if (!phase || args[0] == "stopped") throw CommandError("usage: phase train|infer|stop");
-  auto reply = co_await submit(ml::jobs::phase_command(*phase, now_ms()));
+  auto reply = co_await submit(ml::jobs::phase_command(*phase, core::wall_clock_ms()));
   co_return json::object{{"phase", reply.at("phase")}};
 }
 
 asio::awaitable<json::value> JobService::job_rates(std::vector<std::string> /*args*/) {
   json::object query;
   query["q"] = "rates";
-  query["now_ms"] = now_ms();
+  query["now_ms"] = core::wall_clock_ms();
   auto reply = co_await read(std::move(query));
   co_return reply;
 }
@@ -283,19 +242,7 @@ asio::awaitable<json::value> JobService::get_results(std::vector<std::string> ar
   try {
     fs::Sdfs& sdfs = sdfs_.sdfs();
     const fs::NamedVersion found = co_await sdfs.stat(std::string(reply.at("results").as_string()), version);
-    auto sink = co_await fs::LocalFileSink::create(sdfs_.io_pool(), args[1]);
-    std::string read_failure;
-    try {
-      auto reading = sdfs.read(found, fs::ReadRange{}, sink->sink());
-      co_await std::move(reading);
-    } catch (const fs::SdfsError& e) {
-      read_failure = e.what();
-    }
-    if (!read_failure.empty()) {
-      co_await sink->discard();
-      throw CommandError(read_failure);
-    }
-    co_await sink->commit();
+    co_await sdfs_.get_local(found, args[1]);
   } catch (const fs::SdfsError& e) {
     failure = e.what();
   }

@@ -31,7 +31,6 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -51,9 +50,6 @@
 namespace idunno::cli {
 
 class ShardRunner;
-
-// Appends `bytes` to `out` (an SDFS read's sink into memory).
-boost::asio::awaitable<void> append_bytes(std::string* out, std::span<const std::uint8_t> bytes);
 
 class JobService final : public Service {
  public:

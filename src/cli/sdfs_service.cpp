@@ -1,7 +1,7 @@
 #include "cli/sdfs_service.hpp"
 
 #include <boost/json.hpp>
-#include <charconv>
+#include "cli/commands/command_table.hpp"
 #include <optional>
 
 #include "fs/sdfs_local.hpp"
@@ -13,14 +13,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
-
-std::optional<std::uint64_t> parse_number(const std::string& text) {
-  std::uint64_t value = 0;
-  const auto* end = text.data() + text.size();
-  auto [at, error] = std::from_chars(text.data(), end, value);
-  if (error != std::errc() || at != end || text.empty()) return std::nullopt;
-  return value;
-}
 
 fs::SdfsCluster cluster_of(CoordinatorService& coordinator, MembershipService& membership, const fs::Namespace& ns) {
   fs::SdfsCluster cluster;
@@ -51,7 +43,7 @@ GetArgs parse_get(const std::vector<std::string>& args) {
   GetArgs out{args.at(0), args.at(1), std::nullopt};
   if (args.size() == 2) return out;
   if (args.size() != 4 || args[2] != "--version") throw CommandError("usage: get SDFSNAME LOCAL [--version V]");
-  out.version = parse_number(args[3]);
+  out.version = parse_unsigned(args[3]);
   if (!out.version || *out.version == 0) throw CommandError("--version takes a version number (1, 2, ...)");
   return out;
 }
@@ -112,12 +104,34 @@ asio::awaitable<void> SdfsService::stop(StopDeadline /*deadline*/) {
   co_await replicas_->stop();
 }
 
+asio::awaitable<fs::PutResult> SdfsService::put_local(std::string local, std::string name) {
+  auto source = co_await fs::LocalFileSource::open(io_pool_, local);
+  auto putting = sdfs_->put(source->source(), source->size(), std::move(name));
+  co_return co_await std::move(putting);
+}
+
+asio::awaitable<std::uint64_t> SdfsService::get_local(fs::NamedVersion found, std::string local) {
+  auto sink = co_await fs::LocalFileSink::create(io_pool_, local);
+  std::uint64_t bytes = 0;
+  std::optional<fs::SdfsError> read_failure;
+  try {
+    auto reading = sdfs_->read(found, fs::ReadRange{}, sink->sink());
+    bytes = co_await std::move(reading);
+  } catch (const fs::SdfsError& e) {
+    read_failure = e;
+  }
+  if (read_failure) {
+    co_await sink->discard();
+    throw fs::SdfsError(*read_failure);
+  }
+  co_await sink->commit();
+  co_return bytes;
+}
+
 asio::awaitable<json::value> SdfsService::put(std::vector<std::string> args) {
   fs::PutResult result;
   try {
-    auto source = co_await fs::LocalFileSource::open(io_pool_, args.at(0));
-    auto putting = sdfs_->put(source->source(), source->size(), args.at(1));
-    result = co_await std::move(putting);
+    result = co_await put_local(args.at(0), args.at(1));
   } catch (const fs::SdfsError& e) {
     throw CommandError(e.what());
   }
@@ -132,19 +146,7 @@ asio::awaitable<json::value> SdfsService::get(std::vector<std::string> args) {
   try {
     // Looked up first: a missing file writes no local file at all.
     found = co_await sdfs_->stat(request.name, request.version);
-    auto sink = co_await fs::LocalFileSink::create(io_pool_, request.local);
-    std::string read_failure;
-    try {
-      auto reading = sdfs_->read(found, fs::ReadRange{}, sink->sink());
-      bytes = co_await std::move(reading);
-    } catch (const fs::SdfsError& e) {
-      read_failure = e.what();
-    }
-    if (!read_failure.empty()) {
-      co_await sink->discard();
-      throw CommandError(read_failure);
-    }
-    co_await sink->commit();
+    bytes = co_await get_local(found, request.local);
   } catch (const fs::SdfsError& e) {
     failure = e.what();
   }
@@ -186,7 +188,7 @@ asio::awaitable<json::value> SdfsService::store(std::vector<std::string> /*args*
 }
 
 asio::awaitable<json::value> SdfsService::get_versions(std::vector<std::string> args) {
-  const auto count = parse_number(args.at(1));
+  const auto count = parse_unsigned(args.at(1));
   if (!count || *count == 0 || *count > 1'000'000) throw CommandError("N must be a number of versions (1, 2, ...)");
   std::vector<fs::NamedVersion> found;
   std::uint64_t bytes = 0;

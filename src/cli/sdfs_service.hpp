@@ -63,6 +63,12 @@ class SdfsService final : public Service {
   boost::asio::awaitable<void> stop(StopDeadline deadline) override;
 
   fs::Sdfs& sdfs() { return *sdfs_; }
+  // Stores this node's file `local` as the next version of `name`. Throws
+  // fs::SdfsError.
+  boost::asio::awaitable<fs::PutResult> put_local(std::string local, std::string name);
+  // Writes `found` into this node's file `local`, atomically: on a failed
+  // read no file is left. Returns the bytes written; throws fs::SdfsError.
+  boost::asio::awaitable<std::uint64_t> get_local(fs::NamedVersion found, std::string local);
   core::ThreadPool& io_pool() { return io_pool_; }
 
  private:

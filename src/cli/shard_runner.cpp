@@ -11,6 +11,7 @@
 #include <span>
 #include <stdexcept>
 
+#include "core/wall_clock.hpp"
 #include "core/logging.hpp"
 #include "core/thread_pool.hpp"
 #include "fs/sdfs.hpp"
@@ -54,6 +55,20 @@ asio::awaitable<void> append_to(std::shared_ptr<std::string> out, std::span<cons
   co_return;
 }
 
+asio::awaitable<std::size_t> next_piece(std::shared_ptr<std::string> bytes, std::shared_ptr<std::size_t> at,
+                                        std::span<std::uint8_t> buffer) {
+  const std::size_t n = std::min(buffer.size(), bytes->size() - *at);
+  std::copy_n(bytes->data() + *at, n, reinterpret_cast<char*>(buffer.data()));
+  *at += n;
+  co_return n;
+}
+
+std::shared_ptr<ml::IdxDataset> decode(std::string images, std::optional<std::string> labels, std::string name) {
+  return ml::IdxDataset::from_bytes(std::move(images), std::move(labels), std::move(name));
+}
+
+}  // namespace
+
 asio::awaitable<std::string> sdfs_fetch(fs::Sdfs* sdfs, std::string name, std::uint64_t version, std::uint64_t offset,
                                         std::optional<std::uint64_t> length) {
   auto out = std::make_shared<std::string>();
@@ -63,14 +78,6 @@ asio::awaitable<std::string> sdfs_fetch(fs::Sdfs* sdfs, std::string name, std::u
   co_return std::move(*out);
 }
 
-asio::awaitable<std::size_t> next_piece(std::shared_ptr<std::string> bytes, std::shared_ptr<std::size_t> at,
-                                        std::span<std::uint8_t> buffer) {
-  const std::size_t n = std::min(buffer.size(), bytes->size() - *at);
-  std::copy_n(bytes->data() + *at, n, reinterpret_cast<char*>(buffer.data()));
-  *at += n;
-  co_return n;
-}
-
 asio::awaitable<std::uint64_t> sdfs_put(fs::Sdfs* sdfs, std::string name, std::string bytes) {
   auto content = std::make_shared<std::string>(std::move(bytes));
   auto at = std::make_shared<std::size_t>(0);
@@ -78,12 +85,6 @@ asio::awaitable<std::uint64_t> sdfs_put(fs::Sdfs* sdfs, std::string name, std::s
   const fs::PutResult put = co_await sdfs->put(std::move(source), content->size(), std::move(name));
   co_return put.version;
 }
-
-std::shared_ptr<ml::IdxDataset> decode(std::string images, std::optional<std::string> labels, std::string name) {
-  return ml::IdxDataset::from_bytes(std::move(images), std::move(labels), std::move(name));
-}
-
-}  // namespace
 
 ShardRunnerPorts sdfs_runner_ports(fs::Sdfs& sdfs) {
   ShardRunnerPorts ports;
@@ -217,9 +218,7 @@ asio::awaitable<ShardOutcome> ShardRunner::run_task(ShardTask task) {
   }
   std::string text = std::move(result.text);
   outcome.results_version = co_await put_results(task.results, std::move(text));
-  outcome.finished_ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  outcome.finished_ms = core::wall_clock_ms();
   co_return outcome;
 }
 

@@ -58,7 +58,14 @@ struct ShardRunnerPorts {
   std::function<boost::asio::awaitable<std::uint64_t>(std::string name, std::string bytes)> put;
 };
 
-// The ports over a node's SDFS client (get by range, put of a buffer).
+// Bytes [offset, offset + length) (nullopt: to the end) of `name` at
+// `version`, in memory; throws fs::SdfsError.
+boost::asio::awaitable<std::string> sdfs_fetch(fs::Sdfs* sdfs, std::string name, std::uint64_t version,
+                                               std::uint64_t offset, std::optional<std::uint64_t> length);
+// Stores `bytes` as the next version of `name`; returns the version.
+boost::asio::awaitable<std::uint64_t> sdfs_put(fs::Sdfs* sdfs, std::string name, std::string bytes);
+
+// The ports over a node's SDFS client (sdfs_fetch, sdfs_put).
 ShardRunnerPorts sdfs_runner_ports(fs::Sdfs& sdfs);
 
 struct ShardRunnerOptions {

@@ -1,6 +1,7 @@
 #include "cli/commands/command_table.hpp"
 
 #include <boost/json.hpp>
+#include <charconv>
 
 namespace idunno::cli {
 
@@ -142,6 +143,14 @@ std::string pretty_json(const json::value& value) {
   std::string out;
   pretty(out, value, 0);
   return out;
+}
+
+std::optional<std::uint64_t> parse_unsigned(const std::string& text) {
+  std::uint64_t value = 0;
+  const auto* end = text.data() + text.size();
+  auto [at, error] = std::from_chars(text.data(), end, value);
+  if (error != std::errc() || at != end || text.empty()) return std::nullopt;
+  return value;
 }
 
 std::string percent_encode(std::string_view text) {

@@ -11,6 +11,7 @@
 
 #include <boost/json/value.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -113,6 +114,9 @@ std::string pretty_json(const boost::json::value& value);
 // Percent-encodes everything but unreserved characters (RFC 3986), for a
 // name inside a URL path ("a b/c" -> "a%20b%2Fc").
 std::string percent_encode(std::string_view text);
+
+// A command argument that must be a whole number ("12"), or nullopt.
+std::optional<std::uint64_t> parse_unsigned(const std::string& text);
 
 // The machine-learning job commands (job_specs.cpp).
 std::vector<CommandSpec> job_command_specs();

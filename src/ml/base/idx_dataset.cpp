@@ -33,11 +33,17 @@ ImageShape idx_image_shape(const IdxHeader& header, std::string_view what) {
                      std::to_string(header.dims.size()) + " (is it a labels file?)");
 }
 
-std::optional<std::string> labels_path_for(const std::string& images_path) {
-  const std::filesystem::path path(images_path);
-  std::string name = path.filename().string();
+std::optional<std::string> labels_name_for(std::string name) {
   if (!replace_last(name, "images", "labels")) return std::nullopt;
   replace_last(name, "idx3", "idx1");
+  return name;
+}
+
+std::optional<std::string> labels_path_for(const std::string& images_path) {
+  const std::filesystem::path path(images_path);
+  const auto labels = labels_name_for(path.filename().string());
+  if (!labels) return std::nullopt;
+  const std::string& name = *labels;
   std::vector<std::string> candidates{name};
   if (name.ends_with(".gz")) {
     candidates.push_back(name.substr(0, name.size() - 3));

@@ -65,5 +65,9 @@ ImageShape idx_image_shape(const IdxHeader& header, std::string_view what);
 // ("train-images-idx3-ubyte.gz" -> "train-labels-idx1-ubyte.gz"), when such
 // a file exists (with or without ".gz").
 std::optional<std::string> labels_path_for(const std::string& images_path);
+// The same naming rule on a name alone (an SDFS name, a file name):
+// "t10k-images-idx3-ubyte.gz" -> "t10k-labels-idx1-ubyte.gz"; nullopt when
+// the name does not say "images".
+std::optional<std::string> labels_name_for(std::string name);
 
 }  // namespace idunno::ml

@@ -37,8 +37,9 @@ struct SchedulerPolicy {
   std::size_t shards_per_window = 40;
   // Leases a worker holds at once. More than one overlaps the next shard's
   // fetch with the current one's forward passes, but the queries leased
-  // and waiting behind another shard make rates uneven (the simulation
-  // shows 1.075 for three jobs on five workers with 2, at most 1.05 with 1).
+  // and waiting behind another shard make rates uneven (scheduler_sim_test
+  // run by hand with 2 gave 1.075 for three jobs on five workers; its tests
+  // hold 1.05 with 1).
   std::size_t leases_per_worker = 1;
   // A lease not completed after max(min, factor x its expected time) is
   // given back (the worker is alive but the shard is lost, e.g. it
