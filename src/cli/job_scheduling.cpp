@@ -12,6 +12,7 @@
 
 #include "cli/job_service.hpp"
 #include "cli/shard_runner.hpp"
+#include "cli/train_runner.hpp"
 #include "core/wall_clock.hpp"
 #include "core/logging.hpp"
 #include "ml/jobs/job_table_codec.hpp"
@@ -63,6 +64,7 @@ JobService::JobService(asio::any_io_executor executor, const core::Config& confi
       starts_(std::make_unique<core::TaskGroup>(executor, "jobs-starts")),
       running_(std::make_unique<core::TaskGroup>(executor, "jobs-shards")) {
   dispatcher.bind("sub", [this](std::vector<std::string> args) { return sub(std::move(args)); });
+  dispatcher.bind("train", [this](std::vector<std::string> args) { return train(std::move(args)); });
   dispatcher.bind("remove", [this](std::vector<std::string> args) { return remove(std::move(args)); });
   dispatcher.bind("set-batch", [this](std::vector<std::string> args) { return set_batch(std::move(args)); });
   dispatcher.bind("phase", [this](std::vector<std::string> args) { return phase(std::move(args)); });
@@ -72,6 +74,9 @@ JobService::JobService(asio::any_io_executor executor, const core::Config& confi
   dispatcher.bind("vm-states", [this](std::vector<std::string> args) { return vm_states(std::move(args)); });
   transport_.rpc_server().handle("jobs.run", [this](const net::RpcContext& /*context*/, std::string request) {
     return handle_run(std::move(request));
+  });
+  transport_.rpc_server().handle("jobs.train", [this](const net::RpcContext& /*context*/, std::string request) {
+    return handle_train(std::move(request));
   });
   net::RaftDriver& raft = coordinator_.raft();
   raft.on_leader_ready([this](std::uint64_t /*term*/) {
@@ -97,6 +102,7 @@ void JobService::start() {
   options.decode_pool = &sdfs_.io_pool();
   runner_ = std::make_unique<ShardRunner>(executor_service_.engine(), sdfs_runner_ports(sdfs_.sdfs()), self_,
                                           std::move(options));
+  trainer_ = std::make_unique<TrainRunner>(*runner_, self_);
   loop_->spawn(schedule_loop(), "jobs schedule loop");
 }
 
@@ -129,6 +135,14 @@ std::vector<std::string> JobService::workers() const {
   return out;
 }
 
+std::size_t JobService::workers_count() const {
+  std::size_t out = 0;
+  for (const auto& m : membership_.active_members()) {
+    if (coordinator_.raft().role_of(m.id.name) != net::NodeRole::coordinator) ++out;
+  }
+  return out;
+}
+
 void JobService::log_applied(std::string_view command, std::string_view result) {
   try {
     const auto c = json::parse(command).as_object();
@@ -158,6 +172,21 @@ void JobService::log_applied(std::string_view command, std::string_view result) 
                    c.contains("job") ? core::log_quote(std::string(c.at("job").as_string())) : std::string("-"),
                    c.contains("shard") ? std::to_string(c.at("shard").to_number<std::uint64_t>()) : std::string("-"),
                    r.at("released").to_number<std::uint64_t>());
+    } else if (op == "train_lease") {
+      std::string group;
+      for (const auto& worker : c.at("group").as_array()) {
+        group += (group.empty() ? "" : ",") + std::string(worker.as_string());
+      }
+      spdlog::info("event=train_scheduled job={} attempt={} epoch={} group={}",
+                   core::log_quote(std::string(c.at("job").as_string())), r.at("attempt").to_number<std::uint64_t>(),
+                   r.at("epoch").to_number<std::uint64_t>(), group);
+    } else if (op == "epoch" && !r.contains("duplicate")) {
+      const auto& e = c.at("record").as_object();
+      spdlog::info("event=train_epoch_recorded job={} epoch={} loss={:.4f} accuracy={} images_per_s={:.1f}{}",
+                   core::log_quote(std::string(c.at("job").as_string())), e.at("epoch").to_number<std::uint64_t>(),
+                   e.at("loss").to_number<double>(),
+                   e.at("accuracy").is_null() ? std::string("-") : std::to_string(e.at("accuracy").to_number<double>()),
+                   e.at("images_per_s").to_number<double>(), r.contains("done") ? " job_done=true" : "");
     } else if (op == "finish" && !r.contains("duplicate")) {
       spdlog::info("event=job_completed job={} state={}", core::log_quote(std::string(c.at("job").as_string())),
                    c.contains("reason") ? "failed" : "done");
@@ -215,6 +244,9 @@ asio::awaitable<void> JobService::schedule_round() {
     for (const auto& [id, shard] : job.shards) {
       if (shard.state == ml::jobs::ShardState::leased && !live_set.contains(shard.worker)) gone.insert(shard.worker);
     }
+    for (const auto& worker : job.train.group) {
+      if (!live_set.contains(worker)) gone.insert(worker);
+    }
   }
   for (const auto& worker : gone) co_await propose(ml::jobs::release_command(worker, core::wall_clock_ms()));
   for (const auto& expired : ml::jobs::expired_leases(table_, core::wall_clock_ms(), policy_)) {
@@ -228,6 +260,8 @@ asio::awaitable<void> JobService::schedule_round() {
       starts_->spawn(merge(name), "merge " + name);
     }
   }
+  if (!leading_) co_return;
+  co_await schedule_training(live);
   if (!leading_) co_return;
   for (const auto& d : ml::jobs::plan_leases(table_, live, policy_)) {
     const auto reply = co_await propose(

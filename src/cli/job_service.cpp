@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include "cli/commands/command_table.hpp"
+#include <cstdlib>
 #include <filesystem>
 
 #include "cli/job_service.hpp"
@@ -31,6 +32,37 @@ constexpr std::string_view kSdfsPrefix = "sdfs:";
 json::object without_ok(json::object reply) {
   reply.erase("ok");
   return reply;
+}
+
+void check_job_name(const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos) throw CommandError("a job name is not empty and has no '/'");
+}
+
+// What `train` uses for what the user leaves out: per zoo model, settings
+// that reach the accuracy the field expects for it on Fashion-MNIST-sized
+// data (README "Training jobs"); for other models a cautious Adam.
+struct TrainDefaults {
+  std::string optimizer;
+  double lr;
+  double lr_decay;
+  std::uint64_t batch;
+  std::uint64_t epochs;
+};
+
+TrainDefaults train_defaults(const ml::jobs::ModelRef& model) {
+  if (model.zoo && model.name == "lenet") return {"adam", 0.002, 0.7, 32, 5};
+  if (model.zoo && model.name == "resnet-fmnist") return {"sgd", 0.05, 0.6, 64, 5};
+  if (model.zoo && model.name == "resnet18") return {"sgd", 0.01, 0.8, 16, 1};
+  return {"adam", 0.001, 1.0, 64, 1};
+}
+
+double parse_rate(const std::string& text) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(value > 0) || value > 10) {
+    throw CommandError("--lr takes a learning rate in (0, 10]");
+  }
+  return value;
 }
 
 }  // namespace
@@ -178,9 +210,7 @@ asio::awaitable<json::value> JobService::sub(std::vector<std::string> args) {
       throw CommandError("unknown option " + args[i] + " (usage: sub JOB DATA BATCH [--model MODEL] [--share W])");
     }
   }
-  if (job.name.empty() || job.name.find('/') != std::string::npos) {
-    throw CommandError("a job name is not empty and has no '/'");
-  }
+  check_job_name(job.name);
   if (table_.job(job.name) != nullptr) throw CommandError("a job named '" + job.name + "' exists already");
   job.data = co_await resolve_dataset(args.at(1));
   if (job.batch > job.data.queries) {
@@ -190,6 +220,72 @@ asio::awaitable<json::value> JobService::sub(std::vector<std::string> args) {
   job.model = co_await resolve_model(model, job.data);
   auto reply = co_await submit(ml::jobs::add_job_command(job, core::wall_clock_ms()));
   co_return json::object{{"job", job.name}, {"kind", "infer"}, {"state", reply.at("state")}};
+}
+
+// train JOB --model MODEL --data DATASET [--eval DATASET] [--epochs E]
+//       [--batch B] [--lr LR] [--workers K]
+asio::awaitable<json::value> JobService::train(std::vector<std::string> args) {
+  constexpr const char* kUsage =
+      " (usage: train JOB --model MODEL --data DATASET [--eval DATASET] [--epochs E] [--batch B] [--lr LR] "
+      "[--workers K])";
+  ml::jobs::JobEntry job;
+  job.name = args.at(0);
+  job.kind = "train";
+  check_job_name(job.name);
+  std::map<std::string, std::string> given;
+  for (std::size_t i = 1; i < args.size(); i += 2) {
+    static const std::set<std::string> known{"--model", "--data", "--eval", "--epochs", "--batch", "--lr", "--workers"};
+    if (!known.contains(args[i])) throw CommandError("unknown option " + args[i] + kUsage);
+    if (i + 1 >= args.size()) throw CommandError(args[i] + " needs a value");
+    given[args[i]] = args[i + 1];
+  }
+  if (!given.contains("--model") || !given.contains("--data")) throw CommandError(std::string("--model and --data are required") + kUsage);
+  const auto whole = [&given](const char* key, std::uint64_t low, std::uint64_t high) -> std::optional<std::uint64_t> {
+    const auto it = given.find(key);
+    if (it == given.end()) return std::nullopt;
+    const auto value = parse_unsigned(it->second);
+    if (!value || *value < low || *value > high) {
+      throw CommandError(std::string(key) + " takes a whole number from " + std::to_string(low) + " to " +
+                         std::to_string(high));
+    }
+    return value;
+  };
+  const auto epochs = whole("--epochs", 1, 1000);
+  const auto batch = whole("--batch", 1, 1U << 20);
+  const auto workers = whole("--workers", 1, 64);
+  std::optional<double> lr;
+  if (given.contains("--lr")) lr = parse_rate(given["--lr"]);
+  if (table_.job(job.name) != nullptr) throw CommandError("a job named '" + job.name + "' exists already");
+  job.train.workers = workers.value_or(1);
+  const std::size_t live = workers_count();
+  if (job.train.workers > live) {
+    throw CommandError("--workers " + std::to_string(job.train.workers) + " is more than the " +
+                       std::to_string(live) + " live workers (every node but the coordinator)");
+  }
+
+  job.data = co_await resolve_dataset(given["--data"]);
+  if (!job.data.labels) throw CommandError("the dataset " + job.data.images + " has no labels file; training needs labels");
+  if (given.contains("--eval")) {
+    ml::jobs::DatasetRef eval = co_await resolve_dataset(given["--eval"]);
+    if (!eval.labels) throw CommandError("the eval set " + eval.images + " has no labels file");
+    if (eval.item_bytes != job.data.item_bytes && !eval.compressed && !job.data.compressed) {
+      throw CommandError("the eval set's images differ in size from the training set's");
+    }
+    job.train.eval = std::move(eval);
+  }
+  job.model = co_await resolve_model(given["--model"], job.data);
+  const TrainDefaults defaults = train_defaults(job.model);
+  job.batch = batch.value_or(defaults.batch);
+  job.train.epochs = epochs.value_or(defaults.epochs);
+  job.train.lr = lr.value_or(defaults.lr);
+  job.train.lr_decay = defaults.lr_decay;
+  job.train.optimizer = defaults.optimizer;
+  if (job.batch * job.train.workers > job.data.queries) {
+    throw CommandError("the batch size " + std::to_string(job.batch) + " on " + std::to_string(job.train.workers) +
+                       " workers is larger than the dataset (" + std::to_string(job.data.queries) + " images)");
+  }
+  auto reply = co_await submit(ml::jobs::add_job_command(job, core::wall_clock_ms()));
+  co_return json::object{{"job", job.name}, {"kind", "train"}, {"state", reply.at("state")}};
 }
 
 asio::awaitable<json::value> JobService::remove(std::vector<std::string> args) {
@@ -232,12 +328,16 @@ asio::awaitable<json::value> JobService::get_results(std::vector<std::string> ar
   query["q"] = "job";
   query["job"] = args.at(0);
   auto reply = co_await read(std::move(query));
-  if (reply.at("done").to_number<std::uint64_t>() == 0) {
+  const bool training = reply.at("kind").as_string() == "train";
+  if (reply.at("done").to_number<std::uint64_t>() == 0 && !training) {
     throw CommandError("the job " + args[0] + " has no query done yet");
   }
   const std::uint64_t version = reply.at("results_version").to_number<std::uint64_t>();
   if (args.size() < 2) co_return reply;
-  if (version == 0) throw CommandError("the job " + args[0] + " is not done yet: its results are not merged");
+  if (version == 0) {
+    throw CommandError("the job " + args[0] + " is not done yet: " +
+                       (training ? "its model is not trained" : "its results are not merged"));
+  }
   std::string failure;
   try {
     fs::Sdfs& sdfs = sdfs_.sdfs();

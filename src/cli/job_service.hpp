@@ -1,7 +1,8 @@
 #pragma once
-// Inference jobs as a node service: the commands (sub, remove, set-batch,
-// phase, job-rates, get-stats, get-results, vm-states), the scheduling loop
-// on the coordinator, and the worker side that runs leased shards.
+// Inference and training jobs as a node service: the commands (sub, train,
+// remove, set-batch, phase, job-rates, get-stats, get-results, vm-states),
+// the scheduling loop on the coordinator, and the worker side that runs
+// leased shards and training ranks.
 //
 // Why: the job table (ml/jobs/job_table.hpp) is replicated on the
 // coordinator's log as "jobs" (the composition root owns it), so any node
@@ -50,6 +51,12 @@
 namespace idunno::cli {
 
 class ShardRunner;
+class TrainRunner;
+
+// The port rank 0 of a training group serves its rendezvous on, for a
+// node whose cluster port is `cluster_port`: 10000 above it (below, for
+// ports over 55000), plus the attempt modulo 10.
+std::uint16_t training_rendezvous_port(std::uint16_t cluster_port, std::uint64_t attempt);
 
 class JobService final : public Service {
  public:
@@ -66,6 +73,7 @@ class JobService final : public Service {
  private:
   // Commands (job_service.cpp).
   boost::asio::awaitable<boost::json::value> sub(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> train(std::vector<std::string> args);
   boost::asio::awaitable<boost::json::value> remove(std::vector<std::string> args);
   boost::asio::awaitable<boost::json::value> set_batch(std::vector<std::string> args);
   boost::asio::awaitable<boost::json::value> phase(std::vector<std::string> args);
@@ -94,11 +102,24 @@ class JobService final : public Service {
   boost::asio::awaitable<void> remove_shard_results(std::string job);
   void log_applied(std::string_view command, std::string_view result);
   std::vector<std::string> workers() const;
+  // Live members that can work: all but the coordinator (any node).
+  std::size_t workers_count() const;
+  // Training jobs (job_training.cpp): leases a group to every running
+  // training job that has none, and starts its ranks.
+  boost::asio::awaitable<void> schedule_training(const std::vector<std::string>& live);
+  boost::asio::awaitable<void> start_training(ml::jobs::TrainTask task, std::string worker);
 
   // Worker side (job_scheduling.cpp).
   boost::asio::awaitable<std::string> handle_run(std::string request);
   boost::asio::awaitable<void> run_shard(ml::jobs::ShardTask task);
   boost::asio::awaitable<void> report(boost::json::object command);
+  boost::asio::awaitable<std::string> handle_train(std::string request);
+  boost::asio::awaitable<void> run_training(ml::jobs::TrainTask task);
+  // Returns once the table no longer holds `attempt` as `job`'s current
+  // lease (superseded, paused, removed, ended).
+  boost::asio::awaitable<void> watch_lease(std::string job, std::uint64_t attempt);
+  boost::asio::awaitable<void> report_epoch(std::string job, std::uint64_t attempt, ml::jobs::EpochEntry epoch,
+                                            std::uint64_t model_version);
 
   boost::asio::any_io_executor executor_;
   const core::Config& config_;
@@ -111,6 +132,7 @@ class JobService final : public Service {
   ExecutorService& executor_service_;
   ml::jobs::SchedulerPolicy policy_;
   std::unique_ptr<ShardRunner> runner_;
+  std::unique_ptr<TrainRunner> trainer_;
 
   bool leading_ = false;
   bool kicked_ = false;

@@ -168,11 +168,16 @@ asio::awaitable<ShardOutcome> ShardRunner::run(ShardTask task) {
   co_return outcome;
 }
 
-asio::awaitable<ShardOutcome> ShardRunner::run_task(ShardTask task) {
+ml::Engine& ShardRunner::engine() const {
   if (engine_ == nullptr) {
     const std::string why = options_.engine_problem ? options_.engine_problem() : "this node was started without one";
     throw std::runtime_error("the ML engine is not loaded: " + why);
   }
+  return *engine_;
+}
+
+asio::awaitable<ShardOutcome> ShardRunner::run_task(ShardTask task) {
+  engine();
   check_task(task);
   const std::uint64_t count = task.end - task.begin;
   ml::DatasetPtr dataset;
@@ -217,7 +222,7 @@ asio::awaitable<ShardOutcome> ShardRunner::run_task(ShardTask task) {
                              " queries in " + std::to_string(outcome.batch_queries.size()));
   }
   std::string text = std::move(result.text);
-  outcome.results_version = co_await put_results(task.results, std::move(text));
+  outcome.results_version = co_await store(task.results, std::move(text), "the results");
   outcome.finished_ms = core::wall_clock_ms();
   co_return outcome;
 }
@@ -354,7 +359,7 @@ asio::awaitable<std::string> ShardRunner::fetch_checked(std::string name, std::u
   co_return bytes;
 }
 
-asio::awaitable<std::uint64_t> ShardRunner::put_results(std::string name, std::string bytes) {
+asio::awaitable<std::uint64_t> ShardRunner::store(std::string name, std::string bytes, std::string what) {
   std::uint64_t version = 0;
   std::string error;
   try {
@@ -365,7 +370,7 @@ asio::awaitable<std::uint64_t> ShardRunner::put_results(std::string name, std::s
   } catch (const std::exception& e) {
     error = e.what();
   }
-  if (!error.empty()) throw std::runtime_error("storing the results as " + name + " in SDFS failed: " + error);
+  if (!error.empty()) throw std::runtime_error("storing " + what + " as " + name + " in SDFS failed: " + error);
   co_return version;
 }
 

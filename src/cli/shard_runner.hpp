@@ -107,22 +107,30 @@ class ShardRunner {
   // Nothing is stored when it throws.
   boost::asio::awaitable<ml::jobs::ShardOutcome> run(ml::jobs::ShardTask task);
 
- private:
-  boost::asio::awaitable<ml::jobs::ShardOutcome> run_task(ml::jobs::ShardTask task);
+  // What training runs (train_runner.hpp) share with shards.
+  // The engine, or a runtime_error saying why there is none.
+  ml::Engine& engine() const;
+  // The task's model from the engine's cache, the zoo or SDFS (a file
+  // without IDunno's metadata takes `input`).
   boost::asio::awaitable<ml::ModelPtr> model_for(ml::jobs::ModelRef model, ml::ImageShape input);
-  // Checks a plain IDX file's header (and its labels file's) against the
-  // task; returns the sample shape.
-  boost::asio::awaitable<ml::ImageShape> plain_shape(ml::jobs::DatasetRef data);
-  boost::asio::awaitable<ml::DatasetPtr> plain_shard(ml::jobs::ShardTask task);
+  // The whole dataset, decoded (cached, a few at most).
   boost::asio::awaitable<ml::DatasetPtr> whole_dataset(ml::jobs::DatasetRef data);
-  // The cached decoded dataset under `key` (made most recent), or null.
-  ml::DatasetPtr cached_dataset(const std::string& key);
-  boost::asio::awaitable<std::string> header_of(std::string name, std::uint64_t version, std::uint64_t bytes);
   // ports_.fetch, with the file named in its error and a short read an
   // error.
   boost::asio::awaitable<std::string> fetch_checked(std::string name, std::uint64_t version, std::uint64_t offset,
                                                     std::optional<std::uint64_t> length, std::string what);
-  boost::asio::awaitable<std::uint64_t> put_results(std::string name, std::string bytes);
+  // ports_.put, with `what` and the file named in its error.
+  boost::asio::awaitable<std::uint64_t> store(std::string name, std::string bytes, std::string what);
+
+ private:
+  boost::asio::awaitable<ml::jobs::ShardOutcome> run_task(ml::jobs::ShardTask task);
+  // Checks a plain IDX file's header (and its labels file's) against the
+  // task; returns the sample shape.
+  boost::asio::awaitable<ml::ImageShape> plain_shape(ml::jobs::DatasetRef data);
+  boost::asio::awaitable<ml::DatasetPtr> plain_shard(ml::jobs::ShardTask task);
+  // The cached decoded dataset under `key` (made most recent), or null.
+  ml::DatasetPtr cached_dataset(const std::string& key);
+  boost::asio::awaitable<std::string> header_of(std::string name, std::uint64_t version, std::uint64_t bytes);
   std::size_t in_flight() const;
 
   ml::Engine* engine_;

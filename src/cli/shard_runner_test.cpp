@@ -6,6 +6,7 @@
 // clearly without storing anything.
 
 #include "cli/shard_runner.hpp"
+#include "cli/train_runner.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -464,6 +465,89 @@ TEST_F(ShardRunnerTest, FashionMnistShardsReadByRangeOrWholeAgree) {
   EXPECT_EQ(by_range.batch_queries, (std::vector<std::uint64_t>{64, 64, 16}));
   EXPECT_EQ(whole.correct, by_range.correct);
   EXPECT_EQ(stored("results/a/3", 1).substr(0, 5), "9856 ");
+}
+
+asio::awaitable<void> record_report(std::vector<std::pair<ml::jobs::EpochEntry, std::uint64_t>>* reports,
+                                    ml::jobs::EpochEntry epoch, std::uint64_t model_version) {
+  reports->emplace_back(epoch, model_version);
+  co_return;
+}
+
+// A training rank: every epoch stores a checkpoint and is reported; the
+// last one also stores the trained model. A run stopped after epoch 1
+// (its worker died) and resumed from the checkpoint by another runner
+// ends with the model bytes of an uninterrupted run.
+TEST_F(ShardRunnerTest, TrainingResumedFromItsCheckpointEndsWithTheModelOfOneRun) {
+  ml::Engine* engine = this->engine();
+  if (engine == nullptr) GTEST_SKIP() << "built without ML";
+  ml::jobs::TrainTask task;
+  task.job = "t";
+  task.attempt = 1;
+  task.group = {"node1"};
+  task.model = ModelRef{"lenet", true, 3, 0};
+  task.checkpoint = "checkpoints/t";
+  task.epochs = 3;
+  task.data = gz_data();
+  task.batch = 16;
+  task.optimizer = "adam";
+  task.lr = 0.01;
+  task.lr_decay = 0.5;
+  task.model_out = "models/t";
+  std::vector<std::pair<ml::jobs::EpochEntry, std::uint64_t>> reports;
+  auto reporter = [&reports](ml::jobs::EpochEntry epoch, std::uint64_t model_version) {
+    return record_report(&reports, epoch, model_version);
+  };
+  ShardRunner shards(engine, fake_ports(sdfs_), "node1");
+  TrainRunner trainer(shards, "node1");
+  run(trainer.run(task, {}, reporter), std::chrono::seconds(120));
+  ASSERT_EQ(reports.size(), 3U);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(reports[i].first.epoch, i + 1);
+    EXPECT_EQ(reports[i].first.checkpoint_version, i + 1);
+    EXPECT_EQ(reports[i].second, i == 2 ? 1U : 0U);  // the model only after the last
+    EXPECT_TRUE(reports[i].first.accuracy.has_value());  // held-out split
+  }
+  // What a model predicts for every image (scores to 6 decimals).
+  auto full = ml::IdxDataset::from_bytes(images_, labels_);
+  const auto predictions = [&](const std::string& bytes, const std::string& key) {
+    ml::LoadOptions options{.name = key, .source = ml::ModelSource::sdfs, .input = {}, .normalization = {}};
+    const auto model = run(engine->load_model(key, bytes, options));
+    return run(engine->infer_shard(model, full, 0, kImages, 64, 1)).text;
+  };
+  const std::string one_run = predictions(stored("models/t", 1), "one run");
+  const auto [model_bytes, optimizer_state] = decode_checkpoint(stored("checkpoints/t", 3));
+  EXPECT_TRUE(predictions(model_bytes, "checkpoint 3") == one_run);
+  EXPECT_FALSE(optimizer_state.empty());
+  EXPECT_FALSE(predictions(decode_checkpoint(stored("checkpoints/t", 1)).first, "checkpoint 1") == one_run);
+
+  // Resumed after epoch 1 on another node: epochs 2 and 3 from
+  // checkpoint version 1.
+  reports.clear();
+  task.attempt = 2;
+  task.checkpoint_version = 1;
+  task.first_epoch = 2;
+  ShardRunner other_shards(engine, fake_ports(sdfs_), "node2");
+  TrainRunner other(other_shards, "node2");
+  run(other.run(task, {}, reporter), std::chrono::seconds(120));
+  ASSERT_EQ(reports.size(), 2U);
+  EXPECT_EQ(reports[0].first.epoch, 2U);
+  EXPECT_EQ(reports[1].second, 2U);
+  EXPECT_TRUE(predictions(stored("models/t", 2), "resumed") == one_run);
+
+  // A stop request ends the run with nothing reported; a corrupt
+  // checkpoint is a clear error.
+  reports.clear();
+  auto stop = std::make_shared<std::atomic<bool>>(true);
+  run(other.run(task, stop, reporter), std::chrono::seconds(120));
+  EXPECT_TRUE(reports.empty());
+  sdfs_->store("checkpoints/bad", "not a checkpoint");
+  task.checkpoint = "checkpoints/bad";
+  try {
+    run(other.run(task, {}, reporter), std::chrono::seconds(120));
+    ADD_FAILURE() << "a corrupt checkpoint was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not an IDunno training checkpoint"), std::string::npos) << e.what();
+  }
 }
 
 #endif  // IDUNNO_ML_MODULE_PATH

@@ -11,6 +11,7 @@
 
 #include "core/logging.hpp"
 #include "ml/inference.hpp"
+#include "ml/process_group.hpp"
 #include "ml/tensor_allocator.hpp"
 #include "ml/zoo.hpp"
 
@@ -212,6 +213,7 @@ asio::awaitable<std::pair<ModelPtr, TrainResult>> Executor::train(ModelPtr start
   if (callbacks.on_epoch) {
     posted.on_epoch = [loop, cb = callbacks.on_epoch](const EpochReport& r) { asio::post(loop, [cb, r] { cb(r); }); };
   }
+
   const int intra = options_.intra_op_threads;
   if (stopping_) throw_stopped();
   const auto lease = co_await slots_->acquire(static_cast<std::size_t>(std::max(1, options.threads)));
@@ -223,7 +225,7 @@ asio::awaitable<std::pair<ModelPtr, TrainResult>> Executor::train(ModelPtr start
                intra](const core::CancelToken& token) mutable -> std::pair<ModelPtr, TrainResult> {
     options.stop = options.stop.either(token);
     auto model = start->clone();
-    TrainResult result = train_model(*model, *train_set, eval_set.get(), options, posted);
+    TrainResult result = train_model(*model, *train_set, eval_set.get(), options, posted, options.group.get());
     set_torch_thread_count(intra);
     token.throw_if_stop_requested();
     return {std::move(model), std::move(result)};
@@ -234,6 +236,19 @@ asio::awaitable<std::pair<ModelPtr, TrainResult>> Executor::train(ModelPtr start
     ~Running() { --count; }
   } running{training_runs_};
   co_return co_await pool_.run_cancellable(std::move(work));
+}
+
+asio::awaitable<std::shared_ptr<ProcessGroup>> Executor::join_group(GroupOptions options) {
+  if (stopping_) throw_stopped();
+  auto work = [options = std::move(options)] { return std::make_shared<ProcessGroup>(options); };
+  std::shared_ptr<ProcessGroup> group = co_await pool_.run(std::move(work));
+  co_return group;
+}
+
+asio::awaitable<std::string> Executor::save_model(ModelPtr model) {
+  if (stopping_) throw_stopped();
+  auto work = [model = std::move(model)] { return model->save_bytes(); };
+  co_return co_await pool_.run(std::move(work));
 }
 
 EngineStats Executor::stats() const {

@@ -112,6 +112,9 @@ class Executor final : public Engine {
                                                                  DatasetPtr eval_set, TrainOptions options,
                                                                  TrainCallbacks callbacks) override;
 
+  boost::asio::awaitable<std::string> save_model(ModelPtr model) override;
+  boost::asio::awaitable<std::shared_ptr<ProcessGroup>> join_group(GroupOptions options) override;
+
   EngineStats stats() const override;
   boost::asio::awaitable<bool> stop(std::chrono::steady_clock::time_point deadline) override;
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -49,6 +50,20 @@ struct TrainOptions {
   // rank stops at the same step. A stopped epoch is reported without its
   // evaluation. A plain std::shared_ptr<std::atomic<bool>> converts.
   core::CancelToken stop;
+  // The number of the first epoch of this run. A run resumed from a
+  // checkpoint continues the numbering, and with it the shuffling (seeded
+  // by epoch) and the learning-rate schedule, so that training E epochs in
+  // one run or in several gives the same weights.
+  int first_epoch = 1;
+  // Epoch e trains at learning_rate * lr_decay^(e - 1).
+  double lr_decay = 1.0;
+  // The optimizer's state to continue from (TrainResult::optimizer_state of
+  // an earlier run of the same model and optimizer); empty: a fresh one.
+  std::string optimizer_state;
+  // Data-parallel through Engine::train: the group the ranks joined
+  // (Engine::join_group), kept across runs (train_model takes the group
+  // as an argument instead).
+  std::shared_ptr<ProcessGroup> group;
 };
 
 struct TrainProgress {
@@ -80,6 +95,9 @@ struct TrainResult {
   std::vector<EpochReport> epochs;
   bool stopped = false;
   double images_per_second = 0.0;  // over all epochs, all ranks
+  // The optimizer's state after the last step, for TrainOptions::
+  // optimizer_state of a run that continues this one.
+  std::string optimizer_state;
 };
 
 // Trains `model` in place (pass a clone of a shared model). `eval` may be

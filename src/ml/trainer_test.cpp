@@ -63,6 +63,57 @@ TEST(Trainer, StopFlagEndsTrainingAfterTheCurrentStep) {
   EXPECT_EQ(result.epochs[0].samples, 16U);
 }
 
+// A run resumed from the weights and optimizer state of an earlier run
+// (as a training job resumes from its checkpoint after a crash) ends with
+// the weights of one uninterrupted run: the same shuffles, learning rates
+// and optimizer moments.
+TEST(Trainer, ResumingFromACheckpointGivesTheWeightsOfOneRun) {
+  const auto data = IdxDataset::from_bytes(test::idx_images(256), test::idx_labels(256));
+  for (const auto kind : {OptimizerKind::adam, OptimizerKind::sgd}) {
+    TrainOptions options;
+    options.optimizer = kind;
+    options.learning_rate = 0.01;
+    options.lr_decay = 0.5;
+    options.batch_size = 16;
+    options.seed = 7;
+    options.epochs = 3;
+    auto whole = make_zoo_model("lenet", 1);
+    const auto one_run = train_model(*whole, *data, nullptr, options);
+    ASSERT_EQ(one_run.epochs.size(), 3U);
+
+    auto first = make_zoo_model("lenet", 1);
+    options.epochs = 1;
+    const auto part = train_model(*first, *data, nullptr, options);
+    EXPECT_FALSE(part.optimizer_state.empty());
+    auto resumed = Model::load_bytes(first->save_bytes(), LoadOptions{.name = "lenet", .source = ModelSource::sdfs,
+                                                                      .input = {}, .normalization = {}})
+                       ->clone();
+    options.first_epoch = 2;
+    options.epochs = 2;
+    options.optimizer_state = part.optimizer_state;
+    const auto rest = train_model(*resumed, *data, nullptr, options);
+    ASSERT_EQ(rest.epochs.size(), 2U);
+    EXPECT_EQ(rest.epochs[0].epoch, 2);
+    EXPECT_DOUBLE_EQ(rest.epochs[1].loss, one_run.epochs[2].loss);
+    EXPECT_EQ(resumed->flat_state(), whole->flat_state());
+
+    // Without the optimizer's state the weights differ (the test can fail).
+    auto fresh = Model::load_bytes(first->save_bytes(), LoadOptions{.name = "lenet", .source = ModelSource::sdfs,
+                                                                    .input = {}, .normalization = {}})
+                     ->clone();
+    options.optimizer_state.clear();
+    train_model(*fresh, *data, nullptr, options);
+    EXPECT_NE(fresh->flat_state(), whole->flat_state());
+  }
+  TrainOptions bad;
+  bad.optimizer_state = "not an archive";
+  auto model = make_zoo_model("lenet", 1);
+  EXPECT_THROW(train_model(*model, *data, nullptr, bad), TrainingError);
+  bad.optimizer_state.clear();
+  bad.lr_decay = 0;
+  EXPECT_THROW(train_model(*model, *data, nullptr, bad), TrainingError);
+}
+
 TEST(Trainer, HeldOutSplitAndBadInputs) {
   const auto data = IdxDataset::from_bytes(test::idx_images(100), test::idx_labels(100));
   auto model = make_zoo_model("lenet", 1);

@@ -4,9 +4,11 @@
 #include <torch/optim/sgd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -33,6 +35,8 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Te
 
 void check_options(const Model& model, const Dataset& train, const TrainOptions& o) {
   if (o.epochs < 1) throw TrainingError("epochs must be at least 1");
+  if (o.first_epoch < 1) throw TrainingError("the first epoch is 1 or later");
+  if (!(o.lr_decay > 0.0) || o.lr_decay > 1.0) throw TrainingError("the learning-rate decay must be in (0, 1]");
   if (o.batch_size < 1) throw TrainingError("batch size must be at least 1");
   if (!(o.learning_rate > 0.0)) throw TrainingError("learning rate must be positive");
   if (o.holdout_fraction < 0.0 || o.holdout_fraction >= 1.0) throw TrainingError("holdout fraction must be in [0, 1)");
@@ -89,6 +93,14 @@ std::pair<double, double> evaluate(Model& model, const Dataset& dataset, const s
   return {correct, total};
 }
 
+std::string optimizer_state(const torch::optim::Optimizer& optimizer) {
+  torch::serialize::OutputArchive archive;
+  optimizer.save(archive);
+  std::ostringstream out;
+  archive.save_to(out);
+  return std::move(out).str();
+}
+
 std::vector<std::size_t> range(std::size_t begin, std::size_t end, std::size_t stride = 1) {
   std::vector<std::size_t> out;
   for (std::size_t i = begin; i < end; i += stride) out.push_back(i);
@@ -138,11 +150,25 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
     broadcast(*group, state, 0);
   }
   auto optimizer = make_optimizer(params, options);
+  if (!options.optimizer_state.empty()) {
+    try {
+      torch::serialize::InputArchive archive;
+      std::istringstream in(options.optimizer_state);
+      archive.load_from(in);
+      optimizer->load(archive);
+    } catch (const c10::Error& e) {
+      throw TrainingError("model " + model.info().name + ": cannot restore the optimizer's state (" +
+                          torch_message(e) + ")");
+    }
+  }
 
   TrainResult result;
   double total_seconds = 0;
   double total_samples = 0;
-  for (int epoch = 1; epoch <= options.epochs && !result.stopped; ++epoch) {
+  const int last_epoch = options.first_epoch + options.epochs - 1;
+  for (int epoch = options.first_epoch; epoch <= last_epoch && !result.stopped; ++epoch) {
+    const double lr = options.learning_rate * std::pow(options.lr_decay, epoch - 1);
+    for (auto& param_group : optimizer->param_groups()) param_group.options().set_lr(lr);
     std::vector<std::size_t> order = range(0, train_count);
     std::mt19937_64 rng(options.seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
     std::shuffle(order.begin(), order.end(), rng);
@@ -221,6 +247,7 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
   }
   module.eval();
   result.images_per_second = total_seconds > 0 ? total_samples / total_seconds : 0.0;
+  result.optimizer_state = optimizer_state(*optimizer);
   return result;
 }
 

@@ -7,13 +7,10 @@
 # cheap job does not finish far ahead of the costly one.
 TEST_TIMEOUT=280
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/jobs_lib.sh"
 
 DATA=/usr/share/datasets/fashion-mnist
 [ -f "$DATA/train-images-idx3-ubyte.gz" ] || fail "Fashion-MNIST is missing (Debian package dataset-fashion-mnist)"
-
-has_coordinator() {
-  [ -n "$(client "$1" --json coordinator 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("name") or "")')" ]
-}
 
 scripts/cluster.sh up 6 >/dev/null || fail "cluster did not come up"
 wait_until 30 has_coordinator 1 || fail "no coordinator"

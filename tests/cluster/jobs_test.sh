@@ -9,30 +9,10 @@
 # finds what happened to a shard.
 TEST_TIMEOUT=280
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/jobs_lib.sh"
 
 DATA=/usr/share/datasets/fashion-mnist
 [ -f "$DATA/t10k-images-idx3-ubyte.gz" ] || fail "Fashion-MNIST is missing (Debian package dataset-fashion-mnist)"
-
-json_get() {  # json_get EXPR < json   (EXPR in Python over `v`)
-  python3 -c 'import json,sys; v=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
-has_coordinator() {
-  [ -n "$(client "$1" --json coordinator 2>/dev/null | json_get 'v.get("name") or ""')" ]
-}
-coordinator_name() { client "$1" --json coordinator | json_get 'v.get("name") or ""'; }
-job_state() { client "$1" --json get-results "$2" 2>/dev/null | json_get 'v.get("state", "")'; }
-job_done_count() { client "$1" --json job-rates | json_get "sum(j['done'] for j in v['jobs'] if j['job']=='$2')"; }
-is_done() { [ "$(job_state "$1" "$2")" = done ]; }
-both_done() { is_done "$1" "$2" && is_done "$1" "$3"; }
-expect_error() {  # expect_error WORDS -- COMMAND...
-  local words=$1
-  shift
-  local out rc=0
-  out=$(client 1 "$@" 2>&1) || rc=$?
-  [ "$rc" -eq 1 ] || fail "'$*' exited $rc (expected 1): $out"
-  grep -q -- "$words" <<<"$out" || fail "'$*' said '$out', not '$words'"
-  log "refused as expected: $* -> $out"
-}
 
 scripts/cluster.sh up 8 >/dev/null || fail "cluster did not come up"
 wait_until 30 has_coordinator 1 || fail "no coordinator"
@@ -89,6 +69,15 @@ log "coordinator $coord; killing workers ${victims[*]} at once with $(job_done_c
 for k in "${victims[@]}"; do scripts/cluster.sh kill "$k" >/dev/null; done
 now=$(job_done_count $talk costly)
 wait_until 30 more_done $((now + 300)) || fail "no progress after the worker kills: $(client $talk job-rates)"
+# Raft's 7 voters survive 3 failures, not 4: the coordinator may die only
+# once the dead voters are replaced by live nodes (all 5 survivors vote;
+# then any voter set of at most 7 keeps a majority without one more).
+live_voters() {
+  client $talk --json list_mem 2>/dev/null |
+    json_get 'sum(1 for m in v["members"] if m["state"] == "alive" and m["role"] in ("coordinator", "standby"))'
+}
+voters_replaced() { [ "$(live_voters)" -ge 5 ]; }
+wait_until 30 voters_replaced || fail "the dead voters were not replaced: $(live_voters) live voters"
 is_done $talk costly && fail "costly finished before the coordinator could be killed: make the job longer"
 log "killing the coordinator $coord with $(job_done_count $talk costly) costly queries done"
 scripts/cluster.sh kill "$coord_k" >/dev/null

@@ -49,8 +49,26 @@ std::string render_stats(const json::value& v) {
   return table.str();
 }
 
+std::string render_train_results(const json::object& o) {
+  std::ostringstream out;
+  out << "job " << field(o, "job") << " (train, " << field(o, "state") << "): " << field(o, "done") << "/"
+      << field(o, "total") << " epochs";
+  if (o.contains("accuracy") && !o.at("accuracy").is_null()) out << ", accuracy " << fixed(o, "accuracy", 4);
+  out << "; model " << field(o, "model");
+  if (o.contains("path")) out << " -> " << field(o, "path");
+  if (o.contains("reason")) out << "; " << field(o, "reason");
+  out << "\n";
+  Table table({"EPOCH", "LOSS", "ACCURACY", "IMAGES_PER_S"});
+  for (const auto& e : o.at("epochs").as_array()) {
+    const auto& row = e.as_object();
+    table.add({field(row, "epoch"), fixed(row, "loss", 4), fixed(row, "accuracy", 4), fixed(row, "images_per_s", 1)});
+  }
+  return out.str() + table.str();
+}
+
 std::string render_results(const json::value& v) {
   const auto& o = v.as_object();
+  if (field(o, "kind") == "train") return render_train_results(o);
   std::ostringstream out;
   out << "job " << field(o, "job") << " (" << field(o, "kind") << ", " << field(o, "state") << "): " << field(o, "done")
       << "/" << field(o, "total") << " queries";
@@ -87,6 +105,8 @@ std::vector<CommandSpec> job_command_specs() {
   return {
       {"sub", "JOB DATA BATCH [--model MODEL] [--share W]",
        "add an inference job over DATA (a path or sdfs:NAME) in batches of BATCH", 3, 7, render_sub},
+      {"train", "JOB --model MODEL --data DATASET [--eval DATASET] [--epochs E] [--batch B] [--lr LR] [--workers K]",
+       "add a training job; the trained model goes to SDFS as models/JOB", 5, 15, render_sub},
       {"remove", "JOB", "stop and remove a job", 1, 1, render_done},
       {"set-batch", "JOB BATCH", "change a job's batch size (for its next shards)", 2, 2, render_done},
       {"phase", "train|infer|stop", "start a phase (pausing the other) or pause everything", 1, 1, render_done},

@@ -29,6 +29,7 @@
 #include "ml/base/model_info.hpp"
 #include "ml/base/results.hpp"
 #include "ml/model.hpp"
+#include "ml/process_group.hpp"
 #include "ml/trainer.hpp"
 
 namespace idunno::core {
@@ -91,6 +92,14 @@ class Engine {
                                                                          DatasetPtr eval_set, TrainOptions options,
                                                                          TrainCallbacks callbacks) = 0;
 
+  // The TorchScript bytes of `model` (with IDunno's metadata; Python's
+  // torch.jit.load reads them), serialized on the ML pool.
+  virtual boost::asio::awaitable<std::string> save_model(ModelPtr model) = 0;
+  // Joins a data-parallel training group (blocks a pool thread until every
+  // rank has joined, or the group's timeout: TrainingError), for
+  // TrainOptions::group of the rank's train() runs.
+  virtual boost::asio::awaitable<std::shared_ptr<ProcessGroup>> join_group(GroupOptions options) = 0;
+
   virtual EngineStats stats() const = 0;
 
   // Refuses new work, cancels every forward pass and training run of this
@@ -108,7 +117,7 @@ struct EngineRequest {
 
 // Bumped whenever Engine, EngineRequest or the types they use change, so a
 // stale module beside a new binary is refused instead of misbehaving.
-inline constexpr int kEngineAbi = 1;
+inline constexpr int kEngineAbi = 2;
 
 // The module's C entry points (engine_module.cpp).
 using EngineAbiFn = int (*)();

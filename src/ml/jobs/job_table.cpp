@@ -32,6 +32,12 @@ std::optional<std::uint64_t> number_of(const json::object& command, const char* 
 // Weight of a new cost sample in the smoothed cost.
 constexpr double kCostWeight = 0.3;
 
+constexpr std::uint64_t kMaxEpochs = 1000;
+constexpr std::uint64_t kMaxRanks = 64;
+
+// The phase in which jobs of `job`'s kind run.
+Phase phase_of(const JobEntry& job) { return job.is_train() ? Phase::train : Phase::infer; }
+
 }  // namespace
 
 bool JobEntry::has_work() const {
@@ -90,6 +96,8 @@ json::object JobTable::execute(const json::value& value) {
   if (op == "release") return release(*command);
   if (op == "finish") return finish(*command);
   if (op == "redo") return redo(*command);
+  if (op == "train_lease") return train_lease(*command);
+  if (op == "epoch") return epoch(*command);
   return refused("unknown operation '" + std::string(op) + "'");
 }
 
@@ -104,11 +112,12 @@ void JobTable::start(JobEntry& job) {
 
 void JobTable::follow_phase() {
   for (auto& [name, job] : jobs_) {
-    if (job.kind != "infer") continue;
-    if (phase_ == Phase::infer && (job.state == JobState::queued || job.state == JobState::paused)) {
+    if (phase_ == phase_of(job) && (job.state == JobState::queued || job.state == JobState::paused)) {
       start(job);
-    } else if (phase_ != Phase::infer && job.state == JobState::running) {
+    } else if (phase_ != phase_of(job) && job.state == JobState::running) {
       job.state = JobState::paused;
+      // A paused training group stops; it resumes from its checkpoint.
+      job.train.group.clear();
     }
   }
 }
@@ -129,6 +138,26 @@ json::object JobTable::add(const json::object& command) {
                    std::to_string(job.total()) + " queries)");
   }
   if (job.share == 0) return refused("the share must be at least 1");
+  if (job.is_train()) {
+    TrainEntry& t = job.train;
+    if (t.epochs == 0 || t.epochs > kMaxEpochs) return refused("epochs must be 1 to " + std::to_string(kMaxEpochs));
+    if (t.workers == 0 || t.workers > kMaxRanks) return refused("workers must be 1 to " + std::to_string(kMaxRanks));
+    if (!(t.lr > 0) || t.lr > 10) return refused("the learning rate must be in (0, 10]");
+    if (!(t.lr_decay > 0) || t.lr_decay > 1) return refused("the learning-rate decay must be in (0, 1]");
+    if (t.optimizer != "sgd" && t.optimizer != "adam") return refused("the optimizer is sgd or adam");
+    if (!job.data.labels) return refused("training needs labels: the dataset has none");
+    if (job.batch * t.workers > job.total()) {
+      return refused("the batch size " + std::to_string(job.batch) + " on " + std::to_string(t.workers) +
+                     " workers is larger than the dataset (" + std::to_string(job.total()) + " images)");
+    }
+    t.history.clear();
+    t.group.clear();
+    t.attempt = t.leased_ms = t.model_version = t.tries = 0;
+    t.checkpoint = "checkpoints/" + job.name;
+    t.model_out = "models/" + job.name;
+  } else {
+    job.train = {};
+  }
   job.shards.clear();
   job.planned = job.done = job.labelled = job.correct = 0;
   job.vtime = 0;
@@ -140,9 +169,11 @@ json::object JobTable::add(const json::object& command) {
   job.finished_ms = 0;
   job.reason.clear();
   job.state = JobState::queued;
-  if (phase_ == Phase::stopped && job.kind == "infer") phase_ = Phase::infer;
+  // When no phase runs, the job starts its own; during the other phase it
+  // waits, queued.
+  if (phase_ == Phase::stopped) phase_ = phase_of(job);
   auto& stored = jobs_.emplace(job.name, std::move(job)).first->second;
-  if (phase_ == Phase::infer && stored.kind == "infer") start(stored);
+  follow_phase();
   auto out = accepted();
   out["state"] = to_string(stored.state);
   out["phase"] = to_string(phase_);
@@ -187,6 +218,7 @@ json::object JobTable::lease(const json::object& command) {
   if (it == jobs_.end()) return refused("no such job");
   JobEntry& job = it->second;
   if (job.state != JobState::running) return refused("the job is not running");
+  if (job.is_train()) return refused("a training job is leased whole (train_lease)");
   const std::string worker(text_of(command, "worker"));
   const auto id = number_of(command, "shard");
   const auto at = number_of(command, "at_ms").value_or(time_ms_);
@@ -306,10 +338,25 @@ json::object JobTable::release(const json::object& command) {
           ++released;
         }
       }
+      auto& group = job.train.group;
+      if (std::find(group.begin(), group.end(), worker) != group.end()) {
+        group.clear();
+        ++released;
+      }
     }
   } else {
     const auto it = jobs_.find(job_name);
     if (it == jobs_.end()) return refused("no such job");
+    if (it->second.is_train()) {
+      TrainEntry& t = it->second.train;
+      if (!t.group.empty() && number_of(command, "attempt") == t.attempt) {
+        t.group.clear();
+        ++released;
+      }
+      auto out = accepted();
+      out["released"] = released;
+      return out;
+    }
     const auto id = number_of(command, "shard");
     const auto attempt = number_of(command, "attempt");
     const auto shard = id ? it->second.shards.find(*id) : it->second.shards.end();
@@ -351,6 +398,7 @@ json::object JobTable::finish(const json::object& command) {
   }
   const std::string_view reason = text_of(command, "reason");
   if (reason.empty()) {
+    if (job.is_train()) return refused("a training job finishes with its last epoch");
     if (!job.all_done()) return refused("the job has queries left");
     job.results_version = number_of(command, "results_version").value_or(0);
     job.state = JobState::done;
@@ -360,9 +408,83 @@ json::object JobTable::finish(const json::object& command) {
     for (auto& [id, shard] : job.shards) {
       if (shard.state == ShardState::leased) requeue(job, shard);
     }
+    job.train.group.clear();
   }
   job.finished_ms = number_of(command, "at_ms").value_or(time_ms_);
   return accepted();
+}
+
+json::object JobTable::train_lease(const json::object& command) {
+  const auto it = jobs_.find(text_of(command, "job"));
+  if (it == jobs_.end()) return refused("no such job");
+  JobEntry& job = it->second;
+  if (!job.is_train()) return refused("not a training job");
+  if (job.state != JobState::running) return refused("the job is not running");
+  TrainEntry& t = job.train;
+  if (!t.group.empty()) return refused("the job is leased already");
+  std::vector<std::string> group;
+  const auto* workers = command.if_contains("group");
+  if (workers != nullptr && workers->is_array()) {
+    for (const auto& worker : workers->get_array()) {
+      if (!worker.is_string() || worker.get_string().empty()) return refused("a group names its workers");
+      group.emplace_back(worker.get_string());
+    }
+  }
+  if (group.size() != t.workers) return refused("the group must have " + std::to_string(t.workers) + " workers");
+  std::vector<std::string> sorted = group;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return refused("a worker appears twice");
+  t.group = std::move(group);
+  t.attempt += 1;
+  t.tries += 1;
+  t.leased_ms = number_of(command, "at_ms").value_or(time_ms_);
+  auto out = accepted();
+  out["attempt"] = t.attempt;
+  out["epoch"] = t.epochs_done() + 1;
+  out["tries"] = t.tries;
+  return out;
+}
+
+json::object JobTable::epoch(const json::object& command) {
+  const auto it = jobs_.find(text_of(command, "job"));
+  if (it == jobs_.end()) return refused("no such job");
+  JobEntry& job = it->second;
+  if (!job.is_train()) return refused("not a training job");
+  TrainEntry& t = job.train;
+  EpochEntry record;
+  try {
+    record = epoch_from_json(command.at("record"));
+  } catch (const std::exception& error) {
+    return refused(std::string("bad epoch: ") + error.what());
+  }
+  if (record.epoch >= 1 && record.epoch <= t.epochs_done()) {
+    auto out = accepted();
+    out["duplicate"] = true;
+    return out;
+  }
+  if (job.state != JobState::running || t.group.empty() || number_of(command, "attempt") != t.attempt) {
+    return refused("the lease is not current");
+  }
+  if (record.epoch != t.epochs_done() + 1) return refused("the epoch does not continue the history");
+  if (record.checkpoint_version == 0) return refused("an epoch names its checkpoint");
+  const std::uint64_t at = number_of(command, "at_ms").value_or(time_ms_);
+  t.history.push_back(record);
+  t.tries = 0;
+  t.leased_ms = at;  // the lease lives on while epochs arrive
+  auto out = accepted();
+  if (t.epochs_done() == t.epochs) {
+    const auto model_version = number_of(command, "model_version").value_or(0);
+    if (model_version == 0) {
+      t.history.pop_back();
+      return refused("the last epoch names the trained model's version");
+    }
+    t.model_version = model_version;
+    t.group.clear();
+    job.state = JobState::done;
+    job.finished_ms = at;
+    out["done"] = true;
+  }
+  return out;
 }
 
 }  // namespace idunno::ml::jobs

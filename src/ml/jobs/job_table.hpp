@@ -73,6 +73,43 @@ struct ShardEntry {
   bool operator==(const ShardEntry&) const = default;
 };
 
+// One finished epoch of a training job.
+struct EpochEntry {
+  std::uint64_t epoch = 0;  // 1-based
+  double loss = 0;
+  std::optional<double> accuracy;  // on the eval set or held-out split
+  double images_per_s = 0;
+  double seconds = 0;
+  std::uint64_t checkpoint_version = 0;  // of TrainEntry::checkpoint after it
+  bool operator==(const EpochEntry&) const = default;
+};
+
+// What a training job holds beyond the fields it shares with inference
+// jobs (model: the starting model; data: the training set; batch: per
+// rank). A training job is leased whole to a group of `workers` nodes (in
+// rank order), which train epoch after epoch and record each one here with
+// the checkpoint it wrote; a lease given back (a rank died, the phase
+// changed) is taken up again from the last checkpoint.
+struct TrainEntry {
+  std::optional<DatasetRef> eval;
+  std::uint64_t epochs = 1;
+  std::string optimizer = "sgd";
+  double lr = 0.01;
+  double lr_decay = 1;
+  std::uint64_t workers = 1;
+  std::uint64_t seed = 1;
+  std::vector<EpochEntry> history;
+  std::vector<std::string> group;  // the current lease, rank order; empty: none
+  std::uint64_t attempt = 0;       // leases so far; the current one's number
+  std::uint64_t leased_ms = 0;
+  std::uint64_t tries = 0;          // leases since the last recorded epoch
+  std::string checkpoint;           // "checkpoints/JOB"
+  std::string model_out;            // "models/JOB"
+  std::uint64_t model_version = 0;  // of model_out, once done
+  std::uint64_t epochs_done() const { return history.size(); }
+  bool operator==(const TrainEntry&) const = default;
+};
+
 struct JobEntry {
   std::string name;
   std::string kind = "infer";
@@ -95,7 +132,9 @@ struct JobEntry {
   std::string results;                // "results/JOB"
   std::uint64_t results_version = 0;  // done: of the merged results
   JobStats stats;
+  TrainEntry train;  // kind "train" only
 
+  bool is_train() const { return kind == "train"; }
   std::uint64_t total() const { return data.queries; }
   // Every query counted and every shard's results stored.
   bool all_done() const;
@@ -146,6 +185,8 @@ class JobTable final : public raft::StateMachine {
   boost::json::object release(const boost::json::object& command);
   boost::json::object finish(const boost::json::object& command);
   boost::json::object redo(const boost::json::object& command);
+  boost::json::object train_lease(const boost::json::object& command);
+  boost::json::object epoch(const boost::json::object& command);
   // Puts `job` in running state, lifted to the running jobs' least vtime.
   void start(JobEntry& job);
   // Running infer jobs pause or resume with the phase.
@@ -179,5 +220,13 @@ boost::json::object release_shard_command(std::string_view job, std::uint64_t sh
 // The merged results were written (done), or the job cannot go on.
 boost::json::object finish_command(std::string_view job, std::uint64_t results_version, std::uint64_t at_ms);
 boost::json::object fail_command(std::string_view job, std::string_view reason, std::uint64_t at_ms);
+// Training: the whole job leased to `group` (rank order); an epoch the
+// group finished (with `model_version` of models/JOB after the last one);
+// the group's lease at `attempt` given back.
+boost::json::object train_lease_command(std::string_view job, const std::vector<std::string>& group,
+                                        std::uint64_t at_ms);
+boost::json::object epoch_command(std::string_view job, std::uint64_t attempt, const EpochEntry& epoch,
+                                  std::uint64_t model_version, std::uint64_t at_ms);
+boost::json::object release_train_command(std::string_view job, std::uint64_t attempt, std::uint64_t at_ms);
 
 }  // namespace idunno::ml::jobs

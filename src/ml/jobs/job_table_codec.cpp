@@ -70,7 +70,82 @@ std::pair<std::uint64_t, ShardEntry> shard_from_json(const json::value& value) {
   return {u64_or(o, "id", 0), shard};
 }
 
+double double_or(const json::object& o, const char* key, double fallback) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_number()) throw std::invalid_argument(std::string(key) + " is not a number");
+  return v->to_number<double>();
+}
+
+json::value train_to_json(const TrainEntry& train) {
+  json::array history;
+  for (const auto& epoch : train.history) history.push_back(epoch_to_json(epoch));
+  json::array group;
+  for (const auto& worker : train.group) group.emplace_back(worker);
+  json::object out{{"epochs", train.epochs},       {"optimizer", train.optimizer},
+                   {"lr", train.lr},               {"lr_decay", train.lr_decay},
+                   {"workers", train.workers},     {"seed", train.seed},
+                   {"history", std::move(history)}, {"group", std::move(group)},
+                   {"attempt", train.attempt},     {"leased_ms", train.leased_ms},
+                   {"tries", train.tries},
+                   {"checkpoint", train.checkpoint}, {"model_out", train.model_out},
+                   {"model_version", train.model_version}};
+  if (train.eval) out["eval"] = to_json(*train.eval);
+  return out;
+}
+
+TrainEntry train_from_json(const json::value& value) {
+  const auto* o = value.if_object();
+  if (o == nullptr) throw std::invalid_argument("train is an object");
+  TrainEntry train;
+  if (const auto* eval = o->if_contains("eval")) train.eval = dataset_ref_from_json(*eval);
+  train.epochs = u64_or(*o, "epochs", 1);
+  train.optimizer = string_or(*o, "optimizer", "sgd");
+  train.lr = double_or(*o, "lr", 0.01);
+  train.lr_decay = double_or(*o, "lr_decay", 1.0);
+  train.workers = u64_or(*o, "workers", 1);
+  train.seed = u64_or(*o, "seed", 1);
+  if (const auto* history = o->if_contains("history")) {
+    for (const auto& entry : history->as_array()) train.history.push_back(epoch_from_json(entry));
+  }
+  if (const auto* group = o->if_contains("group")) {
+    for (const auto& worker : group->as_array()) train.group.emplace_back(worker.as_string());
+  }
+  train.attempt = u64_or(*o, "attempt", 0);
+  train.leased_ms = u64_or(*o, "leased_ms", 0);
+  train.tries = u64_or(*o, "tries", 0);
+  train.checkpoint = string_or(*o, "checkpoint", "");
+  train.model_out = string_or(*o, "model_out", "");
+  train.model_version = u64_or(*o, "model_version", 0);
+  return train;
+}
+
 }  // namespace
+
+json::value epoch_to_json(const EpochEntry& epoch) {
+  json::object out{{"epoch", epoch.epoch},
+                   {"loss", epoch.loss},
+                   {"images_per_s", epoch.images_per_s},
+                   {"seconds", epoch.seconds},
+                   {"checkpoint_version", epoch.checkpoint_version}};
+  out["accuracy"] = epoch.accuracy ? json::value(*epoch.accuracy) : json::value(nullptr);
+  return out;
+}
+
+EpochEntry epoch_from_json(const json::value& value) {
+  const auto* o = value.if_object();
+  if (o == nullptr) throw std::invalid_argument("an epoch is an object");
+  EpochEntry epoch;
+  epoch.epoch = u64_or(*o, "epoch", 0);
+  epoch.loss = double_or(*o, "loss", 0);
+  if (const auto* accuracy = o->if_contains("accuracy"); accuracy != nullptr && !accuracy->is_null()) {
+    epoch.accuracy = accuracy->to_number<double>();
+  }
+  epoch.images_per_s = double_or(*o, "images_per_s", 0);
+  epoch.seconds = double_or(*o, "seconds", 0);
+  epoch.checkpoint_version = u64_or(*o, "checkpoint_version", 0);
+  return epoch;
+}
 
 std::string_view to_string(Phase phase) { return kPhases.at(static_cast<std::size_t>(phase)); }
 std::string_view to_string(JobState state) { return kJobStates.at(static_cast<std::size_t>(state)); }
@@ -103,7 +178,8 @@ json::value job_to_json(const JobEntry& job) {
                       {"cost_ns", job.cost_ns},
                       {"results", job.results},
                       {"results_version", job.results_version},
-                      {"stats", job.stats.to_json()}};
+                      {"stats", job.stats.to_json()},
+                      {"train", job.is_train() ? train_to_json(job.train) : json::value(nullptr)}};
 }
 
 JobEntry job_from_json(const json::value& value) {
@@ -135,6 +211,9 @@ JobEntry job_from_json(const json::value& value) {
   job.results = string_or(*o, "results", "");
   job.results_version = u64_or(*o, "results_version", 0);
   if (const auto* stats = o->if_contains("stats")) job.stats = JobStats::from_json(*stats);
+  if (const auto* train = o->if_contains("train"); train != nullptr && !train->is_null()) {
+    job.train = train_from_json(*train);
+  }
   return job;
 }
 
@@ -213,6 +292,30 @@ json::object redo_shard_command(std::string_view job, std::uint64_t shard, std::
 
 json::object fail_command(std::string_view job, std::string_view reason, std::uint64_t at_ms) {
   return json::object{{"op", "finish"}, {"job", job}, {"reason", reason}, {"at_ms", at_ms}};
+}
+
+}  // namespace idunno::ml::jobs
+
+namespace idunno::ml::jobs {
+
+json::object train_lease_command(std::string_view job, const std::vector<std::string>& group, std::uint64_t at_ms) {
+  json::array workers;
+  for (const auto& worker : group) workers.emplace_back(worker);
+  return json::object{{"op", "train_lease"}, {"job", job}, {"group", std::move(workers)}, {"at_ms", at_ms}};
+}
+
+json::object epoch_command(std::string_view job, std::uint64_t attempt, const EpochEntry& epoch,
+                           std::uint64_t model_version, std::uint64_t at_ms) {
+  return json::object{{"op", "epoch"},
+                      {"job", job},
+                      {"attempt", attempt},
+                      {"record", epoch_to_json(epoch)},
+                      {"model_version", model_version},
+                      {"at_ms", at_ms}};
+}
+
+json::object release_train_command(std::string_view job, std::uint64_t attempt, std::uint64_t at_ms) {
+  return json::object{{"op", "release"}, {"job", job}, {"attempt", attempt}, {"at_ms", at_ms}};
 }
 
 }  // namespace idunno::ml::jobs

@@ -13,5 +13,7 @@ boost::json::value job_to_json(const JobEntry& job);
 // Fields missing from `value` keep their defaults except name, model,
 // data and batch. Throws std::invalid_argument.
 JobEntry job_from_json(const boost::json::value& value);
+boost::json::value epoch_to_json(const EpochEntry& epoch);
+EpochEntry epoch_from_json(const boost::json::value& value);
 
 }  // namespace idunno::ml::jobs

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "ml/jobs/job_table.hpp"
+#include "ml/jobs/job_table_codec.hpp"
 
 namespace idunno::ml::jobs {
 
@@ -17,6 +18,21 @@ json::object rates(const JobTable& table, std::uint64_t now_ms) {
   json::array jobs;
   const core::TimePoint now{std::chrono::milliseconds(now_ms)};
   for (const auto& [name, job] : table.jobs()) {
+    if (job.is_train()) {
+      // Training: epochs done of the job's epochs; the rate is the last
+      // epoch's images/s while the job runs.
+      const auto& t = job.train;
+      const double rate = job.state == JobState::running && !t.history.empty() ? t.history.back().images_per_s : 0.0;
+      jobs.push_back(json::object{{"job", name},
+                                  {"kind", job.kind},
+                                  {"state", to_string(job.state)},
+                                  {"rate_10s", rate},
+                                  {"done", t.epochs_done()},
+                                  {"total", t.epochs},
+                                  {"share", job.share},
+                                  {"batch", job.batch}});
+      continue;
+    }
     jobs.push_back(json::object{{"job", name},
                                 {"kind", job.kind},
                                 {"state", to_string(job.state)},
@@ -67,6 +83,25 @@ json::object job_reply(const JobTable& table, const json::object& query) {
   } else {
     out["accuracy"] = nullptr;
   }
+  if (job->is_train()) {
+    const auto& t = job->train;
+    json::array epochs;
+    for (const auto& e : t.history) {
+      json::object entry = epoch_to_json(e).as_object();
+      entry.erase("checkpoint_version");
+      epochs.push_back(std::move(entry));
+    }
+    out["done"] = t.epochs_done();
+    out["total"] = t.epochs;
+    out["model"] = t.model_out;
+    out["start_model"] = job->model.name;
+    out["results"] = t.model_out;
+    out["results_version"] = t.model_version;
+    out["accuracy"] = t.history.empty() || !t.history.back().accuracy ? json::value(nullptr)
+                                                                      : json::value(*t.history.back().accuracy);
+    out["epochs"] = std::move(epochs);
+    out["workers"] = t.workers;
+  }
   if (!job->reason.empty()) out["reason"] = job->reason;
   return out;
 }
@@ -80,6 +115,11 @@ json::object workers(const JobTable& table) {
       auto& entry = by_worker[shard.worker];
       if (!entry.is_array()) entry = json::array{};
       entry.as_array().push_back(json::value(name + "/" + std::to_string(id)));
+    }
+    for (const auto& worker : job.train.group) {
+      auto& entry = by_worker[worker];
+      if (!entry.is_array()) entry = json::array{};
+      entry.as_array().push_back(json::value(name + "/train"));
     }
   }
   return json::object{{"ok", true}, {"workers", std::move(by_worker)}};

@@ -192,5 +192,124 @@ TEST_F(JobTableTest, QueriesAnswerWithTheContractsFields) {
   EXPECT_EQ(workers.at("workers").at("w2").as_array().at(0).as_string(), "a/1");
 }
 
+JobEntry training_job(const std::string& name, std::uint64_t epochs, std::uint64_t workers) {
+  JobEntry job = job_named(name, 600, 32);
+  job.kind = "train";
+  job.data.labels = "data/x-labels";
+  job.train.epochs = epochs;
+  job.train.workers = workers;
+  job.train.optimizer = "adam";
+  job.train.lr = 0.002;
+  return job;
+}
+
+EpochEntry epoch_record(std::uint64_t epoch, std::uint64_t checkpoint_version) {
+  EpochEntry e;
+  e.epoch = epoch;
+  e.loss = 1.0 / static_cast<double>(epoch);
+  e.accuracy = 0.8;
+  e.images_per_s = 1000;
+  e.checkpoint_version = checkpoint_version;
+  return e;
+}
+
+// Training jobs: leased whole to a group, epochs recorded in order and
+// once, a dead rank's lease given back and taken up after the last
+// recorded epoch, the last epoch ending the job with its model.
+TEST_F(JobTableTest, TrainingJobsRecordEpochsOnceAndResumeAfterAReleasedLease) {
+  auto bad = training_job("t", 2, 2);
+  bad.data.labels.reset();
+  EXPECT_EQ(error(add_job_command(bad, 1)), "training needs labels: the dataset has none");
+  bad = training_job("t", 0, 1);
+  EXPECT_NE(error(add_job_command(bad, 1)).find("epochs"), std::string::npos);
+  bad = training_job("t", 1, 30);  // 30 ranks x 32 > 600 images
+  EXPECT_NE(error(add_job_command(bad, 1)).find("larger than the dataset"), std::string::npos);
+  EXPECT_TRUE(table.jobs().empty());
+
+  const auto added = run(add_job_command(training_job("t", 3, 2), 10));
+  ASSERT_TRUE(added.at("ok").as_bool());
+  EXPECT_EQ(added.at("phase").as_string(), "train");  // the idle cluster starts the job's phase
+  EXPECT_EQ(table.job("t")->state, JobState::running);
+  EXPECT_EQ(table.job("t")->train.model_out, "models/t");
+  // Shards are not for training jobs; a group must have the job's size.
+  EXPECT_EQ(error(lease_command("t", 0, 0, 32, 32, "w1", 11)), "a training job is leased whole (train_lease)");
+  EXPECT_NE(error(train_lease_command("t", {"w1"}, 11)).find("2 workers"), std::string::npos);
+  EXPECT_EQ(error(train_lease_command("t", {"w1", "w1"}, 11)), "a worker appears twice");
+
+  auto lease = run(train_lease_command("t", {"w1", "w2"}, 12));
+  ASSERT_TRUE(lease.at("ok").as_bool());
+  EXPECT_EQ(lease.at("attempt").to_number<std::uint64_t>(), 1U);
+  EXPECT_EQ(lease.at("epoch").to_number<std::uint64_t>(), 1U);
+  EXPECT_EQ(error(train_lease_command("t", {"w3", "w4"}, 13)), "the job is leased already");
+  ASSERT_TRUE(ok(epoch_command("t", 1, epoch_record(1, 5), 0, 20)));
+  // A retried report changes nothing; an epoch that skips ahead is refused.
+  EXPECT_TRUE(run(epoch_command("t", 1, epoch_record(1, 5), 0, 21)).contains("duplicate"));
+  EXPECT_EQ(error(epoch_command("t", 1, epoch_record(3, 6), 0, 22)), "the epoch does not continue the history");
+  EXPECT_EQ(table.job("t")->train.history.size(), 1U);
+
+  // w2 dies: the group's lease goes back; a late report of the old lease
+  // is refused; the next lease starts at epoch 2.
+  EXPECT_EQ(run(release_command("w2", 30)).at("released").to_number<std::uint64_t>(), 1U);
+  EXPECT_TRUE(table.job("t")->train.group.empty());
+  EXPECT_EQ(error(epoch_command("t", 1, epoch_record(2, 6), 0, 31)), "the lease is not current");
+  lease = run(train_lease_command("t", {"w3", "w1"}, 32));
+  EXPECT_EQ(lease.at("attempt").to_number<std::uint64_t>(), 2U);
+  EXPECT_EQ(lease.at("epoch").to_number<std::uint64_t>(), 2U);
+  // A stale release (attempt 1) changes nothing.
+  EXPECT_EQ(run(release_train_command("t", 1, 33)).at("released").to_number<std::uint64_t>(), 0U);
+  ASSERT_TRUE(ok(epoch_command("t", 2, epoch_record(2, 7), 0, 40)));
+  // The last epoch needs the model's version, then ends the job.
+  EXPECT_EQ(error(epoch_command("t", 2, epoch_record(3, 8), 0, 50)),
+            "the last epoch names the trained model's version");
+  EXPECT_EQ(table.job("t")->train.history.size(), 2U);
+  const auto last = run(epoch_command("t", 2, epoch_record(3, 8), 4, 51));
+  EXPECT_TRUE(last.contains("done"));
+  const JobEntry& done = *table.job("t");
+  EXPECT_EQ(done.state, JobState::done);
+  EXPECT_EQ(done.train.model_version, 4U);
+  EXPECT_TRUE(done.train.group.empty());
+  EXPECT_EQ(done.finished_ms, 51U);
+
+  // What get-results shows: epochs done of the job's epochs, the model.
+  const auto reply = json::parse(table.query(R"({"q":"job","job":"t"})")).as_object();
+  EXPECT_EQ(reply.at("kind").as_string(), "train");
+  EXPECT_EQ(reply.at("done").to_number<std::uint64_t>(), 3U);
+  EXPECT_EQ(reply.at("model").as_string(), "models/t");
+  EXPECT_EQ(reply.at("epochs").as_array().size(), 3U);
+  EXPECT_DOUBLE_EQ(reply.at("accuracy").as_double(), 0.8);
+
+  // The snapshot holds the training state.
+  JobTable copy;
+  copy.restore(table.snapshot());
+  EXPECT_TRUE(copy == table);
+}
+
+// Phases: a job of the other phase waits; switching pauses the running
+// ones (a training group stops) and resumes the waiting ones.
+TEST_F(JobTableTest, PhasesKeepTrainingAndInferenceApart) {
+  ASSERT_TRUE(ok(add_job_command(training_job("t", 2, 1), 1)));
+  ASSERT_TRUE(ok(add_job_command(job_named("i", 100, 10), 2)));
+  EXPECT_EQ(table.phase(), Phase::train);
+  EXPECT_EQ(table.job("i")->state, JobState::queued);
+  ASSERT_TRUE(ok(train_lease_command("t", {"w1"}, 3)));
+  ASSERT_TRUE(ok(epoch_command("t", 1, epoch_record(1, 1), 0, 4)));
+
+  ASSERT_TRUE(ok(phase_command(Phase::infer, 5)));
+  EXPECT_EQ(table.job("t")->state, JobState::paused);
+  EXPECT_TRUE(table.job("t")->train.group.empty());
+  EXPECT_EQ(table.job("i")->state, JobState::running);
+  EXPECT_EQ(error(train_lease_command("t", {"w1"}, 6)), "the job is not running");
+
+  ASSERT_TRUE(ok(phase_command(Phase::stopped, 7)));
+  EXPECT_EQ(table.job("i")->state, JobState::paused);
+  EXPECT_EQ(table.job("t")->state, JobState::paused);
+
+  ASSERT_TRUE(ok(phase_command(Phase::train, 8)));
+  EXPECT_EQ(table.job("t")->state, JobState::running);
+  EXPECT_EQ(table.job("i")->state, JobState::paused);
+  const auto lease = run(train_lease_command("t", {"w2"}, 9));
+  EXPECT_EQ(lease.at("epoch").to_number<std::uint64_t>(), 2U);  // nothing lost: epoch 1 stays done
+}
+
 }  // namespace
 }  // namespace idunno::ml::jobs

@@ -46,6 +46,12 @@ const json::array& array(const json::object& object, const char* key) {
   return *a;
 }
 
+double number(const json::object& object, const char* key) {
+  const auto& value = field(object, key);
+  if (!value.is_number()) throw std::invalid_argument(std::string("field ") + key + " is not a number");
+  return value.to_number<double>();
+}
+
 }  // namespace
 
 json::value to_json(const ModelRef& model) {
@@ -153,6 +159,69 @@ ShardOutcome shard_outcome_from_json(const json::value& value) {
   if (out.batch_ns.size() != out.batch_queries.size()) throw std::invalid_argument("outcome: batch lists differ");
   out.results_version = u64(o, "results_version");
   out.finished_ms = u64(o, "finished_ms");
+  return out;
+}
+
+json::value to_json(const TrainTask& task) {
+  json::array group;
+  for (const auto& worker : task.group) group.emplace_back(worker);
+  json::object out{{"job", task.job},
+                   {"attempt", task.attempt},
+                   {"tries", task.tries},
+                   {"group", std::move(group)},
+                   {"rank", task.rank},
+                   {"host_ranks", task.host_ranks},
+                   {"rendezvous_host", task.rendezvous_host},
+                   {"rendezvous_port", task.rendezvous_port},
+                   {"bind_host", task.bind_host},
+                   {"model", to_json(task.model)},
+                   {"checkpoint", task.checkpoint},
+                   {"checkpoint_version", task.checkpoint_version},
+                   {"first_epoch", task.first_epoch},
+                   {"epochs", task.epochs},
+                   {"data", to_json(task.data)},
+                   {"batch", task.batch},
+                   {"optimizer", task.optimizer},
+                   {"lr", task.lr},
+                   {"lr_decay", task.lr_decay},
+                   {"seed", task.seed},
+                   {"model_out", task.model_out}};
+  if (task.eval) out["eval"] = to_json(*task.eval);
+  return out;
+}
+
+TrainTask train_task_from_json(const json::value& value) {
+  const auto& o = object_of(value, "task");
+  TrainTask out;
+  out.job = str(o, "job");
+  out.attempt = u64(o, "attempt");
+  out.tries = u64(o, "tries");
+  for (const auto& worker : array(o, "group")) {
+    if (!worker.is_string()) throw std::invalid_argument("group: not a name");
+    out.group.emplace_back(worker.get_string());
+  }
+  out.rank = u64(o, "rank");
+  out.host_ranks = u64(o, "host_ranks");
+  out.rendezvous_host = str(o, "rendezvous_host");
+  out.rendezvous_port = u64(o, "rendezvous_port");
+  out.bind_host = str(o, "bind_host");
+  out.model = model_ref_from_json(field(o, "model"));
+  out.checkpoint = str(o, "checkpoint");
+  out.checkpoint_version = u64(o, "checkpoint_version");
+  out.first_epoch = u64(o, "first_epoch");
+  out.epochs = u64(o, "epochs");
+  out.data = dataset_ref_from_json(field(o, "data"));
+  if (o.contains("eval")) out.eval = dataset_ref_from_json(field(o, "eval"));
+  out.batch = u64(o, "batch");
+  out.optimizer = str(o, "optimizer");
+  out.lr = number(o, "lr");
+  out.lr_decay = number(o, "lr_decay");
+  out.seed = u64(o, "seed");
+  out.model_out = str(o, "model_out");
+  if (out.group.empty() || out.rank >= out.group.size() || out.batch == 0 || out.first_epoch == 0 ||
+      out.first_epoch > out.epochs || out.rendezvous_port > 65535 || out.host_ranks == 0) {
+    throw std::invalid_argument("task: bad group, rank, batch or epochs");
+  }
   return out;
 }
 

@@ -76,6 +76,38 @@ struct ShardOutcome {
   friend bool operator==(const ShardOutcome&, const ShardOutcome&) = default;
 };
 
+// What the coordinator hands each rank of a training job's group: the
+// whole rest of the job (from the epoch after its last checkpoint to the
+// end), and where the ranks meet (the rank-0 worker serves the rendezvous).
+// Training itself is not bit-reproducible across group sizes, but a
+// resumed run continues the numbering, shuffles and schedule exactly
+// (ml/trainer.hpp).
+struct TrainTask {
+  std::string job;
+  std::uint64_t attempt = 0;
+  std::uint64_t tries = 1;  // leases since the job's last recorded epoch, this one included
+  std::vector<std::string> group;  // rank order
+  std::uint64_t rank = 0;
+  std::uint64_t host_ranks = 1;  // ranks of the group on this rank's host (sharing its cores)
+  std::string rendezvous_host;  // rank 0's host
+  std::uint64_t rendezvous_port = 0;
+  std::string bind_host;  // this rank's own host (Gloo's connections)
+  ModelRef model;               // the starting model
+  std::string checkpoint;       // SDFS name of the job's checkpoint
+  std::uint64_t checkpoint_version = 0;  // 0: none yet, start from `model`
+  std::uint64_t first_epoch = 1;
+  std::uint64_t epochs = 1;  // the job's total
+  DatasetRef data;
+  std::optional<DatasetRef> eval;
+  std::uint64_t batch = 0;  // per rank
+  std::string optimizer = "sgd";
+  double lr = 0.01;
+  double lr_decay = 1;
+  std::uint64_t seed = 1;
+  std::string model_out;  // SDFS name of the trained model
+  friend bool operator==(const TrainTask&, const TrainTask&) = default;
+};
+
 boost::json::value to_json(const ModelRef& model);
 boost::json::value to_json(const DatasetRef& data);
 boost::json::value to_json(const ShardTask& task);
@@ -85,5 +117,7 @@ ModelRef model_ref_from_json(const boost::json::value& value);
 DatasetRef dataset_ref_from_json(const boost::json::value& value);
 ShardTask shard_task_from_json(const boost::json::value& value);
 ShardOutcome shard_outcome_from_json(const boost::json::value& value);
+boost::json::value to_json(const TrainTask& task);
+TrainTask train_task_from_json(const boost::json::value& value);
 
 }  // namespace idunno::ml::jobs
