@@ -250,8 +250,13 @@ asio::awaitable<void> JobService::schedule_round() {
   }
   for (const auto& worker : gone) co_await propose(ml::jobs::release_command(worker, core::wall_clock_ms()));
   for (const auto& expired : ml::jobs::expired_leases(table_, core::wall_clock_ms(), policy_)) {
-    co_await propose(
-        ml::jobs::release_shard_command(expired.job, expired.shard, expired.attempt, core::wall_clock_ms()));
+    const ml::jobs::JobEntry* job = table_.job(expired.job);
+    if (job != nullptr && job->is_train()) {
+      co_await propose(ml::jobs::release_train_command(expired.job, expired.attempt, core::wall_clock_ms()));
+    } else {
+      co_await propose(
+          ml::jobs::release_shard_command(expired.job, expired.shard, expired.attempt, core::wall_clock_ms()));
+    }
   }
   // Finished jobs: merge their shards' results once.
   for (const auto& [name, job] : table_.jobs()) {

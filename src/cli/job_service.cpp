@@ -51,7 +51,7 @@ struct TrainDefaults {
 
 TrainDefaults train_defaults(const ml::jobs::ModelRef& model) {
   if (model.zoo && model.name == "lenet") return {"adam", 0.002, 0.7, 32, 5};
-  if (model.zoo && model.name == "resnet-fmnist") return {"sgd", 0.05, 0.6, 64, 5};
+  if (model.zoo && model.name == "resnet-fmnist") return {"sgd", 0.05, 0.7, 64, 8};
   if (model.zoo && model.name == "resnet18") return {"sgd", 0.01, 0.8, 16, 1};
   return {"adam", 0.001, 1.0, 64, 1};
 }
@@ -275,7 +275,9 @@ asio::awaitable<json::value> JobService::train(std::vector<std::string> args) {
   }
   job.model = co_await resolve_model(given["--model"], job.data);
   const TrainDefaults defaults = train_defaults(job.model);
-  job.batch = batch.value_or(defaults.batch);
+  // The default batch is the whole group's: each of K ranks takes a K-th,
+  // so that training on K workers takes the steps it takes on one.
+  job.batch = batch.value_or(std::max<std::uint64_t>(1, defaults.batch / job.train.workers));
   job.train.epochs = epochs.value_or(defaults.epochs);
   job.train.lr = lr.value_or(defaults.lr);
   job.train.lr_decay = defaults.lr_decay;
@@ -377,7 +379,7 @@ asio::awaitable<json::value> JobService::vm_states(std::vector<std::string> /*ar
   }
   json::array out;
   for (auto& [name, node] : nodes) out.push_back(std::move(node));
-  co_return json::object{{"nodes", std::move(out)}};
+  co_return json::object{{"phase", reply.at("phase")}, {"nodes", std::move(out)}};
 }
 
 }  // namespace idunno::cli

@@ -2,13 +2,14 @@
 # Training jobs with real processes: 5 nodes. `train` trains lenet
 # data-parallel on 2 workers (gradients all-reduced by Gloo between two
 # node processes) from Fashion-MNIST in SDFS; one of its workers is killed
-# -9 mid-epoch and the job finishes from its last checkpoint on live
-# workers. The trained model (models/JOB) then serves an inference job
+# -9 mid-epoch and the job resumes from its last checkpoint on live
+# workers; then the coordinator is killed and the job still finishes. The trained model (models/JOB) then serves an inference job
 # that reaches at least 85% on the test set, and Python's torch.jit.load
 # (Debian's python3-torch) computes the same predictions from the file.
 # Phases: an inference job added during training waits (queued), `phase
 # infer` starts it, `phase stop` pauses it, `phase infer` resumes it, and
-# it loses nothing. Also: every bad input of `train` is a clear error.
+# it loses nothing. Also: every bad input of `train` is a clear error, and
+# `remove` stops a training job's worker.
 TEST_TIMEOUT=290
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/jobs_lib.sh"
@@ -44,6 +45,19 @@ expect_error "unknown option" train bad --model lenet --data "$train" --colour b
 coord=$(coordinator_name 1)
 talk=1
 [ "$coord" = node1 ] && talk=2
+group_of() {  # the nodes training job $1 now
+  client $talk --json vm-states | json_get '" ".join(n["name"] for n in v["nodes"] if n["shard"] == "'"$1"'/train")'
+}
+
+# `remove` stops a training job and frees its worker.
+client $talk train gone --model lenet --data "$train" --epochs 1 >/dev/null || fail "train gone"
+has_group() { [ -n "$(group_of gone)" ]; }
+wait_until 20 has_group || fail "gone got no worker: $(client $talk vm-states)"
+gone_worker=$(group_of gone)
+client $talk remove gone >/dev/null || fail "remove gone"
+stopped() { grep -q "event=train_lease_ended job=gone " "$IDUNNO_RUN/$gone_worker/stderr.log"; }
+wait_until 20 stopped || fail "the removed job's worker $gone_worker did not stop"
+log "remove stopped the training on $gone_worker"
 client $talk train tj --model lenet --data "$train" --eval "$test_set" --epochs 2 --workers 2 >/dev/null || fail "train tj"
 expect_error "exists already" train tj --model lenet --data "$train"
 # Added during the training phase, an inference job waits.
@@ -56,14 +70,23 @@ epochs_done() { client $talk --json get-results "$1" 2>/dev/null | json_get 'v["
 first_epoch() { [ "$(epochs_done tj)" -ge 1 ]; }
 wait_until 120 first_epoch || fail "no epoch recorded: $(client $talk get-results tj)"
 log "epoch 1: $(client $talk --json get-results tj | json_get 'v["epochs"][0]')"
-group=$(client $talk --json vm-states | json_get '" ".join(n["name"] for n in v["nodes"] if n["shard"] == "tj/train")')
+group=$(group_of tj)
 [ "$(wc -w <<<"$group")" -eq 2 ] || fail "the training group is '$group', not 2 workers"
-victim=${group##* }
+victim=""
+for member in $group; do [ "$member" != "node$talk" ] && victim=$member; done
 # The group went on into epoch 2 (about 20 s) as soon as epoch 1 was
 # recorded: this kill lands mid-epoch.
 log "training group: $group; killing $victim in epoch 2"
 scripts/cluster.sh kill "${victim#node}" >/dev/null
-wait_until 150 is_done $talk tj || fail "the training job did not finish after the kill: $(client $talk get-results tj)"
+resumed() { grep -q "event=train_started job=tj attempt=2" "$IDUNNO_RUN"/node*/stderr.log; }
+wait_until 60 resumed || fail "the job was not leased again after the kill: $(client $talk get-results tj)"
+# The coordinator's crash does not lose the job: the group reports its
+# epochs to the next one.
+log "killing the coordinator $coord while the resumed group trains"
+scripts/cluster.sh kill "${coord#node}" >/dev/null
+new_coordinator() { local c; c=$(coordinator_name $talk 2>/dev/null) && [ -n "$c" ] && [ "$c" != "$coord" ]; }
+wait_until 30 new_coordinator || fail "no new coordinator"
+wait_until 150 is_done $talk tj || fail "the training job did not finish after the kills: $(client $talk get-results tj)"
 client $talk get-results tj
 attempts=$(grep -h "event=train_scheduled job=tj " "$IDUNNO_RUN"/node*/stderr.log | wc -l)
 [ "$attempts" -ge 2 ] || fail "the job was leased $attempts times: it did not resume after the kill"

@@ -1,10 +1,10 @@
 #pragma once
 // The client's part of the job commands whose files are on the client's
-// machine: `sub JOB DATA ...` with a local DATA uploads it (and the labels
-// file beside it, by the usual -images-/-labels- naming) to SDFS as
-// data/FILENAME first and submits `sdfs:data/FILENAME`; `get-results JOB
-// LOCAL` asks for the job and then downloads its merged results into
-// LOCAL. Blocking; the client's thread.
+// machine: `sub JOB DATA ...` with a local DATA (and `train` with a local
+// --data or --eval) uploads it (and the labels file beside it, by the usual
+// -images-/-labels- naming) to SDFS as data/FILENAME first and submits
+// `sdfs:data/FILENAME`; `get-results JOB LOCAL` asks for the job and then
+// downloads its merged results (a training job's model) into LOCAL. Blocking; the client's thread.
 
 #include <functional>
 #include <optional>

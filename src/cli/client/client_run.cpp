@@ -122,7 +122,15 @@ int run_client(const ClientOptions& options, const CommandTable& table, const Cl
   if (spec.has_local_files()) return run_transfer(options, table, spec, io);
   std::vector<std::string> args = options.args;
   // Job commands whose files are on this machine (client_jobs.hpp).
-  const bool local_data = options.command == "sub" && !args.at(1).starts_with("sdfs:");
+  // sub's DATA, train's --data and --eval: local files are uploaded first.
+  std::vector<std::size_t> local_files;
+  if (options.command == "sub" && !args.at(1).starts_with("sdfs:")) local_files.push_back(1);
+  if (options.command == "train") {
+    for (std::size_t i = 1; i + 1 < args.size(); ++i) {
+      if ((args[i] == "--data" || args[i] == "--eval") && !args[i + 1].starts_with("sdfs:")) local_files.push_back(i + 1);
+    }
+  }
+  const bool local_data = !local_files.empty();
   std::optional<std::string> results_to;
   if (options.command == "get-results" && args.size() == 2) {
     if (auto problem = unwritable(args[1])) return fail(options, io, kExitFailed, *problem);
@@ -135,15 +143,15 @@ int run_client(const ClientOptions& options, const CommandTable& table, const Cl
     bar.update(done, total);
   };
   try {
-    if (local_data) {
+    for (const std::size_t i : local_files) {
       std::string sdfs_name;
       try {
-        sdfs_name = upload_job_data(options.node, options.token, args[1], progress);
+        sdfs_name = upload_job_data(options.node, options.token, args[i], progress);
       } catch (const std::runtime_error& e) {
         return fail(options, io, kExitFailed, e.what());
       }
       bar.finish();
-      args[1] = sdfs_name;
+      args[i] = sdfs_name;
     }
     net::console::BlockingConsoleClient client(options.node, options.token);
     const auto reply = client.call(options.command, args);
@@ -153,7 +161,7 @@ int run_client(const ClientOptions& options, const CommandTable& table, const Cl
       const auto& o = result.as_object();
       const auto version = o.at("results_version").to_number<std::uint64_t>();
       if (version == 0) {
-        return fail(options, io, kExitFailed, "the job " + args[0] + " is not done yet: its results are not merged");
+        return fail(options, io, kExitFailed, "the job " + args[0] + " is not done yet: its results are not ready");
       }
       try {
         download_results(options.node, options.token, std::string(o.at("results").as_string()), version, *results_to,

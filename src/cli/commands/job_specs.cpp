@@ -89,7 +89,8 @@ std::string render_vm_states(const json::value& v) {
     table.add({field(row, "name"), field(row, "role"), field(row, "state"), jobs.empty() ? "-" : jobs,
                row.at("shard").is_null() ? "-" : field(row, "shard")});
   }
-  return table.str();
+  const auto& o = v.as_object();
+  return (o.contains("phase") ? "phase " + field(o, "phase") + "\n" : std::string()) + table.str();
 }
 
 std::string render_done(const json::value& v) {

@@ -58,7 +58,9 @@ json::object stats(const JobTable& table, const json::object& query) {
     if (job == nullptr) return error_reply("no job named '" + std::string(wanted->get_string()) + "'");
     jobs.push_back(stats_of(std::string(wanted->get_string()), *job));
   } else {
-    for (const auto& [name, job] : table.jobs()) jobs.push_back(stats_of(name, job));
+    for (const auto& [name, job] : table.jobs()) {
+      if (!job.is_train()) jobs.push_back(stats_of(name, job));  // training has no queries
+    }
   }
   return json::object{{"ok", true}, {"jobs", std::move(jobs)}};
 }
@@ -122,7 +124,7 @@ json::object workers(const JobTable& table) {
       entry.as_array().push_back(json::value(name + "/train"));
     }
   }
-  return json::object{{"ok", true}, {"workers", std::move(by_worker)}};
+  return json::object{{"ok", true}, {"phase", to_string(table.phase())}, {"workers", std::move(by_worker)}};
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "ml/jobs/job_table.hpp"
 #include "ml/jobs/job_table_codec.hpp"
+#include "ml/jobs/scheduler.hpp"
 
 namespace idunno::ml::jobs {
 namespace {
@@ -255,6 +256,10 @@ TEST_F(JobTableTest, TrainingJobsRecordEpochsOnceAndResumeAfterAReleasedLease) {
   lease = run(train_lease_command("t", {"w3", "w1"}, 32));
   EXPECT_EQ(lease.at("attempt").to_number<std::uint64_t>(), 2U);
   EXPECT_EQ(lease.at("epoch").to_number<std::uint64_t>(), 2U);
+  // A group silent for longer than its lease time gives it back.
+  SchedulerPolicy policy;
+  EXPECT_TRUE(expired_leases(table, 32 + 30 * 60'000, policy).empty());
+  EXPECT_EQ(expired_leases(table, 33 + 30 * 60'000, policy), (std::vector<ExpiredLease>{{"t", 0, 2}}));
   // A stale release (attempt 1) changes nothing.
   EXPECT_EQ(run(release_train_command("t", 1, 33)).at("released").to_number<std::uint64_t>(), 0U);
   ASSERT_TRUE(ok(epoch_command("t", 2, epoch_record(2, 7), 0, 40)));

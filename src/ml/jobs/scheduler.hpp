@@ -46,6 +46,11 @@ struct SchedulerPolicy {
   // restarted).
   std::chrono::milliseconds lease_timeout_min{30'000};
   double lease_timeout_factor = 20;
+  // A training group that recorded no epoch for max(min, factor x its
+  // longest epoch so far) gives its lease back (a rank restarted before
+  // membership noticed, and the others cannot notice: a group of one).
+  std::chrono::milliseconds train_timeout_min{30 * 60'000};
+  double train_timeout_factor = 5;
 };
 
 struct LeaseDecision {
@@ -72,7 +77,8 @@ struct ExpiredLease {
 std::vector<LeaseDecision> plan_leases(const JobTable& table, const std::vector<std::string>& workers,
                                        const SchedulerPolicy& policy);
 
-// Leases that have run out of time at `now_ms`.
+// Leases that have run out of time at `now_ms`: shards (job, shard,
+// attempt) and training groups (job, attempt; shard 0).
 std::vector<ExpiredLease> expired_leases(const JobTable& table, std::uint64_t now_ms, const SchedulerPolicy& policy);
 
 // Queries in the next new shard of `job` (before cutting it), given

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The demo in its quick form (IDUNNO_DEMO_QUICK=1), as a user runs it: it
+# trains, serves, survives a worker and a coordinator kill and checks its
+# own outcome; this test passes when the demo exits 0 and left no node
+# running.
+TEST_TIMEOUT=290
+source "$(dirname "$0")/lib.sh"
+
+IDUNNO_DEMO_QUICK=1 IDUNNO_DEMO_NO_BUILD=1 timeout 280 scripts/demo.sh >"$IDUNNO_RUN/demo.log" 2>&1 || {
+  tail -60 "$IDUNNO_RUN/demo.log"
+  fail "the quick demo failed"
+}
+grep -E '^== ' "$IDUNNO_RUN/demo.log" | while read -r line; do log "$line"; done
+for f in "$IDUNNO_RUN"/node*/pid; do
+  pid_alive "$(cat "$f")" && fail "the demo left $(dirname "$f") running"
+done
+log "$(tail -1 "$IDUNNO_RUN/demo.log")"
