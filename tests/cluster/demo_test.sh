@@ -6,12 +6,19 @@
 TEST_TIMEOUT=290
 source "$(dirname "$0")/lib.sh"
 
-IDUNNO_DEMO_QUICK=1 IDUNNO_DEMO_NO_BUILD=1 timeout 280 scripts/demo.sh >"$IDUNNO_RUN/demo.log" 2>&1 || {
+cluster=$IDUNNO_RUN/cluster  # the demo's cluster folder (cluster.sh up empties it)
+demo_cleanup() {
+  IDUNNO_RUN=$cluster scripts/cluster.sh down >/dev/null 2>&1 || true
+  cleanup
+}
+trap demo_cleanup EXIT
+
+IDUNNO_RUN=$cluster IDUNNO_DEMO_QUICK=1 IDUNNO_DEMO_NO_BUILD=1 timeout 280 scripts/demo.sh >"$IDUNNO_RUN/demo.log" 2>&1 || {
   tail -60 "$IDUNNO_RUN/demo.log"
   fail "the quick demo failed"
 }
 grep -E '^== ' "$IDUNNO_RUN/demo.log" | while read -r line; do log "$line"; done
-for f in "$IDUNNO_RUN"/node*/pid; do
-  pid_alive "$(cat "$f")" && fail "the demo left $(dirname "$f") running"
+for f in "$cluster"/node*/pid; do
+  if pid_alive "$(cat "$f")"; then fail "the demo left $(dirname "$f") running"; fi
 done
 log "$(tail -1 "$IDUNNO_RUN/demo.log")"
