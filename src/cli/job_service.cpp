@@ -239,7 +239,8 @@ asio::awaitable<json::value> JobService::train(std::vector<std::string> args) {
     if (i + 1 >= args.size()) throw CommandError(args[i] + " needs a value");
     given[args[i]] = args[i + 1];
   }
-  if (!given.contains("--model") || !given.contains("--data")) throw CommandError(std::string("--model and --data are required") + kUsage);
+  if (!given.contains("--model") || !given.contains("--data"))
+    throw CommandError(std::string("--model and --data are required") + kUsage);
   const auto whole = [&given](const char* key, std::uint64_t low, std::uint64_t high) -> std::optional<std::uint64_t> {
     const auto it = given.find(key);
     if (it == given.end()) return std::nullopt;
@@ -259,12 +260,13 @@ asio::awaitable<json::value> JobService::train(std::vector<std::string> args) {
   job.train.workers = workers.value_or(1);
   const std::size_t live = workers_count();
   if (job.train.workers > live) {
-    throw CommandError("--workers " + std::to_string(job.train.workers) + " is more than the " +
-                       std::to_string(live) + " live workers (every node but the coordinator)");
+    throw CommandError("--workers " + std::to_string(job.train.workers) + " is more than the " + std::to_string(live) +
+                       " live workers (every node but the coordinator)");
   }
 
   job.data = co_await resolve_dataset(given["--data"]);
-  if (!job.data.labels) throw CommandError("the dataset " + job.data.images + " has no labels file; training needs labels");
+  if (!job.data.labels)
+    throw CommandError("the dataset " + job.data.images + " has no labels file; training needs labels");
   if (given.contains("--eval")) {
     ml::jobs::DatasetRef eval = co_await resolve_dataset(given["--eval"]);
     if (!eval.labels) throw CommandError("the eval set " + eval.images + " has no labels file");
@@ -337,8 +339,8 @@ asio::awaitable<json::value> JobService::get_results(std::vector<std::string> ar
   const std::uint64_t version = reply.at("results_version").to_number<std::uint64_t>();
   if (args.size() < 2) co_return reply;
   if (version == 0) {
-    throw CommandError("the job " + args[0] + " is not done yet: " +
-                       (training ? "its model is not trained" : "its results are not merged"));
+    throw CommandError("the job " + args[0] +
+                       " is not done yet: " + (training ? "its model is not trained" : "its results are not merged"));
   }
   std::string failure;
   try {

@@ -106,7 +106,7 @@ class JobService final : public Service {
   std::size_t workers_count() const;
   // Training jobs (job_training.cpp): leases a group to every running
   // training job that has none, and starts its ranks.
-  boost::asio::awaitable<void> schedule_training(const std::vector<std::string>& live);
+  boost::asio::awaitable<void> schedule_training(std::vector<std::string> live);
   boost::asio::awaitable<void> start_training(ml::jobs::TrainTask task, std::string worker);
 
   // Worker side (job_scheduling.cpp).

@@ -44,7 +44,7 @@ std::uint16_t training_rendezvous_port(std::uint16_t cluster_port, std::uint64_t
   return static_cast<std::uint16_t>(base + static_cast<int>(attempt % 10));
 }
 
-asio::awaitable<void> JobService::schedule_training(const std::vector<std::string>& live) {
+asio::awaitable<void> JobService::schedule_training(std::vector<std::string> live) {
   std::set<std::string> busy;
   for (const auto& [name, job] : table_.jobs()) busy.insert(job.train.group.begin(), job.train.group.end());
   std::map<std::string, core::HostPort> address;
@@ -107,8 +107,8 @@ asio::awaitable<void> JobService::start_training(ml::jobs::TrainTask task, std::
   if (address) {
     failure.clear();
     try {
-      auto calling = transport_.rpc_client().call(*address, "jobs.train", json::serialize(ml::jobs::to_json(task)),
-                                                  kStartTimeout);
+      auto calling =
+          transport_.rpc_client().call(*address, "jobs.train", json::serialize(ml::jobs::to_json(task)), kStartTimeout);
       co_await std::move(calling);
     } catch (const boost::system::system_error& error) {
       if (is_cancel(error)) throw;

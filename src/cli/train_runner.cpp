@@ -24,9 +24,7 @@ constexpr std::string_view kCheckpointMagic = "IDUNNO-CHECKPOINT 1\n";
 // the others after this long (then the lease goes back).
 constexpr auto kGroupTimeout = std::chrono::seconds(20);
 
-std::string at_version(const std::string& name, std::uint64_t version) {
-  return name + "@" + std::to_string(version);
-}
+std::string at_version(const std::string& name, std::uint64_t version) { return name + "@" + std::to_string(version); }
 
 }  // namespace
 
@@ -63,14 +61,15 @@ asio::awaitable<void> TrainRunner::run(TrainTask task, core::CancelToken stop, E
   const auto world = static_cast<std::size_t>(task.group.size());
   const auto rank = static_cast<std::size_t>(task.rank);
   spdlog::info("event=train_started job={} attempt={} node={} rank={} world={} first_epoch={} epochs={}",
-               core::log_quote(task.job), task.attempt, core::log_quote(worker_name_), rank, world,
-               task.first_epoch, task.epochs);
+               core::log_quote(task.job), task.attempt, core::log_quote(worker_name_), rank, world, task.first_epoch,
+               task.epochs);
 
   // This rank's contiguous part of the training set; every rank evaluates
   // its stride of the eval set (the trainer sums the counts).
   ml::DatasetPtr whole = co_await shards_.whole_dataset(task.data);
   const std::size_t size = whole->size();
-  ml::DatasetPtr train_set = world > 1 ? ml::slice_dataset(whole, size * rank / world, size * (rank + 1) / world) : whole;
+  ml::DatasetPtr train_set =
+      world > 1 ? ml::slice_dataset(whole, size * rank / world, size * (rank + 1) / world) : whole;
   ml::DatasetPtr eval_set;
   if (task.eval) eval_set = co_await shards_.whole_dataset(*task.eval);
 
@@ -96,7 +95,8 @@ asio::awaitable<void> TrainRunner::run(TrainTask task, core::CancelToken stop, E
   }
 
   ml::TrainOptions options;
-  if (task.optimizer != "sgd" && task.optimizer != "adam") throw std::runtime_error("unknown optimizer " + task.optimizer);
+  if (task.optimizer != "sgd" && task.optimizer != "adam")
+    throw std::runtime_error("unknown optimizer " + task.optimizer);
   options.optimizer = task.optimizer == "adam" ? ml::OptimizerKind::adam : ml::OptimizerKind::sgd;
   options.batch_size = static_cast<std::size_t>(task.batch);
   options.learning_rate = task.lr;
@@ -122,8 +122,8 @@ asio::awaitable<void> TrainRunner::run(TrainTask task, core::CancelToken stop, E
     options.optimizer_state = std::move(optimizer_state);
     auto [trained, result] = co_await engine.train(model, train_set, eval_set, options, {});
     if (result.stopped || stop.stop_requested()) {
-      spdlog::info("event=train_stopped job={} attempt={} node={} epoch={}", core::log_quote(task.job),
-                   task.attempt, core::log_quote(worker_name_), epoch);
+      spdlog::info("event=train_stopped job={} attempt={} node={} epoch={}", core::log_quote(task.job), task.attempt,
+                   core::log_quote(worker_name_), epoch);
       co_return;
     }
     model = std::move(trained);
@@ -143,10 +143,11 @@ asio::awaitable<void> TrainRunner::run(TrainTask task, core::CancelToken stop, E
     if (epoch == task.epochs) {
       model_version = co_await shards_.store(task.model_out, std::move(model_bytes), "the trained model");
     }
-    spdlog::info("event=train_epoch_done job={} attempt={} node={} epoch={} loss={:.4f} accuracy={:.4f} "
-                 "images_per_s={:.1f} checkpoint_version={}",
-                 core::log_quote(task.job), task.attempt, core::log_quote(worker_name_), epoch, entry.loss,
-                 entry.accuracy.value_or(0.0), entry.images_per_s, entry.checkpoint_version);
+    spdlog::info(
+        "event=train_epoch_done job={} attempt={} node={} epoch={} loss={:.4f} accuracy={:.4f} "
+        "images_per_s={:.1f} checkpoint_version={}",
+        core::log_quote(task.job), task.attempt, core::log_quote(worker_name_), epoch, entry.loss,
+        entry.accuracy.value_or(0.0), entry.images_per_s, entry.checkpoint_version);
     co_await report(entry, model_version);
   }
 }

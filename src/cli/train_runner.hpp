@@ -48,11 +48,10 @@ class TrainRunner {
   TrainRunner(ShardRunner& shards, std::string worker_name);
 
   // Trains task.first_epoch..task.epochs, on the engine's slots shared
-  // with the group's other ranks on this host (task.host_ranks). Returns when every epoch is done or, once `stop` is set, after
-  // the current step (the epoch in progress is not reported). Throws
-  // std::runtime_error naming what failed (no engine, a model or dataset
-  // that does not load or fit, a rank that did not join or vanished, a
-  // failed SDFS write).
+  // with the group's other ranks on this host (task.host_ranks). Returns when every epoch is done or, once `stop` is
+  // set, after the current step (the epoch in progress is not reported). Throws std::runtime_error naming what failed
+  // (no engine, a model or dataset that does not load or fit, a rank that did not join or vanished, a failed SDFS
+  // write).
   boost::asio::awaitable<void> run(ml::jobs::TrainTask task, core::CancelToken stop, EpochReport report);
 
  private:

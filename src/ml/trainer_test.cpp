@@ -85,9 +85,10 @@ TEST(Trainer, ResumingFromACheckpointGivesTheWeightsOfOneRun) {
     options.epochs = 1;
     const auto part = train_model(*first, *data, nullptr, options);
     EXPECT_FALSE(part.optimizer_state.empty());
-    auto resumed = Model::load_bytes(first->save_bytes(), LoadOptions{.name = "lenet", .source = ModelSource::sdfs,
-                                                                      .input = {}, .normalization = {}})
-                       ->clone();
+    auto resumed =
+        Model::load_bytes(first->save_bytes(),
+                          LoadOptions{.name = "lenet", .source = ModelSource::sdfs, .input = {}, .normalization = {}})
+            ->clone();
     options.first_epoch = 2;
     options.epochs = 2;
     options.optimizer_state = part.optimizer_state;
@@ -98,9 +99,10 @@ TEST(Trainer, ResumingFromACheckpointGivesTheWeightsOfOneRun) {
     EXPECT_EQ(resumed->flat_state(), whole->flat_state());
 
     // Without the optimizer's state the weights differ (the test can fail).
-    auto fresh = Model::load_bytes(first->save_bytes(), LoadOptions{.name = "lenet", .source = ModelSource::sdfs,
-                                                                    .input = {}, .normalization = {}})
-                     ->clone();
+    auto fresh =
+        Model::load_bytes(first->save_bytes(),
+                          LoadOptions{.name = "lenet", .source = ModelSource::sdfs, .input = {}, .normalization = {}})
+            ->clone();
     options.optimizer_state.clear();
     train_model(*fresh, *data, nullptr, options);
     EXPECT_NE(fresh->flat_state(), whole->flat_state());

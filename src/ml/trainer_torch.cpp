@@ -157,8 +157,8 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
       archive.load_from(in);
       optimizer->load(archive);
     } catch (const c10::Error& e) {
-      throw TrainingError("model " + model.info().name + ": cannot restore the optimizer's state (" +
-                          torch_message(e) + ")");
+      throw TrainingError("model " + model.info().name + ": cannot restore the optimizer's state (" + torch_message(e) +
+                          ")");
     }
   }
 

@@ -127,7 +127,8 @@ int run_client(const ClientOptions& options, const CommandTable& table, const Cl
   if (options.command == "sub" && !args.at(1).starts_with("sdfs:")) local_files.push_back(1);
   if (options.command == "train") {
     for (std::size_t i = 1; i + 1 < args.size(); ++i) {
-      if ((args[i] == "--data" || args[i] == "--eval") && !args[i + 1].starts_with("sdfs:")) local_files.push_back(i + 1);
+      if ((args[i] == "--data" || args[i] == "--eval") && !args[i + 1].starts_with("sdfs:"))
+        local_files.push_back(i + 1);
     }
   }
   const bool local_data = !local_files.empty();

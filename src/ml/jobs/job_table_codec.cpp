@@ -82,13 +82,19 @@ json::value train_to_json(const TrainEntry& train) {
   for (const auto& epoch : train.history) history.push_back(epoch_to_json(epoch));
   json::array group;
   for (const auto& worker : train.group) group.emplace_back(worker);
-  json::object out{{"epochs", train.epochs},       {"optimizer", train.optimizer},
-                   {"lr", train.lr},               {"lr_decay", train.lr_decay},
-                   {"workers", train.workers},     {"seed", train.seed},
-                   {"history", std::move(history)}, {"group", std::move(group)},
-                   {"attempt", train.attempt},     {"leased_ms", train.leased_ms},
+  json::object out{{"epochs", train.epochs},
+                   {"optimizer", train.optimizer},
+                   {"lr", train.lr},
+                   {"lr_decay", train.lr_decay},
+                   {"workers", train.workers},
+                   {"seed", train.seed},
+                   {"history", std::move(history)},
+                   {"group", std::move(group)},
+                   {"attempt", train.attempt},
+                   {"leased_ms", train.leased_ms},
                    {"tries", train.tries},
-                   {"checkpoint", train.checkpoint}, {"model_out", train.model_out},
+                   {"checkpoint", train.checkpoint},
+                   {"model_out", train.model_out},
                    {"model_version", train.model_version}};
   if (train.eval) out["eval"] = to_json(*train.eval);
   return out;

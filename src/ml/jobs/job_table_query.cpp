@@ -99,8 +99,8 @@ json::object job_reply(const JobTable& table, const json::object& query) {
     out["start_model"] = job->model.name;
     out["results"] = t.model_out;
     out["results_version"] = t.model_version;
-    out["accuracy"] = t.history.empty() || !t.history.back().accuracy ? json::value(nullptr)
-                                                                      : json::value(*t.history.back().accuracy);
+    const std::optional<double> accuracy = t.history.empty() ? std::nullopt : t.history.back().accuracy;
+    out["accuracy"] = accuracy.has_value() ? json::value(accuracy.value()) : json::value(nullptr);
     out["epochs"] = std::move(epochs);
     out["workers"] = t.workers;
   }

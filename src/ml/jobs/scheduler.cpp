@@ -143,8 +143,9 @@ std::vector<ExpiredLease> expired_leases(const JobTable& table, std::uint64_t no
     if (!t.group.empty()) {
       double longest_ms = 0;
       for (const auto& e : t.history) longest_ms = std::max(longest_ms, e.seconds * 1000);
-      const auto timeout = std::max<std::uint64_t>(static_cast<std::uint64_t>(policy.train_timeout_min.count()),
-                                                   static_cast<std::uint64_t>(policy.train_timeout_factor * longest_ms));
+      const auto timeout =
+          std::max<std::uint64_t>(static_cast<std::uint64_t>(policy.train_timeout_min.count()),
+                                  static_cast<std::uint64_t>(policy.train_timeout_factor * longest_ms));
       if (now_ms > t.leased_ms + timeout) out.push_back({name, 0, t.attempt});
     }
   }
