@@ -277,11 +277,12 @@ asio::awaitable<json::value> JobService::train(std::vector<std::string> args) {
   }
   job.model = co_await resolve_model(given["--model"], job.data);
   const TrainDefaults defaults = train_defaults(job.model);
-  // The default batch is the whole group's: each of K ranks takes a K-th,
-  // so that training on K workers takes the steps it takes on one.
-  job.batch = batch.value_or(std::max<std::uint64_t>(1, defaults.batch / job.train.workers));
+  // On K workers each rank takes the default batch, so the group's batch
+  // is K times larger, and the default learning rate grows with it (the
+  // linear scaling rule): K times fewer steps, each all-reducing once.
+  job.batch = batch.value_or(defaults.batch);
   job.train.epochs = epochs.value_or(defaults.epochs);
-  job.train.lr = lr.value_or(defaults.lr);
+  job.train.lr = lr.value_or(defaults.lr * static_cast<double>(job.train.workers));
   job.train.lr_decay = defaults.lr_decay;
   job.train.optimizer = defaults.optimizer;
   if (job.batch * job.train.workers > job.data.queries) {
