@@ -6,7 +6,7 @@
 # the accuracies and the result files, and shuts down. Every step is
 # checked: the demo exits non-zero if one fails.
 #
-#   scripts/demo.sh                   the whole story (4 min 21 s in one run on 2 cores)
+#   scripts/demo.sh                   the whole story (3 min 43 s in one run on 2 cores)
 #   IDUNNO_DEMO_QUICK=1 scripts/demo.sh   a first look (about 1 minute: shorter
 #                                     training on a tenth of the training set)
 #
