@@ -42,9 +42,11 @@ constexpr std::uint64_t kMaxAttempts = 3;
 constexpr int kLocalTries = 3;
 constexpr auto kLocalBackoff = 1500ms;
 
-bool is_cancel(const boost::system::system_error& error) { return error.code() == asio::error::operation_aborted; }
-
 }  // namespace
+
+bool is_cancellation(const boost::system::system_error& error) {
+  return error.code() == asio::error::operation_aborted;
+}
 
 JobService::JobService(asio::any_io_executor executor, const core::Config& config, TransportService& transport,
                        MembershipService& membership, CoordinatorService& coordinator, const ml::jobs::JobTable& table,
@@ -203,7 +205,7 @@ asio::awaitable<void> JobService::schedule_loop() {
       try {
         co_await schedule_round();
       } catch (const boost::system::system_error& error) {
-        if (is_cancel(error)) throw;
+        if (is_cancellation(error)) throw;
         spdlog::warn("event=schedule_failed error={}", core::log_quote(error.what()));
       } catch (const std::exception& error) {
         spdlog::warn("event=schedule_failed error={}", core::log_quote(error.what()));
@@ -226,7 +228,7 @@ asio::awaitable<std::optional<json::object>> JobService::propose(json::object co
     const std::string reply = co_await coordinator_.raft().propose("jobs", json::serialize(command));
     out = json::parse(reply).as_object();
   } catch (const boost::system::system_error& error) {
-    if (is_cancel(error)) throw;
+    if (is_cancellation(error)) throw;
     failure = error.what();
   } catch (const std::exception& error) {
     failure = error.what();
@@ -288,7 +290,7 @@ asio::awaitable<void> JobService::schedule_round() {
   }
 }
 
-asio::awaitable<void> JobService::start_shard(ml::jobs::ShardTask task, std::string worker) {
+asio::awaitable<std::string> JobService::call_worker(std::string worker, std::string method, std::string request) {
   std::optional<core::HostPort> address;
   for (const auto& m : membership_.active_members()) {
     if (m.id.name == worker) address = m.id.addr;
@@ -297,11 +299,10 @@ asio::awaitable<void> JobService::start_shard(ml::jobs::ShardTask task, std::str
   if (address) {
     failure.clear();
     try {
-      auto calling =
-          transport_.rpc_client().call(*address, "jobs.run", json::serialize(ml::jobs::to_json(task)), kRunTimeout);
+      auto calling = transport_.rpc_client().call(*address, method, std::move(request), kRunTimeout);
       co_await std::move(calling);
     } catch (const boost::system::system_error& error) {
-      if (is_cancel(error)) throw;
+      if (is_cancellation(error)) throw;
       failure = error.what();
     } catch (const std::exception& error) {
       failure = error.what();
@@ -309,9 +310,15 @@ asio::awaitable<void> JobService::start_shard(ml::jobs::ShardTask task, std::str
   }
   if (failure.empty()) {
     unreachable_until_.erase(worker);
-    co_return;
+  } else {
+    unreachable_until_[worker] = std::chrono::steady_clock::now() + kUnreachableFor;
   }
-  unreachable_until_[worker] = std::chrono::steady_clock::now() + kUnreachableFor;
+  co_return failure;
+}
+
+asio::awaitable<void> JobService::start_shard(ml::jobs::ShardTask task, std::string worker) {
+  const std::string failure = co_await call_worker(worker, "jobs.run", json::serialize(ml::jobs::to_json(task)));
+  if (failure.empty()) co_return;
   spdlog::warn("event=task_start_failed job={} shard={} node={} error={}", core::log_quote(task.job), task.shard,
                worker, core::log_quote(failure));
   if (leading_)
@@ -352,7 +359,7 @@ asio::awaitable<void> JobService::merge(std::string job_name) {
     const std::uint64_t version = co_await sdfs_put(&sdfs, results, std::move(merged));
     co_await propose(ml::jobs::finish_command(job_name, version, core::wall_clock_ms()));
   } catch (const boost::system::system_error& error) {
-    if (is_cancel(error)) throw;
+    if (is_cancellation(error)) throw;
     failure = error.what();
   } catch (const std::exception& error) {
     failure = error.what();
@@ -372,7 +379,7 @@ asio::awaitable<void> JobService::remove_shard_results(std::string job) {
     parts = co_await sdfs_.sdfs().list(ml::jobs::shard_results_prefix(job));
     for (const auto& part : parts) co_await sdfs_.sdfs().remove(part.name);
   } catch (const boost::system::system_error& error) {
-    if (is_cancel(error)) throw;
+    if (is_cancellation(error)) throw;
   } catch (const std::exception& error) {
     // Left behind; `remove JOB` tries again.
     spdlog::info("event=shard_results_left job={} error={}", core::log_quote(job), core::log_quote(error.what()));
@@ -403,7 +410,7 @@ asio::awaitable<void> JobService::run_shard(ml::jobs::ShardTask task) {
     try {
       outcome = co_await runner_->run(task);
     } catch (const boost::system::system_error& error) {
-      if (is_cancel(error)) throw;
+      if (is_cancellation(error)) throw;
       failure = error.what();
     } catch (const std::exception& error) {
       failure = error.what();
@@ -433,7 +440,7 @@ asio::awaitable<void> JobService::report(json::object command) {
       co_await coordinator_.raft().submit("jobs", text, kReportTimeout);
       co_return;  // applied (a refusal means the job or lease is gone)
     } catch (const boost::system::system_error& error) {
-      if (is_cancel(error)) throw;
+      if (is_cancellation(error)) throw;
       failure = error.what();
     } catch (const std::exception& error) {
       failure = error.what();

@@ -58,6 +58,9 @@ class TrainRunner;
 // ports over 55000), plus the attempt modulo 10.
 std::uint16_t training_rendezvous_port(std::uint16_t cluster_port, std::uint64_t attempt);
 
+// A cancelled coroutine's error (rethrown, never reported as a failure).
+bool is_cancellation(const boost::system::system_error& error);
+
 class JobService final : public Service {
  public:
   JobService(boost::asio::any_io_executor executor, const core::Config& config, TransportService& transport,
@@ -98,6 +101,10 @@ class JobService final : public Service {
   boost::asio::awaitable<void> schedule_round();
   boost::asio::awaitable<std::optional<boost::json::object>> propose(boost::json::object command);
   boost::asio::awaitable<void> start_shard(ml::jobs::ShardTask task, std::string worker);
+  // Calls `method` on live member `worker` with `request`; returns why it
+  // failed ("" when it succeeded). A worker whose call failed is passed
+  // over for a while (workers()).
+  boost::asio::awaitable<std::string> call_worker(std::string worker, std::string method, std::string request);
   boost::asio::awaitable<void> merge(std::string job);
   boost::asio::awaitable<void> remove_shard_results(std::string job);
   void log_applied(std::string_view command, std::string_view result);

@@ -25,15 +25,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kStartTimeout = 5s;
-constexpr auto kUnreachableFor = 2s;
 constexpr auto kWatchEvery = 250ms;
 // A training job whose lease failed this many times in a row without an
 // epoch recorded fails (its failure is its own: a model that does not
 // train on the data, a dataset that does not load).
 constexpr std::uint64_t kMaxTries = 5;
-
-bool is_cancel(const boost::system::system_error& error) { return error.code() == asio::error::operation_aborted; }
 
 }  // namespace
 
@@ -99,26 +95,8 @@ asio::awaitable<void> JobService::schedule_training(std::vector<std::string> liv
 }
 
 asio::awaitable<void> JobService::start_training(ml::jobs::TrainTask task, std::string worker) {
-  std::optional<core::HostPort> address;
-  for (const auto& m : membership_.active_members()) {
-    if (m.id.name == worker) address = m.id.addr;
-  }
-  std::string failure = "not a live member";
-  if (address) {
-    failure.clear();
-    try {
-      auto calling =
-          transport_.rpc_client().call(*address, "jobs.train", json::serialize(ml::jobs::to_json(task)), kStartTimeout);
-      co_await std::move(calling);
-    } catch (const boost::system::system_error& error) {
-      if (is_cancel(error)) throw;
-      failure = error.what();
-    } catch (const std::exception& error) {
-      failure = error.what();
-    }
-  }
+  const std::string failure = co_await call_worker(worker, "jobs.train", json::serialize(ml::jobs::to_json(task)));
   if (failure.empty()) co_return;
-  unreachable_until_[worker] = std::chrono::steady_clock::now() + kUnreachableFor;
   spdlog::warn("event=train_start_failed job={} attempt={} rank={} node={} error={}", core::log_quote(task.job),
                task.attempt, task.rank, worker, core::log_quote(failure));
   if (leading_) co_await propose(ml::jobs::release_train_command(task.job, task.attempt, core::wall_clock_ms()));
@@ -176,7 +154,7 @@ asio::awaitable<void> JobService::run_training(ml::jobs::TrainTask task) {
                    core::log_quote(self_));
     }
   } catch (const boost::system::system_error& error) {
-    if (is_cancel(error)) throw;
+    if (is_cancellation(error)) throw;
     failure = error.what();
   } catch (const std::exception& error) {
     failure = error.what();

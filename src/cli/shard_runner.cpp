@@ -27,8 +27,6 @@ using ml::jobs::ShardTask;
 
 namespace {
 
-std::string at_version(const std::string& name, std::uint64_t version) { return name + "@v" + std::to_string(version); }
-
 std::uint64_t checked_product(std::uint64_t a, std::uint64_t b, const char* what) {
   std::uint64_t out = 0;
   if (__builtin_mul_overflow(a, b, &out)) throw std::runtime_error(std::string("the task's ") + what + " overflows");
@@ -373,5 +371,7 @@ asio::awaitable<std::uint64_t> ShardRunner::store(std::string name, std::string 
   if (!error.empty()) throw std::runtime_error("storing " + what + " as " + name + " in SDFS failed: " + error);
   co_return version;
 }
+
+std::string at_version(const std::string& name, std::uint64_t version) { return name + "@v" + std::to_string(version); }
 
 }  // namespace idunno::cli

@@ -65,6 +65,9 @@ boost::asio::awaitable<std::string> sdfs_fetch(fs::Sdfs* sdfs, std::string name,
 // Stores `bytes` as the next version of `name`; returns the version.
 boost::asio::awaitable<std::uint64_t> sdfs_put(fs::Sdfs* sdfs, std::string name, std::string bytes);
 
+// "NAME@vVERSION": a file version in cache keys and messages.
+std::string at_version(const std::string& name, std::uint64_t version);
+
 // The ports over a node's SDFS client (sdfs_fetch, sdfs_put).
 ShardRunnerPorts sdfs_runner_ports(fs::Sdfs& sdfs);
 

@@ -24,8 +24,6 @@ constexpr std::string_view kCheckpointMagic = "IDUNNO-CHECKPOINT 1\n";
 // the others after this long (then the lease goes back).
 constexpr auto kGroupTimeout = std::chrono::seconds(20);
 
-std::string at_version(const std::string& name, std::uint64_t version) { return name + "@" + std::to_string(version); }
-
 }  // namespace
 
 std::string encode_checkpoint(std::string_view model, std::string_view optimizer_state) {
