@@ -15,6 +15,7 @@
 #include "cli/train_runner.hpp"
 #include "core/wall_clock.hpp"
 #include "core/logging.hpp"
+#include "core/task_group.hpp"
 #include "ml/jobs/job_table_codec.hpp"
 #include "net/swim/swim_driver.hpp"
 
@@ -43,10 +44,6 @@ constexpr int kLocalTries = 3;
 constexpr auto kLocalBackoff = 1500ms;
 
 }  // namespace
-
-bool is_cancellation(const boost::system::system_error& error) {
-  return error.code() == asio::error::operation_aborted;
-}
 
 JobService::JobService(asio::any_io_executor executor, const core::Config& config, TransportService& transport,
                        MembershipService& membership, CoordinatorService& coordinator, const ml::jobs::JobTable& table,
@@ -205,7 +202,7 @@ asio::awaitable<void> JobService::schedule_loop() {
       try {
         co_await schedule_round();
       } catch (const boost::system::system_error& error) {
-        if (is_cancellation(error)) throw;
+        if (core::is_cancellation(error)) throw;
         spdlog::warn("event=schedule_failed error={}", core::log_quote(error.what()));
       } catch (const std::exception& error) {
         spdlog::warn("event=schedule_failed error={}", core::log_quote(error.what()));
@@ -228,7 +225,7 @@ asio::awaitable<std::optional<json::object>> JobService::propose(json::object co
     const std::string reply = co_await coordinator_.raft().propose("jobs", json::serialize(command));
     out = json::parse(reply).as_object();
   } catch (const boost::system::system_error& error) {
-    if (is_cancellation(error)) throw;
+    if (core::is_cancellation(error)) throw;
     failure = error.what();
   } catch (const std::exception& error) {
     failure = error.what();
@@ -302,7 +299,7 @@ asio::awaitable<std::string> JobService::call_worker(std::string worker, std::st
       auto calling = transport_.rpc_client().call(*address, method, std::move(request), kRunTimeout);
       co_await std::move(calling);
     } catch (const boost::system::system_error& error) {
-      if (is_cancellation(error)) throw;
+      if (core::is_cancellation(error)) throw;
       failure = error.what();
     } catch (const std::exception& error) {
       failure = error.what();
@@ -359,7 +356,7 @@ asio::awaitable<void> JobService::merge(std::string job_name) {
     const std::uint64_t version = co_await sdfs_put(&sdfs, results, std::move(merged));
     co_await propose(ml::jobs::finish_command(job_name, version, core::wall_clock_ms()));
   } catch (const boost::system::system_error& error) {
-    if (is_cancellation(error)) throw;
+    if (core::is_cancellation(error)) throw;
     failure = error.what();
   } catch (const std::exception& error) {
     failure = error.what();
@@ -379,7 +376,7 @@ asio::awaitable<void> JobService::remove_shard_results(std::string job) {
     parts = co_await sdfs_.sdfs().list(ml::jobs::shard_results_prefix(job));
     for (const auto& part : parts) co_await sdfs_.sdfs().remove(part.name);
   } catch (const boost::system::system_error& error) {
-    if (is_cancellation(error)) throw;
+    if (core::is_cancellation(error)) throw;
   } catch (const std::exception& error) {
     // Left behind; `remove JOB` tries again.
     spdlog::info("event=shard_results_left job={} error={}", core::log_quote(job), core::log_quote(error.what()));
@@ -410,7 +407,7 @@ asio::awaitable<void> JobService::run_shard(ml::jobs::ShardTask task) {
     try {
       outcome = co_await runner_->run(task);
     } catch (const boost::system::system_error& error) {
-      if (is_cancellation(error)) throw;
+      if (core::is_cancellation(error)) throw;
       failure = error.what();
     } catch (const std::exception& error) {
       failure = error.what();
@@ -440,7 +437,7 @@ asio::awaitable<void> JobService::report(json::object command) {
       co_await coordinator_.raft().submit("jobs", text, kReportTimeout);
       co_return;  // applied (a refusal means the job or lease is gone)
     } catch (const boost::system::system_error& error) {
-      if (is_cancellation(error)) throw;
+      if (core::is_cancellation(error)) throw;
       failure = error.what();
     } catch (const std::exception& error) {
       failure = error.what();

@@ -58,9 +58,6 @@ class TrainRunner;
 // ports over 55000), plus the attempt modulo 10.
 std::uint16_t training_rendezvous_port(std::uint16_t cluster_port, std::uint64_t attempt);
 
-// A cancelled coroutine's error (rethrown, never reported as a failure).
-bool is_cancellation(const boost::system::system_error& error);
-
 class JobService final : public Service {
  public:
   JobService(boost::asio::any_io_executor executor, const core::Config& config, TransportService& transport,

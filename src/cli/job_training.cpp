@@ -15,6 +15,7 @@
 #include "cli/shard_runner.hpp"
 #include "cli/train_runner.hpp"
 #include "core/logging.hpp"
+#include "core/task_group.hpp"
 #include "core/wall_clock.hpp"
 
 namespace idunno::cli {
@@ -154,7 +155,7 @@ asio::awaitable<void> JobService::run_training(ml::jobs::TrainTask task) {
                    core::log_quote(self_));
     }
   } catch (const boost::system::system_error& error) {
-    if (is_cancellation(error)) throw;
+    if (core::is_cancellation(error)) throw;
     failure = error.what();
   } catch (const std::exception& error) {
     failure = error.what();

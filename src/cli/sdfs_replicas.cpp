@@ -10,6 +10,7 @@
 
 #include "cli/sdfs_service.hpp"
 #include "core/logging.hpp"
+#include "core/task_group.hpp"
 #include "fs/reconcile.hpp"
 #include "net/swim/swim_driver.hpp"
 
@@ -33,8 +34,6 @@ std::optional<core::HostPort> address_of(const MembershipService& membership, co
   return std::nullopt;
 }
 
-bool cancelled(const boost::system::system_error& error) { return error.code() == asio::error::operation_aborted; }
-
 asio::awaitable<std::optional<fs::SdfsResult>> submit_sdfs(net::RaftDriver* raft, std::string command) {
   std::optional<fs::SdfsResult> out;
   std::string error;
@@ -42,7 +41,7 @@ asio::awaitable<std::optional<fs::SdfsResult>> submit_sdfs(net::RaftDriver* raft
     const std::string reply = co_await raft->submit("sdfs", std::move(command), kSubmitTimeout);
     out = fs::decode_sdfs_result(reply);
   } catch (const boost::system::system_error& failure) {
-    if (cancelled(failure)) throw;
+    if (core::is_cancellation(failure)) throw;
     error = failure.what();
   } catch (const std::exception& failure) {
     error = failure.what();

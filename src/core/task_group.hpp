@@ -11,7 +11,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/system_error.hpp>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -20,6 +22,12 @@
 #include <vector>
 
 namespace idunno::core {
+
+// The error a cancelled coroutine throws (a TaskGroup's cancel(), a
+// with_timeout that expired): rethrow it, never report it as a failure.
+inline bool is_cancellation(const boost::system::system_error& error) {
+  return error.code() == boost::asio::error::operation_aborted;
+}
 
 class TaskGroup {
  public:

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/logging.hpp"
+#include "core/task_group.hpp"
 
 namespace idunno::fs {
 
@@ -75,7 +76,7 @@ boost::asio::awaitable<std::vector<NamedVersion>> read_listing(ReconcilePorts* p
     try {
       co_return co_await ports->listed();
     } catch (const boost::system::system_error& failure) {
-      if (failure.code() == boost::asio::error::operation_aborted) throw;
+      if (core::is_cancellation(failure)) throw;
       error = failure.what();
     } catch (const std::exception& failure) {
       error = failure.what();

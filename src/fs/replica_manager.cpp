@@ -12,12 +12,11 @@
 #include <utility>
 
 #include "core/logging.hpp"
+#include "core/task_group.hpp"
 
 namespace idunno::fs {
 
 namespace {
-
-bool aborted(const boost::system::system_error& error) { return error.code() == boost::asio::error::operation_aborted; }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -167,7 +166,7 @@ boost::asio::awaitable<void> ReplicaManager::run_copy(RepairTask task, std::uint
     try {
       error = co_await ports_.copy(task, *entry);
     } catch (const boost::system::system_error& failure) {
-      if (aborted(failure)) throw;
+      if (core::is_cancellation(failure)) throw;
       error = failure.what();
     } catch (const std::exception& failure) {
       error = failure.what();
@@ -225,7 +224,7 @@ boost::asio::awaitable<void> ReplicaManager::drop_quietly(std::string node, std:
   try {
     co_await ports_.drop(node, name, std::move(versions));
   } catch (const boost::system::system_error& failure) {
-    if (aborted(failure)) throw;
+    if (core::is_cancellation(failure)) throw;
     error = failure.what();
   } catch (const std::exception& failure) {
     error = failure.what();
