@@ -93,11 +93,11 @@ wait_until 30 has_event 'e["type"]=="rate" and any(j["job"]=="watched" and j["ra
   fail "no rate event with watched's rate"
 rate_seen() {
   local r
-  r=$(prom_query 'max_over_time(idunno_job_query_rate_10s{job="watched"}[5m])')
+  r=$(prom_query 'max_over_time(idunno_job_query_rate_10s{job_name="watched"}[5m])')
   [ -n "$r" ] && $PY -c "import sys; sys.exit(0 if float('$r') > 0 else 1)"
 }
 wait_until 30 rate_seen || fail "Prometheus has no rate for the job"
-log "Prometheus: max rate of watched $(prom_query 'max_over_time(idunno_job_query_rate_10s{job="watched"}[5m])') queries/s"
+log "Prometheus: max rate of watched $(prom_query 'max_over_time(idunno_job_query_rate_10s{job_name="watched"}[5m])') queries/s"
 
 # Every node's exposition passes promtool, and has the families we promise.
 for k in 1 2 3; do
@@ -110,7 +110,7 @@ for k in 1 2 3; do
     grep -q "^$family[{ ]" "$IDUNNO_RUN/metrics$k.txt" || fail "node$k's metrics lack $family"
   done
 done
-grep -q '^idunno_job_processing_seconds_bucket{job="watched",le="+Inf"}' "$IDUNNO_RUN/metrics$coord_k.txt" ||
+grep -q '^idunno_job_processing_seconds_bucket{job_name="watched",le="+Inf"}' "$IDUNNO_RUN/metrics$coord_k.txt" ||
   fail "the coordinator's metrics lack the job's histogram"
 grep -q '^idunno_swim_members{state="alive"} 3' "$IDUNNO_RUN/metrics$talk.txt" || fail "node$talk does not count 3 alive"
 
