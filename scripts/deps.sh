@@ -11,7 +11,7 @@ IDUNNO_PACKAGES=(
   protobuf-compiler libprotobuf-dev
   libxxhash-dev libedit-dev libsodium-dev libstb-dev zlib1g-dev
   dataset-fashion-mnist python3-torch
-  python3 iproute2 nftables procps curl
+  python3 python3-websocket iproute2 nftables procps curl prometheus
   clang-format-19 clang-tidy-19
 )
 

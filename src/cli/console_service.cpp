@@ -35,6 +35,7 @@ void ConsoleService::start() {
         return dispatcher_.dispatch(std::move(cmd), std::move(args));
       },
       [this] { return metrics_.render(); }, config_.token, page_, net::console::ConsoleLimits{}, routes_);
+  if (trusted_origin_) server_->set_trusted_origin(trusted_origin_);
   server_->start();
   events_.attach(server_.get());
 }

@@ -10,6 +10,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "cli/command_dispatcher.hpp"
@@ -41,6 +42,10 @@ class ConsoleService final : public Service {
   core::HostPort local_address() const { return server_ ? server_->local_address() : config_.bind; }
   net::console::ConsoleServer* server() { return server_.get(); }
 
+  // Origins besides its own whose pages may open a WebSocket (other
+  // consoles of the cluster); set before start().
+  void set_trusted_origin(std::function<bool(std::string_view)> trusted) { trusted_origin_ = std::move(trusted); }
+
   // web/index.html beside the build tree's binaries or installed beside
   // the binary.
   static std::filesystem::path default_dashboard_page();
@@ -53,6 +58,7 @@ class ConsoleService final : public Service {
   NodeEvents& events_;
   std::shared_ptr<const net::console::StreamRoutes> routes_;
   std::filesystem::path page_;
+  std::function<bool(std::string_view)> trusted_origin_;
   std::unique_ptr<net::console::ConsoleServer> server_;
 };
 

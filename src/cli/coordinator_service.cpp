@@ -56,6 +56,20 @@ CoordinatorService::CoordinatorService(asio::any_io_executor executor, const cor
     w.gauge("raft_term", "current Raft term", static_cast<double>(raft_->term()));
     w.gauge("raft_is_coordinator", "1 when this node is the coordinator",
             raft_->role() == net::NodeRole::coordinator ? 1.0 : 0.0);
+    for (const auto role : {net::NodeRole::coordinator, net::NodeRole::standby, net::NodeRole::worker}) {
+      w.gauge("raft_role", "this node's role (1 for the current one)", raft_->role() == role ? 1.0 : 0.0,
+              {{"role", std::string(net::to_string(role))}});
+    }
+    const auto& core = raft_->core();
+    w.gauge("raft_commit_index", "highest Raft log index known committed", static_cast<double>(core.commit_index()));
+    w.gauge("raft_applied_index", "highest Raft log index applied here", static_cast<double>(core.applied_index()));
+    w.gauge("raft_last_index", "last Raft log index held here", static_cast<double>(core.last_index()));
+    const auto& counters = raft_->counters();
+    w.counter("raft_elections_total", "elections this node started (pre-votes included)",
+              static_cast<double>(counters.elections_started));
+    w.counter("raft_elections_won_total", "elections this node won", static_cast<double>(counters.elections_won));
+    w.counter("raft_leader_changes_total", "new leaders this node learned of",
+              static_cast<double>(counters.leader_changes));
   });
 }
 

@@ -48,7 +48,7 @@ constexpr auto kLocalBackoff = 1500ms;
 JobService::JobService(asio::any_io_executor executor, const core::Config& config, TransportService& transport,
                        MembershipService& membership, CoordinatorService& coordinator, const ml::jobs::JobTable& table,
                        SdfsService& sdfs, ExecutorService& executor_service, CommandDispatcher& dispatcher,
-                       core::MetricsRegistry& /*metrics*/)
+                       core::MetricsRegistry& metrics)
     : executor_(executor),
       config_(config),
       self_(config.node_name()),
@@ -62,6 +62,7 @@ JobService::JobService(asio::any_io_executor executor, const core::Config& confi
       loop_(std::make_unique<core::TaskGroup>(executor, "jobs-loop")),
       starts_(std::make_unique<core::TaskGroup>(executor, "jobs-starts")),
       running_(std::make_unique<core::TaskGroup>(executor, "jobs-shards")) {
+  metrics.add([this](core::MetricsWriter& w) { write_metrics(w); });
   dispatcher.bind("sub", [this](std::vector<std::string> args) { return sub(std::move(args)); });
   dispatcher.bind("train", [this](std::vector<std::string> args) { return train(std::move(args)); });
   dispatcher.bind("remove", [this](std::vector<std::string> args) { return remove(std::move(args)); });

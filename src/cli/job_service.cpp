@@ -313,6 +313,55 @@ asio::awaitable<json::value> JobService::phase(std::vector<std::string> args) {
   co_return json::object{{"phase", reply.at("phase")}};
 }
 
+// Per-job series carry the job as `job_name`: Prometheus attaches its own
+// `job` label (the scrape job) to every series it scrapes.
+void JobService::write_metrics(core::MetricsWriter& w) const {
+  using ml::jobs::JobState;
+  if (!leading_) return;
+  static const std::vector<double> kBounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                           0.25,  0.5,    1,     2.5,  5,     10};
+  for (const auto phase : {ml::jobs::Phase::stopped, ml::jobs::Phase::infer, ml::jobs::Phase::train}) {
+    w.gauge("jobs_phase", "the cluster's phase (1 for the current one)", table_.phase() == phase ? 1.0 : 0.0,
+            {{"phase", std::string(ml::jobs::to_string(phase))}});
+  }
+  const core::TimePoint now{std::chrono::milliseconds(core::wall_clock_ms())};
+  for (const auto& [name, job] : table_.jobs()) {
+    for (const auto state :
+         {JobState::queued, JobState::running, JobState::paused, JobState::done, JobState::failed}) {
+      w.gauge("job_state", "each job's state (1 for the current one)", job.state == state ? 1.0 : 0.0,
+              {{"job_name", name}, {"kind", job.kind}, {"state", std::string(ml::jobs::to_string(state))}});
+    }
+    if (job.is_train()) {
+      const auto& t = job.train;
+      w.gauge("job_training_epochs", "epochs a training job asks for", static_cast<double>(t.epochs), {{"job_name", name}});
+      w.counter("job_training_epochs_done_total", "epochs a training job finished",
+                static_cast<double>(t.epochs_done()), {{"job_name", name}});
+      if (!t.history.empty()) {
+        const auto& last = t.history.back();
+        w.gauge("job_training_loss", "training loss of the job's last epoch", last.loss, {{"job_name", name}});
+        if (last.accuracy) {
+          w.gauge("job_training_accuracy_ratio", "held-out accuracy after the job's last epoch", *last.accuracy,
+                  {{"job_name", name}});
+        }
+        w.gauge("job_training_images_per_second", "training images/s of the job's last epoch", last.images_per_s,
+                {{"job_name", name}});
+      }
+      continue;
+    }
+    w.gauge("job_queries", "queries in an inference job", static_cast<double>(job.total()), {{"job_name", name}});
+    w.counter("job_queries_done_total", "queries of an inference job completed", static_cast<double>(job.done),
+              {{"job_name", name}});
+    w.gauge("job_query_rate_10s", "queries/s completed over the last 10 s", job.stats.rate_at(now), {{"job_name", name}});
+    core::HistogramValue histogram;
+    const auto counts = job.stats.counts_at_most(kBounds);
+    for (std::size_t i = 0; i < kBounds.size(); ++i) histogram.buckets.emplace_back(kBounds[i], counts[i]);
+    histogram.sum = job.stats.total_seconds();
+    histogram.count = job.stats.done();
+    w.histogram("job_processing_seconds", "processing time of each query (its batch's wall time)", histogram,
+                {{"job_name", name}});
+  }
+}
+
 asio::awaitable<json::value> JobService::job_rates(std::vector<std::string> /*args*/) {
   json::object query;
   query["q"] = "rates";

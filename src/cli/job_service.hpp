@@ -81,6 +81,9 @@ class JobService final : public Service {
   boost::asio::awaitable<boost::json::value> get_stats(std::vector<std::string> args);
   boost::asio::awaitable<boost::json::value> get_results(std::vector<std::string> args);
   boost::asio::awaitable<boost::json::value> vm_states(std::vector<std::string> args);
+  // Per-job figures, written by the coordinator only (every voter holds
+  // the table; one writer keeps sums over nodes right).
+  void write_metrics(core::MetricsWriter& w) const;
   // The job table's answer to `query` (linearizable); throws CommandError
   // with its error.
   boost::asio::awaitable<boost::json::object> read(boost::json::object query);

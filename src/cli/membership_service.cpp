@@ -1,5 +1,7 @@
 #include "cli/membership_service.hpp"
 
+#include <array>
+
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -63,8 +65,8 @@ void MembershipService::on_event(const swim::MemberEvent& event) {
       spdlog::warn("event=membership_subscriber_failed error={}", core::log_quote(e.what()));
     }
   }
-  if (events_.wanted("events")) {
-    events_.publish("events", json::object{{"kind", std::string(swim::to_string(event.kind))},
+  if (events_.wanted()) {
+    events_.publish("member", json::object{{"kind", std::string(swim::to_string(event.kind))},
                                            {"member", member_json(event.member)}});
   }
 }
@@ -90,9 +92,15 @@ void MembershipService::write_metrics(core::MetricsWriter& w) const {
             static_cast<double>(m.dropped_total()));
   w.gauge("swim_health_score", "local health (0 healthy; higher stretches timing)",
           static_cast<double>(swim_->health_score()));
-  std::size_t alive = 0;
-  for (const auto& member : swim_->members()) alive += member.state == swim::MemberState::alive ? 1 : 0;
-  w.gauge("swim_members_alive", "members this node sees alive", static_cast<double>(alive));
+  std::array<std::size_t, 4> by_state{};
+  for (const auto& member : swim_->members()) ++by_state.at(static_cast<std::size_t>(member.state));
+  w.gauge("swim_members_alive", "members this node sees alive", static_cast<double>(by_state[0]));
+  for (const auto state :
+       {swim::MemberState::alive, swim::MemberState::suspect, swim::MemberState::dead, swim::MemberState::left}) {
+    w.gauge("swim_members", "members this node knows, by state",
+            static_cast<double>(by_state.at(static_cast<std::size_t>(state))),
+            {{"state", std::string(swim::to_string(state))}});
+  }
 }
 
 asio::awaitable<json::value> MembershipService::list_mem(std::vector<std::string> /*args*/) {

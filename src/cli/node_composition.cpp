@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cli/console_directory.hpp"
 #include "cli/console_service.hpp"
 #include "cli/coordinator_service.hpp"
+#include "cli/event_feed.hpp"
 #include "cli/executor_service.hpp"
 #include "cli/job_service.hpp"
 #include "cli/log_search_service.hpp"
@@ -37,17 +39,24 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
       options.ml_module_paths.empty() ? ml::default_module_paths() : options.ml_module_paths);
   jobs_ = std::make_unique<JobService>(executor, config_, *transport_, *membership_, *coordinator_, jobs_table_, *sdfs_,
                                        *executor_service_, dispatcher_, metrics_);
+  event_feed_ = std::make_unique<EventFeed>(executor, coordinator_->raft(), dispatcher_, events_);
   console_ = std::make_unique<ConsoleService>(executor, config_.console, dispatcher_, metrics_, events_, http_routes_);
+  consoles_ = std::make_unique<ConsoleDirectory>(executor, config_, *transport_, *membership_, dispatcher_, [this] {
+    return console_url(console_->local_address(), config_.advertise_address().host);
+  });
+  console_->set_trusted_origin([this](std::string_view origin) { return consoles_->trusted_origin(origin); });
   // The executor starts before membership and consensus: loading LibTorch
   // takes most of a second, during which the loop does not run yet, and
   // their timers must start from when the node can actually answer.
   order_ = {transport_.get(), executor_service_.get(), membership_.get(), coordinator_.get(),
-            sdfs_.get(),      log_search_.get(),       jobs_.get(),       console_.get()};
+            sdfs_.get(),      log_search_.get(),       jobs_.get(),       event_feed_.get(), console_.get(), consoles_.get()};
 }
 
 NodeComposition::~NodeComposition() {
   // Newest first, as they were built.
+  consoles_.reset();
   console_.reset();
+  event_feed_.reset();
   jobs_.reset();
   executor_service_.reset();
   log_search_.reset();

@@ -51,8 +51,10 @@ class CoordinatorService;
 class ExecutorService;
 class SdfsService;
 class JobService;
+class EventFeed;
 class LogSearchService;
 class ConsoleService;
+class ConsoleDirectory;
 
 struct CompositionOptions {
   // Where the executor looks for the ML engine module; empty: beside the
@@ -110,7 +112,9 @@ class NodeComposition {
   std::unique_ptr<LogSearchService> log_search_;
   std::unique_ptr<ExecutorService> executor_service_;
   std::unique_ptr<JobService> jobs_;
+  std::unique_ptr<EventFeed> event_feed_;
   std::unique_ptr<ConsoleService> console_;
+  std::unique_ptr<ConsoleDirectory> consoles_;
   // Start order; stopped in reverse.
   std::vector<Service*> order_;
   std::size_t started_ = 0;

@@ -1,7 +1,8 @@
 #include "core/metrics.hpp"
 
+#include <array>
+#include <charconv>
 #include <cmath>
-#include <sstream>
 
 namespace idunno::core {
 
@@ -22,10 +23,10 @@ std::string escape_label(const std::string& value) {
 std::string format_value(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  std::ostringstream out;
-  out.precision(17);
-  out << value;
-  return out.str();
+  // The shortest text that reads back as the same double ("0.1", "1e+21").
+  std::array<char, 32> buffer{};
+  const auto end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value).ptr;
+  return {buffer.data(), end};
 }
 }  // namespace
 
@@ -43,18 +44,39 @@ void MetricsWriter::sample(const std::string& type, const std::string& name, con
                            double value, const std::map<std::string, std::string>& labels) {
   const std::string full = "idunno_" + name;
   headers_.try_emplace(full, "# HELP " + full + " " + help + "\n# TYPE " + full + " " + type + "\n");
-  std::string line = full;
+  line(full, full, labels, value);
+}
+
+void MetricsWriter::histogram(const std::string& name, const std::string& help, const HistogramValue& value,
+                              const std::map<std::string, std::string>& labels) {
+  const std::string full = "idunno_" + name;
+  headers_.try_emplace(full, "# HELP " + full + " " + help + "\n# TYPE " + full + " histogram\n");
+  for (const auto& [le, count] : value.buckets) {
+    auto with_le = labels;
+    with_le["le"] = format_value(le);
+    line(full, full + "_bucket", with_le, static_cast<double>(count));
+  }
+  auto with_inf = labels;
+  with_inf["le"] = "+Inf";
+  line(full, full + "_bucket", with_inf, static_cast<double>(value.count));
+  line(full, full + "_sum", labels, value.sum);
+  line(full, full + "_count", labels, static_cast<double>(value.count));
+}
+
+void MetricsWriter::line(const std::string& family, const std::string& name,
+                         const std::map<std::string, std::string>& labels, double value) {
+  std::string text = name;
   if (!labels.empty()) {
-    line += "{";
+    text += "{";
     bool first = true;
     for (const auto& [key, label] : labels) {
-      if (!first) line += ",";
+      if (!first) text += ",";
       first = false;
-      line += key + "=\"" + escape_label(label) + "\"";
+      text += key + "=\"" + escape_label(label) + "\"";
     }
-    line += "}";
+    text += "}";
   }
-  samples_[full].push_back(line + " " + format_value(value) + "\n");
+  samples_[family].push_back(text + " " + format_value(value) + "\n");
 }
 
 std::string MetricsWriter::str() const {

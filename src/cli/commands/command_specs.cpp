@@ -53,6 +53,15 @@ std::string render_members(const json::value& v) {
   return table.str();
 }
 
+std::string render_consoles(const json::value& v) {
+  Table table({"NAME", "URL", "STATE"});
+  for (const auto& c : v.at("consoles").as_array()) {
+    const auto& o = c.as_object();
+    table.add({field(o, "name"), field(o, "url"), field(o, "state")});
+  }
+  return table.str();
+}
+
 std::string render_message(const json::value& v) {
   if (v.is_object() && v.as_object().contains("message")) return field(v.as_object(), "message") + "\n";
   return pretty_json(v) + "\n";
@@ -141,6 +150,7 @@ const CommandTable& CommandTable::builtin() {
       {"help", "", "list the commands", 0, 0, render_help},
       {"list_self", "", "this node's id", 0, 0, render_self},
       {"list_mem", "", "the membership list", 0, 0, render_members},
+      {"consoles", "", "the console (dashboard) URL of every live member", 0, 0, render_consoles},
       {"join", "", "join the group through the seeds", 0, 0, render_message},
       {"leave", "", "leave the group", 0, 0, render_message},
       {"coordinator", "", "the current coordinator (Raft leader) and term", 0, 0, render_coordinator},

@@ -59,6 +59,17 @@ double JobStats::rate(core::TimePoint now) {
   return static_cast<double>(queries_in_window(now)) / seconds;
 }
 
+std::vector<std::uint64_t> JobStats::counts_at_most(const std::vector<double>& bounds_s) const {
+  std::vector<std::uint64_t> out(bounds_s.size(), 0);
+  for (const auto& [ns, queries] : histogram_) {
+    const double seconds = static_cast<double>(ns) / 1e9;
+    for (std::size_t i = 0; i < bounds_s.size(); ++i) {
+      if (seconds <= bounds_s[i]) out[i] += queries;
+    }
+  }
+  return out;
+}
+
 double JobStats::percentile_ms(double p) const {
   if (count_ == 0) return 0;
   p = std::clamp(p, 0.0, 1.0);

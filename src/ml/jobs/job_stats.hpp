@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <vector>
 
 #include "core/clock.hpp"
 
@@ -61,6 +62,11 @@ class JobStats {
   ProcessingStats processing() const;
   // The p-quantile (0 <= p <= 1) of query processing times, in ms.
   double percentile_ms(double p) const;
+  // Queries whose processing time was at most each of `bounds_s`
+  // (seconds, ascending), and the sum of all processing times (seconds):
+  // the job's Prometheus histogram.
+  std::vector<std::uint64_t> counts_at_most(const std::vector<double>& bounds_s) const;
+  double total_seconds() const { return mean_ns_ * static_cast<double>(count_) / 1e9; }
 
   // Forgets window entries at or before `now` - 10 s (rate() does this
   // too); a replicated copy calls it as its stamped time advances.

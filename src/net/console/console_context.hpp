@@ -11,10 +11,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/task_group.hpp"
 #include "net/console/command_types.hpp"
@@ -91,6 +93,9 @@ struct ConsoleContext {
   std::uint64_t next_connection_id = 1;
   bool stopping = false;
   ConsoleCounters counters;
+  // Origins (Origin headers) of other consoles whose pages may open a
+  // WebSocket here; may be empty (only this console's own origin).
+  std::function<bool(std::string_view)> trusted_origin;
 };
 
 // A connection's place in the registry, from accept to the end of its

@@ -109,7 +109,7 @@ void ConsoleServer::start() {
                context_->token.empty() ? "none" : "token");
 }
 
-void ConsoleServer::publish(const std::string& topic, const boost::json::value& data) {
+void ConsoleServer::publish(const std::string& topic, const boost::json::value& event) {
   if (context_->stopping) return;
   ++context_->counters.events_published_total;
   Frame frame;
@@ -120,7 +120,7 @@ void ConsoleServer::publish(const std::string& topic, const boost::json::value& 
   }
   for (ConsoleConnection* connection : connections) {
     if (!connection->subscribed(topic)) continue;
-    if (!frame) frame = std::make_shared<const std::string>(event_frame(topic, data));
+    if (!frame) frame = std::make_shared<const std::string>(event_frame(event));
     connection->deliver_event(topic, frame);
   }
 }

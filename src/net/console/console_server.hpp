@@ -55,9 +55,15 @@ class ConsoleServer {
   // The address actually bound (the real port when `bind.port` was 0).
   core::HostPort local_address() const { return local_address_; }
 
-  // Sends {"event":topic,"data":data} to every session subscribed to topic.
-  // A subscriber too far behind is disconnected.
-  void publish(const std::string& topic, const boost::json::value& data);
+  // Sends {"event":event} to every session subscribed to topic. A
+  // subscriber too far behind is disconnected.
+  void publish(const std::string& topic, const boost::json::value& event);
+
+  // Which other origins may open a WebSocket here without a token (see
+  // AccessRequest::trusted_origin). Set before start().
+  void set_trusted_origin(std::function<bool(std::string_view)> trusted) {
+    context_->trusted_origin = std::move(trusted);
+  }
 
   // Sessions currently subscribed to `topic` (lets publishers skip work).
   std::size_t subscriber_count(const std::string& topic) const;

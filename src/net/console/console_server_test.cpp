@@ -179,11 +179,10 @@ TEST_F(ConsoleTest, SubscribersReceivePublishedEventsOfTheirTopics) {
   EXPECT_EQ(server_->subscriber_count("events"), 1u);
   EXPECT_EQ(server_->subscriber_count("jobs"), 0u);
 
-  server_->publish("jobs", json::object{{"job", "a"}});
-  server_->publish("events", json::object{{"kind", "member_joined"}, {"name", "node2"}});
+  server_->publish("jobs", json::object{{"type", "job"}, {"job", "a"}});
+  server_->publish("events", json::object{{"type", "member"}, {"name", "node2"}});
   const WsEvent event = run(client.next_event());
-  EXPECT_EQ(event.topic, "events");
-  EXPECT_EQ(event.data, frame(R"({"kind":"member_joined","name":"node2"})"));
+  EXPECT_EQ(event.data, frame(R"({"type":"member","name":"node2"})"));
 
   // An event that arrives while a call waits for its reply is kept for later.
   server_->publish("events", json::object{{"kind", "second"}});

@@ -78,6 +78,8 @@ asio::awaitable<void> HttpSession::run() {
 
     AccessRequest access_request{route, header[http::field::authorization], header[http::field::host],
                                  header[http::field::origin], &target.query};
+    const std::string_view origin = header[http::field::origin];
+    access_request.trusted_origin = !origin.empty() && context_->trusted_origin && context_->trusted_origin(origin);
     const AccessDecision access = check_access(context_->token, access_request);
     if (!access.allowed()) {
       ++context_->counters.refused_total;

@@ -60,9 +60,7 @@ std::string error_frame(const json::value& id, const std::string& error) {
   return json::serialize(json::object{{"id", id}, {"ok", false}, {"error", error}});
 }
 
-std::string event_frame(const std::string& topic, const json::value& data) {
-  return json::serialize(json::object{{"event", topic}, {"data", data}});
-}
+std::string event_frame(const json::value& event) { return json::serialize(json::object{{"event", event}}); }
 
 std::variant<WsReply, WsEvent, WsUnreadable> parse_server_frame(std::string_view frame) {
   json::error_code ec;
@@ -71,11 +69,9 @@ std::variant<WsReply, WsEvent, WsUnreadable> parse_server_frame(std::string_view
   const json::object* object = parsed.if_object();
   if (object == nullptr) return WsUnreadable{"reply is not a JSON object"};
 
-  if (const json::value* topic = object->if_contains("event")) {
-    if (!topic->is_string()) return WsUnreadable{"event frame with a non-string \"event\""};
-    WsEvent event{std::string(topic->get_string()), nullptr, parsed};
-    if (const json::value* data = object->if_contains("data")) event.data = *data;
-    return event;
+  if (const json::value* event = object->if_contains("event")) {
+    if (!event->is_object()) return WsUnreadable{"event frame whose \"event\" is not an object"};
+    return WsEvent{*event, parsed};
   }
 
   const json::value* ok = object->if_contains("ok");

@@ -45,8 +45,9 @@ std::string request_frame(const boost::json::value& id, const std::string& cmd, 
 std::string reply_frame(const boost::json::value& id, const CommandOutcome& outcome);
 std::string error_frame(const boost::json::value& id, const std::string& error);
 
-// Serialises an event published on `topic`.
-std::string event_frame(const std::string& topic, const boost::json::value& data);
+// Serialises an event: {"event":EVENT} (CONTRACT.md; EVENT carries its own
+// "type" and "ts_ms").
+std::string event_frame(const boost::json::value& event);
 
 // A frame received by a client, classified.
 struct WsReply {
@@ -55,8 +56,7 @@ struct WsReply {
   boost::json::value raw;
 };
 struct WsEvent {
-  std::string topic;
-  boost::json::value data;
+  boost::json::value data;  // the event object
   boost::json::value raw;
 };
 struct WsUnreadable {

@@ -57,7 +57,7 @@ TEST(WsProtocol, RepliesAndEventsAreSpelledAsTheContractSays) {
             R"({"id":1,"ok":true,"result":{"jobs":[]}})");
   EXPECT_EQ(reply_frame(2, CommandOutcome::failure("no such job")), R"({"id":2,"ok":false,"error":"no such job"})");
   EXPECT_EQ(error_frame(nullptr, "bad"), R"({"id":null,"ok":false,"error":"bad"})");
-  EXPECT_EQ(event_frame("events", json::object{{"kind", "join"}}), R"({"event":"events","data":{"kind":"join"}})");
+  EXPECT_EQ(event_frame(json::object{{"type", "member"}, {"ts_ms", 5}}), R"({"event":{"type":"member","ts_ms":5}})");
   EXPECT_EQ(request_frame(9, "echo", {"a", "b"}), R"({"id":9,"cmd":"echo","args":["a","b"]})");
 }
 
@@ -73,10 +73,10 @@ TEST(WsProtocol, ClientClassifiesServerFrames) {
   EXPECT_FALSE(std::get<WsReply>(failure).outcome.ok);
   EXPECT_EQ(std::get<WsReply>(failure).outcome.error, "nope");
 
-  auto event = parse_server_frame(R"({"event":"events","data":[1]})");
+  auto event = parse_server_frame(R"({"event":{"type":"rate","ts_ms":1}})");
   ASSERT_TRUE(std::holds_alternative<WsEvent>(event));
-  EXPECT_EQ(std::get<WsEvent>(event).topic, "events");
-  EXPECT_EQ(std::get<WsEvent>(event).data, json::parse("[1]"));
+  EXPECT_EQ(std::get<WsEvent>(event).data, json::parse(R"({"type":"rate","ts_ms":1})"));
+  EXPECT_TRUE(std::holds_alternative<WsUnreadable>(parse_server_frame(R"({"event":"events"})")));
 
   EXPECT_TRUE(std::holds_alternative<WsUnreadable>(parse_server_frame("nope")));
   EXPECT_TRUE(std::holds_alternative<WsUnreadable>(parse_server_frame(R"({"id":1})")));

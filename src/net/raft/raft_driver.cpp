@@ -265,7 +265,11 @@ void RaftDriver::release(raft::Ready ready) {
   for (const auto& event : ready.events) {
     log_event(event);
     switch (event.kind) {
+      case raft::EventKind::election_started:
+        ++counters_.elections_started;
+        break;
       case raft::EventKind::election_won:
+        ++counters_.elections_won;
         for (const auto& observer : leadership_observers_) observer(true, event.term);
         break;
       case raft::EventKind::leader_committing:
@@ -277,6 +281,7 @@ void RaftDriver::release(raft::Ready ready) {
         break;
       case raft::EventKind::leader_changed:
         if (!event.node.empty()) {
+          ++counters_.leader_changes;
           for (auto& waiter : std::exchange(leader_waiters_, {})) waiter->cancel();
           // A handover is done once a successor leads, not when this node
           // steps down: that happens on the successor's vote request, and

@@ -225,6 +225,14 @@ class RaftDriver {
 
   const raft::RaftNode& core() const { return *core_; }
 
+  // Leadership as this node saw it, since it started (metrics).
+  struct Counters {
+    std::uint64_t elections_started = 0;  // pre-votes included
+    std::uint64_t elections_won = 0;
+    std::uint64_t leader_changes = 0;  // a new leader learned, of any term
+  };
+  const Counters& counters() const { return counters_; }
+
  private:
   struct PendingProposal;
   struct PendingRead;
@@ -352,6 +360,7 @@ class RaftDriver {
   std::vector<std::function<void(std::uint64_t)>> leader_ready_observers_;
   std::vector<std::function<void(const AppliedCommand&)>> applied_observers_;
   // This node's client session (0: none yet) and its sequence numbers.
+  Counters counters_;
   std::uint64_t client_id_ = 0;
   std::uint64_t next_seq_ = 0;
   std::set<std::uint64_t> unanswered_;  // seqs submitted and not yet answered
