@@ -14,8 +14,8 @@ RUNS=${RUNS:-10}
 mkdir -p bench/out
 export IDUNNO_RUN=${IDUNNO_RUN:-$PWD/bench/out/dashboard}
 # Fixed loopback ports: one cluster at a time on this machine.
-exec 9>"${IDUNNO_PORTS_LOCK:-/tmp/idunno-ports.lock}"
-flock -w 900 9
+source scripts/ports_lock.sh
+take_ports_lock
 scripts/cluster.sh up "$NODES" 9>&- >/dev/null
 trap 'scripts/cluster.sh down >/dev/null 2>&1 || true' EXIT
 NODES=$NODES RUNS=$RUNS NODE_PATH=$PWD/tests/browser/node_modules node - 9>&- <<'JS'

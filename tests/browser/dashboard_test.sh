@@ -25,11 +25,8 @@ fi
 }
 
 # Cluster tests use fixed loopback ports: one at a time on this machine.
-# A caller that already holds the lock says so with IDUNNO_PORTS_LOCK_HELD=1.
-if [ -z "${IDUNNO_PORTS_LOCK_HELD:-}" ]; then
-  exec 9>"${IDUNNO_PORTS_LOCK:-/tmp/idunno-ports.lock}"
-  flock -w 900 9 || { echo "FAIL: the ports lock stayed taken for 15 minutes"; exit 1; }
-fi
+source "$HERE/../../scripts/ports_lock.sh"
+take_ports_lock || { echo "FAIL: no ports lock"; exit 1; }
 
 TEST_TIMEOUT=200
 source "$HERE/../cluster/lib.sh"
