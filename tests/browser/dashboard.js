@@ -4,7 +4,8 @@
 //
 // Environment: IDUNNO_PAGE (the dashboard URL of the node serving the page),
 // IDUNNO_SERVING_PID (that node's pid, SIGKILLed near the end),
-// IDUNNO_DATA (an SDFS IDX images file with labels), IDUNNO_CHROMIUM,
+// IDUNNO_DATA (a small SDFS IDX images file with labels), IDUNNO_BIG_DATA
+// (a larger one, for a job that runs long enough to watch), IDUNNO_CHROMIUM,
 // IDUNNO_ARTIFACTS (where screenshots go).
 "use strict";
 const fs = require("fs");
@@ -14,6 +15,7 @@ const { chromium } = require("playwright-core");
 const pageUrl = process.env.IDUNNO_PAGE;
 const servingPid = Number(process.env.IDUNNO_SERVING_PID);
 const data = process.env.IDUNNO_DATA;
+const bigData = process.env.IDUNNO_BIG_DATA;
 const artifacts = process.env.IDUNNO_ARTIFACTS;
 const servingHost = new URL(pageUrl).host;
 const started = Date.now();
@@ -137,8 +139,26 @@ async function main() {
     const p99 = await page.textContent('#jobs tr[data-job="dash1"] td:nth-child(10)');
     if (!/^\d+(\.\d)?$/.test(p99.trim())) throw new Error("no p99 latency for dash1: " + p99);
     log(`jobs: dash1 done, accuracy ${accuracy}, p99 ${p99} ms`);
+
+    // A second, costlier job from the command box: both lines on the one
+    // chart, its workers, a new batch size, and the remove button.
+    const sub = await runInBox(page, `sub dash2 sdfs:${bigData} 8 --model resnet-fmnist`);
+    if (!sub.ok || sub.result.job !== "dash2") throw new Error("sub from the command box: " + JSON.stringify(sub));
+    await page.waitForFunction(() => {
+      const line = document.querySelector('#rate-chart path[data-series="dash2"]');
+      return line && Number(line.dataset.max) > 0 && document.querySelector('#rate-chart path[data-series="dash1"]');
+    }, null, { timeout: 60000 });
+    await page.waitForFunction(() => /node\d/.test(document.querySelector('#jobs tr[data-job="dash2"] td:nth-child(11)').textContent), null, { timeout: 30000 });
+    const workers = (await page.textContent('#jobs tr[data-job="dash2"] td:nth-child(11)')).trim();
+    await page.selectOption("#batch-job", "dash2");
+    await page.fill("#batch-size", "32");
+    await page.click("#batch-form button[type=submit]");
+    await page.waitForFunction(() => /batch 32\b/.test(document.querySelector('#jobs tr[data-job="dash2"] td:nth-child(1)').textContent), null, { timeout: 15000 });
     await noHorizontalScroll(page, "1280x800");
     await page.screenshot({ path: path.join(artifacts, "desktop-1280x800.png"), fullPage: true });
+    await page.click('#jobs tr[data-job="dash2"] button:has-text("remove")');
+    await page.waitForSelector('#jobs tr[data-job="dash2"]', { state: "detached", timeout: 15000 });
+    log(`jobs: dash2 (resnet-fmnist) on the chart beside dash1, served by ${workers}; set-batch 32 shown; removed`);
 
     // A phone-sized screen.
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
@@ -146,7 +166,7 @@ async function main() {
     watch(small, "phone");
     await small.goto(pageUrl);
     await aliveMembers(small, 3, 20000);
-    await small.waitForSelector('#jobs tr[data-job="dash1"]', { timeout: 15000 });
+    await small.waitForSelector('#jobs tr[data-job="dash1"] td:nth-child(5)', { timeout: 15000 });
     await noHorizontalScroll(small, "390x844");
     const columns = await small.evaluate(() => getComputedStyle(document.querySelector("main")).gridTemplateColumns.split(" ").length);
     if (columns !== 1) throw new Error("the phone layout has " + columns + " columns");

@@ -57,10 +57,13 @@ with gzip.open(f"{run}/dash-labels-idx1-ubyte.gz", "wb") as f:
 PY
 client 1 put "$IDUNNO_RUN/dash-images-idx3-ubyte.gz" data/dash-images-idx3-ubyte.gz >/dev/null || fail "put images"
 client 1 put "$IDUNNO_RUN/dash-labels-idx1-ubyte.gz" data/dash-labels-idx1-ubyte.gz >/dev/null || fail "put labels"
+client 1 put "$DATA/t10k-images-idx3-ubyte.gz" data/t10k-images-idx3-ubyte.gz >/dev/null || fail "put images"
+client 1 put "$DATA/t10k-labels-idx1-ubyte.gz" data/t10k-labels-idx1-ubyte.gz >/dev/null || fail "put labels"
 
 left=$((TEST_DEADLINE - SECONDS - 10))
 log "browser steps (at most ${left} s); screenshots in $ARTIFACTS"
 IDUNNO_CHROMIUM=$CHROMIUM IDUNNO_ARTIFACTS=$ARTIFACTS IDUNNO_PAGE=http://127.0.0.1:8001/ \
   IDUNNO_SERVING_PID=$(cat "$IDUNNO_RUN/node1/pid") IDUNNO_DATA=data/dash-images-idx3-ubyte.gz \
+  IDUNNO_BIG_DATA=data/t10k-images-idx3-ubyte.gz \
   timeout -k 5 "$left" node "$HERE/dashboard.js" 9>&- || fail "the browser steps failed (exit $?)"
 log "PASS"
