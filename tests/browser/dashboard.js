@@ -29,7 +29,11 @@ const problems = [];
 let killedAt = null;
 function watch(page, label) {
   page.on("pageerror", (e) => problems.push({ label, text: "uncaught: " + e.message, at: Date.now() }));
-  page.on("console", (m) => { if (m.type() === "error") problems.push({ label, text: m.text(), at: Date.now() }); });
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    const where = m.location() && m.location().url;
+    problems.push({ label, text: m.text() + (where && !m.text().includes(where) ? " (" + where + ")" : ""), at: Date.now() });
+  });
 }
 function isExpected(p) {
   if (killedAt === null || p.at < killedAt) return false;
