@@ -13,7 +13,12 @@ IDUNNO_PACKAGES=(
   dataset-fashion-mnist python3-torch
   python3 python3-websocket iproute2 nftables procps curl prometheus
   clang-format-19 clang-tidy-19
+  chromium
 )
+# The dashboard's browser test (tests/browser) runs on node and npm. A
+# machine with another Node.js build (one that carries npm itself) keeps it.
+command -v node >/dev/null || IDUNNO_PACKAGES+=(nodejs)
+command -v npm >/dev/null || IDUNNO_PACKAGES+=(npm)
 
 missing=()
 installed=$(dpkg-query -W -f='${db:Status-Status} ${Package}\n' 2>/dev/null | awk '$1=="installed"{print $2}' | sed 's/:.*//')
@@ -27,4 +32,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# The browser test's npm packages, pinned by its package-lock.json; again
+# only when the lock changed since the last install.
+browser_tests="$(dirname "${BASH_SOURCE[0]}")/../tests/browser"
+if [ -f "$browser_tests/package-lock.json" ] &&
+   ! cmp -s "$browser_tests/package-lock.json" "$browser_tests/node_modules/.idunno-installed-lock"; then
+  echo "deps: npm ci in tests/browser" >&2
+  (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error >&2 &&
+    cp package-lock.json node_modules/.idunno-installed-lock)
 fi

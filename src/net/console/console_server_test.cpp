@@ -151,7 +151,7 @@ TEST_F(ConsoleTest, TheRepositoryDashboardIsSelfContained) {
   start_server("", {}, std::filesystem::path(IDUNNO_WEB_DIR) / "index.html");
   const std::string page = run(http_get(address_, "/")).body();
   ASSERT_NE(page.find("<title>IDunno console</title>"), std::string::npos);
-  // It talks to this console only, and loads nothing from elsewhere.
+  // It loads nothing from elsewhere, and talks to the console over /ws.
   EXPECT_NE(page.find("\"/ws\""), std::string::npos);
   for (const char* external : {"src=\"http", "href=\"http", "src=\"//", "href=\"//", "@import", "url("}) {
     EXPECT_EQ(page.find(external), std::string::npos) << external;
