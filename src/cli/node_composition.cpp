@@ -8,6 +8,7 @@
 #include "cli/job_service.hpp"
 #include "cli/log_search_service.hpp"
 #include "cli/membership_service.hpp"
+#include "cli/online_service.hpp"
 #include "cli/sdfs_service.hpp"
 #include "cli/transport_service.hpp"
 #include "core/logging.hpp"
@@ -37,17 +38,20 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
       options.ml_module_paths.empty() ? ml::default_module_paths() : options.ml_module_paths);
   jobs_ = std::make_unique<JobService>(executor, config_, *transport_, *membership_, *coordinator_, jobs_table_, *sdfs_,
                                        *executor_service_, dispatcher_, metrics_);
+  online_ = std::make_unique<OnlineService>(executor, config_, *transport_, *membership_, *coordinator_, *sdfs_,
+                                            *executor_service_, metrics_, *http_routes_);
   console_ = std::make_unique<ConsoleService>(executor, config_.console, dispatcher_, metrics_, events_, http_routes_);
   // The executor starts before membership and consensus: loading LibTorch
   // takes most of a second, during which the loop does not run yet, and
   // their timers must start from when the node can actually answer.
   order_ = {transport_.get(), executor_service_.get(), membership_.get(), coordinator_.get(),
-            sdfs_.get(),      log_search_.get(),       jobs_.get(),       console_.get()};
+            sdfs_.get(),      log_search_.get(),       jobs_.get(),       online_.get(), console_.get()};
 }
 
 NodeComposition::~NodeComposition() {
   // Newest first, as they were built.
   console_.reset();
+  online_.reset();
   jobs_.reset();
   executor_service_.reset();
   log_search_.reset();

@@ -11,6 +11,8 @@
 //         sdfs (block store, data node, client library, file API)
 //              <- transport, membership, coordinator, the I/O pool
 //         log search (the `grep` command) <- transport, membership, the I/O pool
+//           jobs <- transport, membership, coordinator, sdfs, executor
+//           online inference (/v2 on the console) <- the same
 //   console (commands, metrics, events; last up, first down)
 //
 // Why: one place says what the node is made of and in which order it comes
@@ -52,6 +54,7 @@ class ExecutorService;
 class SdfsService;
 class JobService;
 class LogSearchService;
+class OnlineService;
 class ConsoleService;
 
 struct CompositionOptions {
@@ -110,6 +113,7 @@ class NodeComposition {
   std::unique_ptr<LogSearchService> log_search_;
   std::unique_ptr<ExecutorService> executor_service_;
   std::unique_ptr<JobService> jobs_;
+  std::unique_ptr<OnlineService> online_;
   std::unique_ptr<ConsoleService> console_;
   // Start order; stopped in reverse.
   std::vector<Service*> order_;
