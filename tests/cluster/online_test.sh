@@ -26,7 +26,7 @@ images=sdfs:data/t10k-images-idx3-ubyte.gz
 
 # A TorchScript file as a Python user exports it, with IDunno's metadata
 # asking for a normalisation of its own (mean 0.5, std 0.25).
-python3 - "$IDUNNO_RUN/tiny.pt" <<'PY' || fail "could not export the TorchScript model"
+/usr/bin/python3 - "$IDUNNO_RUN/tiny.pt" <<'PY' || fail "could not export the TorchScript model"
 import sys, torch
 torch.manual_seed(7)
 class Tiny(torch.nn.Module):
@@ -36,7 +36,7 @@ class Tiny(torch.nn.Module):
         self.fc = torch.nn.Linear(4 * 12 * 12, 10)
     def forward(self, x):
         return self.fc(torch.relu(self.conv(x)).flatten(1))
-torch.jit.save(torch.jit.script(Tiny().eval()), sys.argv[1],
+torch.jit.save(torch.jit.trace(Tiny().eval(), torch.zeros(1, 1, 28, 28)), sys.argv[1],
                _extra_files={"idunno_model.txt": "input=1,28,28\nclasses=10\nmean=0.5\nstd=0.25\n"})
 PY
 client 1 put "$IDUNNO_RUN/tiny.pt" models/tiny >/dev/null || fail "put models/tiny"
