@@ -34,12 +34,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# The browser test's npm packages, pinned by its package-lock.json; again
-# only when the lock changed since the last install.
-browser_tests="$(dirname "${BASH_SOURCE[0]}")/../tests/browser"
-if [ -f "$browser_tests/package-lock.json" ] &&
-   ! cmp -s "$browser_tests/package-lock.json" "$browser_tests/node_modules/.idunno-installed-lock"; then
-  echo "deps: npm ci in tests/browser" >&2
-  (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error >&2 &&
-    cp package-lock.json node_modules/.idunno-installed-lock)
-fi
+# The npm packages of the tests, pinned by each directory's package-lock.json:
+# tests/browser (playwright-core driving the dashboard) and tests/oip (the
+# OpenAPI validator of the console's Open Inference Protocol answers).
+# Installed again only when a lock changed since the last install.
+for npm_tests in browser oip; do
+  dir="$(dirname "${BASH_SOURCE[0]}")/../tests/$npm_tests"
+  if [ -f "$dir/package-lock.json" ] && ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.idunno-installed-lock"; then
+    echo "deps: npm ci in tests/$npm_tests" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2 && cp package-lock.json node_modules/.idunno-installed-lock)
+  fi
+done

@@ -10,6 +10,7 @@
 #include "cli/job_service.hpp"
 #include "cli/log_search_service.hpp"
 #include "cli/membership_service.hpp"
+#include "cli/online_service.hpp"
 #include "cli/sdfs_service.hpp"
 #include "cli/transport_service.hpp"
 #include "core/logging.hpp"
@@ -40,6 +41,8 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
   jobs_ = std::make_unique<JobService>(executor, config_, *transport_, *membership_, *coordinator_, jobs_table_, *sdfs_,
                                        *executor_service_, dispatcher_, metrics_);
   event_feed_ = std::make_unique<EventFeed>(executor, coordinator_->raft(), dispatcher_, events_);
+  online_ = std::make_unique<OnlineService>(executor, config_, *transport_, *membership_, *coordinator_, *sdfs_,
+                                            *executor_service_, metrics_, *http_routes_);
   console_ = std::make_unique<ConsoleService>(executor, config_.console, dispatcher_, metrics_, events_, http_routes_);
   consoles_ = std::make_unique<ConsoleDirectory>(executor, config_, *transport_, *membership_, dispatcher_, [this] {
     return console_url(console_->local_address(), config_.advertise_address().host);
@@ -49,13 +52,15 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
   // takes most of a second, during which the loop does not run yet, and
   // their timers must start from when the node can actually answer.
   order_ = {transport_.get(), executor_service_.get(), membership_.get(), coordinator_.get(),
-            sdfs_.get(),      log_search_.get(),       jobs_.get(),       event_feed_.get(), console_.get(), consoles_.get()};
+            sdfs_.get(),      log_search_.get(),       jobs_.get(),       event_feed_.get(), online_.get(),
+            console_.get(),   consoles_.get()};
 }
 
 NodeComposition::~NodeComposition() {
   // Newest first, as they were built.
   consoles_.reset();
   console_.reset();
+  online_.reset();
   event_feed_.reset();
   jobs_.reset();
   executor_service_.reset();

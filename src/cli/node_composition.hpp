@@ -11,6 +11,8 @@
 //         sdfs (block store, data node, client library, file API)
 //              <- transport, membership, coordinator, the I/O pool
 //         log search (the `grep` command) <- transport, membership, the I/O pool
+//           jobs <- transport, membership, coordinator, sdfs, executor
+//           online inference (/v2 on the console) <- the same
 //   console (commands, metrics, events; last up, first down)
 //
 // Why: one place says what the node is made of and in which order it comes
@@ -53,6 +55,7 @@ class SdfsService;
 class JobService;
 class EventFeed;
 class LogSearchService;
+class OnlineService;
 class ConsoleService;
 class ConsoleDirectory;
 
@@ -113,6 +116,7 @@ class NodeComposition {
   std::unique_ptr<ExecutorService> executor_service_;
   std::unique_ptr<JobService> jobs_;
   std::unique_ptr<EventFeed> event_feed_;
+  std::unique_ptr<OnlineService> online_;
   std::unique_ptr<ConsoleService> console_;
   std::unique_ptr<ConsoleDirectory> consoles_;
   // Start order; stopped in reverse.

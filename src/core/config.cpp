@@ -252,12 +252,16 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
     r.integer("model_cache_mb", c.ml.model_cache_mb, 1, 1 << 20);
     r.integer("wide_batch_floats", c.ml.wide_batch_floats, 0, 1LL << 40);
     r.integer("tensor_cache_mb", c.ml.tensor_cache_mb, 0, 1 << 20);
+    r.integer("online_queue_delay_us", c.ml.online_queue_delay_us, 0, 1000000);
+    r.integer("online_max_batch", c.ml.online_max_batch, 1, 65536);
+    r.integer("online_workers", c.ml.online_workers, 1, 1024);
     r.reject_unknown();
   }
   {
     TableReader r(section(root, "console"), "console");
     r.address("bind", c.console.bind);
     r.string("token", c.console.token);
+    r.integer("max_infer_body_mb", c.console.max_infer_body_mb, 1, 1024);
     r.reject_unknown();
   }
   return c;

@@ -134,11 +134,21 @@ struct MlSection {
   // Free LibTorch tensor memory kept for reuse by the next forward pass, in
   // MiB; 0: LibTorch's own allocator.
   int tensor_cache_mb = 1024;
+  // Online inference (the console's /v2 routes): a request waits up to this
+  // long for others to share its batch, in microseconds.
+  int online_queue_delay_us = 2000;
+  // Images in one online batch at most (a bigger request runs alone).
+  int online_max_batch = 64;
+  // Workers that serve one model's online requests (the model stays warm
+  // on them).
+  int online_workers = 2;
 };
 
 struct ConsoleSection {
   HostPort bind{"127.0.0.1", 8001};
   std::string token;
+  // Largest body of an online inference request (POST /v2/models/M/infer).
+  int max_infer_body_mb = 32;
 };
 
 struct Config {

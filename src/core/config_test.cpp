@@ -205,6 +205,10 @@ TEST(Config, ShippedExampleMatchesDefaults) {
   EXPECT_EQ(shipped.ml.model_cache_mb, defaults.ml.model_cache_mb);
   EXPECT_EQ(shipped.ml.wide_batch_floats, defaults.ml.wide_batch_floats);
   EXPECT_EQ(shipped.ml.tensor_cache_mb, defaults.ml.tensor_cache_mb);
+  EXPECT_EQ(shipped.ml.online_queue_delay_us, defaults.ml.online_queue_delay_us);
+  EXPECT_EQ(shipped.ml.online_max_batch, defaults.ml.online_max_batch);
+  EXPECT_EQ(shipped.ml.online_workers, defaults.ml.online_workers);
+  EXPECT_EQ(shipped.console.max_infer_body_mb, defaults.console.max_infer_body_mb);
   EXPECT_EQ(shipped.console.bind, defaults.console.bind);
 }
 
@@ -227,6 +231,29 @@ TEST(Config, IoThreads) {
   }
   const Config shipped = load_config_file(std::filesystem::path(IDUNNO_SOURCE_DIR) / "config.toml");
   EXPECT_EQ(shipped.node.io_threads, Config{}.node.io_threads);
+}
+
+}  // namespace
+}  // namespace idunno::core
+
+namespace idunno::core {
+namespace {
+
+// The online inference keys: parsed, bounded, defaults as documented.
+TEST(Config, OnlineInference) {
+  const Config c = parse_config(
+      "[ml]\nonline_queue_delay_us = 500\nonline_max_batch = 16\nonline_workers = 3\n"
+      "[console]\nmax_infer_body_mb = 4\n");
+  EXPECT_EQ(c.ml.online_queue_delay_us, 500);
+  EXPECT_EQ(c.ml.online_max_batch, 16);
+  EXPECT_EQ(c.ml.online_workers, 3);
+  EXPECT_EQ(c.console.max_infer_body_mb, 4);
+  EXPECT_EQ(Config{}.ml.online_queue_delay_us, 2000);
+  EXPECT_EQ(Config{}.ml.online_max_batch, 64);
+  EXPECT_EQ(Config{}.console.max_infer_body_mb, 32);
+  EXPECT_THROW(parse_config("[ml]\nonline_max_batch = 0\n"), ConfigError);
+  EXPECT_THROW(parse_config("[ml]\nonline_queue_delay_us = -1\n"), ConfigError);
+  EXPECT_THROW(parse_config("[console]\nmax_infer_body_mb = 0\n"), ConfigError);
 }
 
 }  // namespace

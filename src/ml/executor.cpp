@@ -133,8 +133,8 @@ std::vector<ModelInfo> Executor::models() const {
   return out;
 }
 
-template <typename Work>
-asio::awaitable<BatchResult> Executor::run_inference(std::size_t input_elements, Work work) {
+template <typename Result, typename Work>
+asio::awaitable<Result> Executor::run_inference(std::size_t input_elements, Work work) {
   const int intra = options_.intra_op_threads;
   const bool wide = wide_thread_ && input_elements >= options_.wide_batch_elements && intra > 0 &&
                     static_cast<std::size_t>(intra) < pool_.size();
@@ -150,7 +150,7 @@ asio::awaitable<BatchResult> Executor::run_inference(std::size_t input_elements,
     return work();
   };
   core::ThreadPool& runner = wide ? *wide_thread_ : pool_;
-  BatchResult result = co_await runner.run_cancellable(std::move(job));
+  Result result = co_await runner.run_cancellable(std::move(job));
   if (wide) ++wide_batches_;  // counted once it ran (a cancelled batch may hold slots, never run)
   co_return result;
 }
@@ -158,13 +158,19 @@ asio::awaitable<BatchResult> Executor::run_inference(std::size_t input_elements,
 asio::awaitable<BatchResult> Executor::infer(ModelPtr model, Batch batch) {
   const std::size_t elements = batch.values.size();
   auto work = [model = std::move(model), batch = std::move(batch)] { return run_batch(*model, batch); };
-  co_return co_await run_inference(elements, std::move(work));
+  co_return co_await run_inference<BatchResult>(elements, std::move(work));
 }
 
 asio::awaitable<BatchResult> Executor::infer(ModelPtr model, std::shared_ptr<const Batch> batch) {
   const std::size_t elements = batch->values.size();
   auto work = [model = std::move(model), batch = std::move(batch)] { return run_batch(*model, *batch); };
-  co_return co_await run_inference(elements, std::move(work));
+  co_return co_await run_inference<BatchResult>(elements, std::move(work));
+}
+
+asio::awaitable<BatchScores> Executor::classify(ModelPtr model, Batch batch) {
+  const std::size_t elements = batch.values.size();
+  auto work = [model = std::move(model), batch = std::move(batch)] { return run_scores(*model, batch); };
+  co_return co_await run_inference<BatchScores>(elements, std::move(work));
 }
 
 asio::awaitable<BatchResult> Executor::infer(ModelPtr model, DatasetPtr dataset, std::size_t begin, std::size_t end) {
@@ -173,7 +179,7 @@ asio::awaitable<BatchResult> Executor::infer(ModelPtr model, DatasetPtr dataset,
   auto work = [model = std::move(model), dataset = std::move(dataset), begin, end] {
     return run_batch(*model, make_batch(*dataset, begin, end, model->info()));
   };
-  co_return co_await run_inference(elements, std::move(work));
+  co_return co_await run_inference<BatchResult>(elements, std::move(work));
 }
 
 asio::awaitable<ShardResult> Executor::infer_shard(ModelPtr model, DatasetPtr dataset, std::size_t begin,

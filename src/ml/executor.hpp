@@ -94,6 +94,8 @@ class Executor final : public Engine {
   boost::asio::awaitable<BatchResult> infer(ModelPtr model, Batch batch);
   // The same for a batch that is kept and run again (no copy).
   boost::asio::awaitable<BatchResult> infer(ModelPtr model, std::shared_ptr<const Batch> batch);
+  // One batch, already preprocessed: every class's probability per query.
+  boost::asio::awaitable<BatchScores> classify(ModelPtr model, Batch batch) override;
   // Samples [begin, end) (local indices) of `dataset`, preprocessed on the pool.
   boost::asio::awaitable<BatchResult> infer(ModelPtr model, DatasetPtr dataset, std::size_t begin,
                                             std::size_t end) override;
@@ -129,10 +131,10 @@ class Executor final : public Engine {
   const ExecutorOptions& options() const { return options_; }
 
  private:
-  // Runs work() -> BatchResult on the pool for a batch of `input_elements`
-  // floats, narrow or wide.
-  template <typename Work>
-  boost::asio::awaitable<BatchResult> run_inference(std::size_t input_elements, Work work);
+  // Runs work() -> BatchResult (or BatchScores) on the pool for a batch of
+  // `input_elements` floats, narrow or wide.
+  template <typename Result, typename Work>
+  boost::asio::awaitable<Result> run_inference(std::size_t input_elements, Work work);
 
   core::ThreadPool& pool_;
   ExecutorOptions options_;

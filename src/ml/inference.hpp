@@ -15,6 +15,11 @@ namespace idunno::ml {
 // when the batch does not fit the model.
 BatchResult run_batch(const Model& model, const Batch& batch);
 
+// Forward and softmax over every class under torch::InferenceMode (the
+// best class's probability is the one run_batch gives). Throws ModelError
+// when the batch does not fit the model.
+BatchScores run_scores(const Model& model, const Batch& batch);
+
 // The raw scores (logits), [batch.size() x classes] row-major.
 std::vector<float> run_logits(const Model& model, const Batch& batch);
 

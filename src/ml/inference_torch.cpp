@@ -64,6 +64,35 @@ BatchResult run_batch(const Model& model, const Batch& batch) {
   return result;
 }
 
+BatchScores run_scores(const Model& model, const Batch& batch) {
+  const auto start = std::chrono::steady_clock::now();
+  BatchScores result;
+  result.classes = static_cast<std::size_t>(model.info().classes);
+  if (batch.size() == 0) return result;
+  c10::InferenceMode guard;
+  const auto logits = forward(model, batch).to(at::kFloat).contiguous();
+  const auto classes = static_cast<std::size_t>(logits.size(1));
+  result.classes = classes;
+  result.probabilities.resize(batch.size() * classes);
+  const float* row = logits.data_ptr<float>();
+  float* out = result.probabilities.data();
+  // The same arithmetic as run_batch, so that the best class's probability
+  // is the very number an inference job writes.
+  for (std::size_t i = 0; i < batch.size(); ++i, row += classes, out += classes) {
+    std::size_t best = 0;
+    for (std::size_t c = 1; c < classes; ++c) {
+      if (row[c] > row[best]) best = c;
+    }
+    double sum = 0;
+    for (std::size_t c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(row[c]) - row[best]);
+    for (std::size_t c = 0; c < classes; ++c) {
+      out[c] = static_cast<float>(std::exp(static_cast<double>(row[c]) - row[best]) / sum);
+    }
+  }
+  result.processing_time = std::chrono::steady_clock::now() - start;
+  return result;
+}
+
 std::vector<float> run_logits(const Model& model, const Batch& batch) {
   if (batch.size() == 0) return {};
   c10::InferenceMode guard;

@@ -26,6 +26,14 @@ struct BatchResult {
   std::size_t correct = 0;   // of those, predicted right
 };
 
+// Every class's softmax probability for each query of a batch (online
+// inference answers with all of them, not just the best).
+struct BatchScores {
+  std::size_t classes = 0;
+  std::vector<float> probabilities;  // queries x classes, row-major
+  std::chrono::nanoseconds processing_time{0};  // forward pass and softmax, on the pool thread
+};
+
 // One line per prediction, "INDEX LABEL SCORE\n", score with 6 decimals.
 std::string format_results(const std::vector<Prediction>& predictions);
 

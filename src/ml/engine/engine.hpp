@@ -81,6 +81,10 @@ class Engine {
   // Samples [begin, end) (local indices) of `dataset`, one batch.
   virtual boost::asio::awaitable<BatchResult> infer(ModelPtr model, DatasetPtr dataset, std::size_t begin,
                                                     std::size_t end) = 0;
+  // One batch already preprocessed (online inference): every class's
+  // probability per query. Takes an executor slot like any batch, first
+  // come first served with the batches of jobs.
+  virtual boost::asio::awaitable<BatchScores> classify(ModelPtr model, Batch batch) = 0;
   // Samples [begin, end) in batches of `batch_size`, up to `in_flight` at
   // once; results in query order.
   virtual boost::asio::awaitable<ShardResult> infer_shard(ModelPtr model, DatasetPtr dataset, std::size_t begin,
@@ -117,7 +121,7 @@ struct EngineRequest {
 
 // Bumped whenever Engine, EngineRequest or the types they use change, so a
 // stale module beside a new binary is refused instead of misbehaving.
-inline constexpr int kEngineAbi = 2;
+inline constexpr int kEngineAbi = 3;
 
 // The module's C entry points (engine_module.cpp).
 using EngineAbiFn = int (*)();

@@ -11,6 +11,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "core/logging.hpp"
@@ -87,7 +88,14 @@ asio::awaitable<void> HttpSession::run() {
                    static_cast<unsigned>(access.status));
       HttpRequest stub;
       stub.version(header.version());
-      auto response = text_response(stub, access.status, access.reason);
+      // The JSON APIs answer in JSON ({"error": ...}), as their clients expect.
+      const bool json_api = target.path == "/v2" || target.path.starts_with("/v2/");
+      std::string reason = access.reason;
+      while (json_api && !reason.empty() && reason.back() == '\n') reason.pop_back();
+      auto response = json_api ? text_response(stub, access.status,
+                                               boost::json::serialize(boost::json::object{{"error", reason}}),
+                                               "application/json")
+                               : text_response(stub, access.status, access.reason);
       if (access.status == http::status::unauthorized) {
         response.set(http::field::www_authenticate, "Bearer realm=\"idunno console\"");
       }
