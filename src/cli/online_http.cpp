@@ -53,10 +53,9 @@ asio::awaitable<std::optional<std::string>> read_limited(StreamExchange* exchang
 asio::awaitable<Answer> answer_model(OnlineBackend* backend, Target target, bool ready_only) {
   auto asking = backend->model(target.model, target.version);
   const OnlineModel model = co_await std::move(asking);
-  if (ready_only) {
-    co_return Answer{http::status::ok,
-                     json::serialize(json::object{{"name", target.model}, {"version", model.version}, {"ready", true}})};
-  }
+  // Health and readiness answer with the status alone: the protocol asks for
+  // empty bodies (200 is true; a refusal carries an error object).
+  if (ready_only) co_return Answer{http::status::ok, ""};
   co_return Answer{http::status::ok, oip::model_metadata(model.info, target.model, model.version)};
 }
 
@@ -92,10 +91,10 @@ asio::awaitable<Answer> answer(OnlineBackend* backend, StreamExchange* exchange)
   if (!get) co_return error_answer(405, exchange->target().path + " takes GET");
   switch (target.kind) {
     case Target::Kind::server: co_return Answer{http::status::ok, oip::server_metadata()};
-    case Target::Kind::live: co_return Answer{http::status::ok, R"({"live":true})"};
+    case Target::Kind::live: co_return Answer{http::status::ok, ""};
     case Target::Kind::ready:
       if (!backend->ready()) co_return error_answer(503, "no live node of this cluster can run models now");
-      co_return Answer{http::status::ok, R"({"ready":true})"};
+      co_return Answer{http::status::ok, ""};
     case Target::Kind::model: co_return co_await answer_model(backend, target, false);
     case Target::Kind::model_ready: co_return co_await answer_model(backend, target, true);
     default: break;

@@ -121,7 +121,7 @@ TEST_F(OnlineHttpTest, ServesEveryEndpoint) {
   start();
   auto live = call(http::verb::get, "/v2/health/live");
   EXPECT_EQ(live.result(), http::status::ok);
-  EXPECT_EQ(live.body(), R"({"live":true})");
+  EXPECT_EQ(live.body(), "");
   EXPECT_EQ(call(http::verb::get, "/v2/health/ready").result(), http::status::ok);
   auto server = call(http::verb::get, "/v2");
   EXPECT_EQ(server.result(), http::status::ok);
@@ -138,7 +138,7 @@ TEST_F(OnlineHttpTest, ServesEveryEndpoint) {
   EXPECT_EQ(call(http::verb::get, "/v2/models/m/versions/1").result(), http::status::ok);
   auto ready = call(http::verb::get, "/v2/models/m/ready");
   EXPECT_EQ(ready.result(), http::status::ok);
-  EXPECT_EQ(json::parse(ready.body()).at("ready").as_bool(), true);
+  EXPECT_EQ(ready.body(), "");
 
   auto infer = call(http::verb::post, "/v2/models/m/infer", kGood, {{"Content-Type", "application/json"}});
   ASSERT_EQ(infer.result(), http::status::ok) << infer.body();

@@ -61,6 +61,8 @@ class Recorder:
             fail(f"{what}: {method} {path} gave {status}, not {expect}: {text[:300]}")
         if words is not None and words not in text:
             fail(f"{what}: the answer does not say '{words}': {text[:300]}")
+        if text == "" and status == 200:
+            return status, None  # health and readiness: the status is the answer
         try:
             return status, json.loads(text)
         except ValueError:
@@ -130,9 +132,7 @@ def endpoints(rec, model, image):
             fail(f"model metadata shapes: {meta}")
     version = meta["versions"][0] if meta else "1"
     rec.call("model", "versioned model metadata", "GET", f"{base}/versions/{version}", expect=200)
-    _, ready = rec.call("model_ready", "model ready", "GET", f"{base}/ready", expect=200)
-    if ready and ready.get("ready") is not True:
-        fail(f"model ready says {ready}")
+    rec.call("model_ready", "model ready", "GET", f"{base}/ready", expect=200)
     rec.call("model_ready", "versioned model ready", "GET", f"{base}/versions/{version}/ready", expect=200)
     _, out = rec.call("infer", "infer", "POST", f"{base}/infer", tensor([image, image]), expect=200)
     if out and out["outputs"][0]["shape"] != [2, 10]:
@@ -234,7 +234,7 @@ def flood(port, model):
     path = f"/v2/models/{urllib.parse.quote(model, safe='')}/infer"
     hostline = f"Host: {HOST}:{port}\r\n"
     bad = [
-        lambda: raw_exchange(port, f"POST {path} HTTP/1.1\r\n{hostline}Content-Length: 5\r\n\r\n{{{{{{".encode()),
+        lambda: raw_exchange(port, f"POST {path} HTTP/1.1\r\n{hostline}Content-Length: 3\r\n\r\n{{{{{{".encode()),
         lambda: raw_exchange(port, f"POST {path} HTTP/1.1\r\n{hostline}Content-Length: 9999999999\r\n\r\n".encode()),
         lambda: raw_exchange(port, f"POST {path} HTTP/1.1\r\n{hostline}Content-Length: 100\r\n\r\nshort".encode(),
                              read=False),
