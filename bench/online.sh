@@ -57,8 +57,8 @@ for model in lenet resnet-fmnist; do
   done
   # The bare executor, same model, batch and cores, 8 batches in flight,
   # while the node idles.
-  bare=$("$BIN/idunno-ml-bench" --case "${model}_b${BATCH}" --in-flight 8 --intraop 0 --rounds 2 \
-    --scale "$(python3 -c "print($SECONDS_EACH / 4)")" | sed -n "s/^infer_${model}_b${BATCH}_executor_images_per_s=//p")
+  bare=$("$BIN/idunno-ml-bench" --case "${key}_b${BATCH}" --in-flight 8 --intraop 0 --rounds 2 \
+    --scale "$(python3 -c "print($SECONDS_EACH / 4)")" | sed -n "s/^infer_${key}_b${BATCH}_executor_images_per_s=//p")
   echo "executor_${key}_b${BATCH}_inflight8_images_per_s=$bare"
   awk -v a="$online_c8" -v b="$bare" -v k="$key" 'BEGIN { printf "online_%s_ratio_vs_executor_c8=%.3f\n", k, a / b }'
 done

@@ -52,6 +52,10 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ConsoleContext> context) {
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
+    // Replies go out whole, as soon as they are written: without this, a
+    // small final segment waits for the client's delayed ACK (up to 40 ms).
+    boost::system::error_code no_delay_error;
+    socket.set_option(asio::ip::tcp::no_delay(true), no_delay_error);
     if (context->connections.size() >= context->limits.max_connections) {
       if (context->refusing < context->limits.max_connections) {
         context->tasks.spawn(refuse_connection(context, std::move(socket)), "console_refuse");
