@@ -8,6 +8,7 @@
 #include "cli/event_feed.hpp"
 #include "cli/executor_service.hpp"
 #include "cli/job_service.hpp"
+#include "cli/log_level_command.hpp"
 #include "cli/log_search_service.hpp"
 #include "cli/membership_service.hpp"
 #include "cli/online_service.hpp"
@@ -26,6 +27,7 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
       ml_pool_(static_cast<std::size_t>(config.ml.threads), "ml"),
       io_pool_(static_cast<std::size_t>(config.node.io_threads), "io"),
       dispatcher_(CommandTable::builtin()) {
+  bind_log_level_command(dispatcher_);
   transport_ = std::make_unique<TransportService>(executor, config_);
   membership_ = std::make_unique<MembershipService>(executor, config_, *transport_, dispatcher_, metrics_, events_,
                                                     started_at_);
@@ -69,6 +71,12 @@ NodeComposition::~NodeComposition() {
   coordinator_.reset();
   membership_.reset();
   transport_.reset();
+}
+
+std::vector<std::string> NodeComposition::sdfs_names() const {
+  std::vector<std::string> names;
+  for (const auto& file : namespace_.list("")) names.push_back(file.name);
+  return names;
 }
 
 void NodeComposition::start() {

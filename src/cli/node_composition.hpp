@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "cli/command_dispatcher.hpp"
@@ -82,6 +83,9 @@ class NodeComposition {
   boost::asio::awaitable<bool> stop(std::chrono::milliseconds budget);
 
   CommandDispatcher& dispatcher() { return dispatcher_; }
+  // The names of the SDFS files in this node's copy of the namespace
+  // (possibly behind the coordinator's): the terminal's completion.
+  std::vector<std::string> sdfs_names() const;
   core::MetricsRegistry& metrics() { return metrics_; }
   core::ThreadPool& ml_pool() { return ml_pool_; }
   core::ThreadPool& io_pool() { return io_pool_; }

@@ -188,6 +188,10 @@ const CommandTable& CommandTable::builtin() {
        FileTransfer{[](const std::vector<std::string>& args) {
          return file_target(args.at(0)) + "?versions=" + percent_encode(args.at(1));
        }}},
+      {"log-level", "[LEVEL]",
+       "the level of log lines shown on this node's terminal (trace|debug|info|warn|error|off); the log file keeps "
+       "its own; without LEVEL, the current levels",
+       0, 1, render_message},
       {"grep", "REGEX", "search every live node's log (ECMAScript, anywhere in a line); lines prefixed by node name", 1,
        1, render_grep},
   }));
