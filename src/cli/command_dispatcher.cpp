@@ -1,6 +1,8 @@
 #include "cli/command_dispatcher.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/json.hpp>
+#include <boost/system/system_error.hpp>
 #include <spdlog/spdlog.h>
 
 #include "core/logging.hpp"
@@ -13,12 +15,20 @@ using net::console::CommandOutcome;
 CommandDispatcher::CommandDispatcher(const CommandTable& table) : table_(table) {}
 
 void CommandDispatcher::bind(const std::string& name, Handler handler) {
+  bind_with_progress(name, [handler = std::move(handler)](std::vector<std::string> args,
+                                                          std::shared_ptr<CommandProgress> /*progress*/) {
+    return handler(std::move(args));
+  });
+}
+
+void CommandDispatcher::bind_with_progress(const std::string& name, ProgressHandler handler) {
   if (!table_.find(name)) throw std::logic_error("command '" + name + "' is not in the command table");
   handlers_[name] = std::move(handler);
 }
 
 boost::asio::awaitable<CommandOutcome> CommandDispatcher::dispatch(std::string name, std::vector<std::string> args,
-                                                                   CommandOrigin origin) {
+                                                                   CommandOrigin origin,
+                                                                   std::shared_ptr<CommandProgress> progress) {
   if (auto problem = table_.check(name, args)) co_return CommandOutcome::failure(*problem);
   if (origin == CommandOrigin::console && table_.find(name)->has_local_files()) {
     co_return CommandOutcome::failure("'" + name +
@@ -39,11 +49,20 @@ boost::asio::awaitable<CommandOutcome> CommandDispatcher::dispatch(std::string n
   if (it == handlers_.end()) {
     co_return CommandOutcome::failure("'" + name + "' is not available on this node");
   }
+  if (!progress) progress = std::make_shared<CommandProgress>();
   std::string failure;
   try {
-    co_return CommandOutcome::success(co_await it->second(std::move(args)));
+    co_return CommandOutcome::success(co_await it->second(std::move(args), std::move(progress)));
   } catch (const CommandError& e) {
     failure = e.what();
+  } catch (const boost::system::system_error& e) {
+    if (e.code() == boost::asio::error::operation_aborted) {
+      spdlog::info("event=command_cancelled cmd={}", name);
+      failure = "cancelled";
+    } else {
+      spdlog::error("event=command_failed cmd={} error={}", name, core::log_quote(e.what()));
+      failure = std::string("internal error: ") + e.what();
+    }
   } catch (const std::exception& e) {
     spdlog::error("event=command_failed cmd={} error={}", name, core::log_quote(e.what()));
     failure = std::string("internal error: ") + e.what();

@@ -48,6 +48,34 @@ GetArgs parse_get(const std::vector<std::string>& args) {
   return out;
 }
 
+// Sources and sinks that count the bytes they pass for a progress bar.
+asio::awaitable<std::size_t> counted_read(fs::ByteSource inner, std::shared_ptr<CommandProgress> progress,
+                                          std::span<std::uint8_t> buffer) {
+  const std::size_t n = co_await inner(buffer);
+  progress->done.fetch_add(n, std::memory_order_relaxed);
+  co_return n;
+}
+
+asio::awaitable<void> counted_write(fs::ByteSink inner, std::shared_ptr<CommandProgress> progress,
+                                    std::span<const std::uint8_t> bytes) {
+  co_await inner(bytes);
+  progress->done.fetch_add(bytes.size(), std::memory_order_relaxed);
+}
+
+fs::ByteSource counted(fs::ByteSource inner, std::shared_ptr<CommandProgress> progress) {
+  if (!progress) return inner;
+  return [inner = std::move(inner), progress = std::move(progress)](std::span<std::uint8_t> buffer) {
+    return counted_read(inner, progress, buffer);
+  };
+}
+
+fs::ByteSink counted(fs::ByteSink inner, std::shared_ptr<CommandProgress> progress) {
+  if (!progress) return inner;
+  return [inner = std::move(inner), progress = std::move(progress)](std::span<const std::uint8_t> bytes) {
+    return counted_write(inner, progress, bytes);
+  };
+}
+
 }  // namespace
 
 json::object version_json(const fs::NamedVersion& version) {
@@ -79,12 +107,19 @@ SdfsService::SdfsService(asio::any_io_executor executor, const core::Config& con
   options.config = config.sdfs;
   sdfs_ = std::make_unique<fs::Sdfs>(executor, cluster_of(coordinator, membership, ns), transport.stream_client(),
                                      *store_, io_pool_, stats_, options);
-  dispatcher.bind("put", [this](std::vector<std::string> args) { return put(std::move(args)); });
-  dispatcher.bind("get", [this](std::vector<std::string> args) { return get(std::move(args)); });
+  dispatcher.bind_with_progress("put", [this](std::vector<std::string> args, std::shared_ptr<CommandProgress> progress) {
+    return put(std::move(args), std::move(progress));
+  });
+  dispatcher.bind_with_progress("get", [this](std::vector<std::string> args, std::shared_ptr<CommandProgress> progress) {
+    return get(std::move(args), std::move(progress));
+  });
   dispatcher.bind("delete", [this](std::vector<std::string> args) { return remove(std::move(args)); });
   dispatcher.bind("ls", [this](std::vector<std::string> args) { return ls(std::move(args)); });
   dispatcher.bind("store", [this](std::vector<std::string> args) { return store(std::move(args)); });
-  dispatcher.bind("get-versions", [this](std::vector<std::string> args) { return get_versions(std::move(args)); });
+  dispatcher.bind_with_progress("get-versions",
+                                [this](std::vector<std::string> args, std::shared_ptr<CommandProgress> progress) {
+                                  return get_versions(std::move(args), std::move(progress));
+                                });
   add_sdfs_routes(routes, *sdfs_);
   metrics.add([this](core::MetricsWriter& w) { stats_.write(w); });
   wire_replicas(executor, config, transport, coordinator, ns, metrics);
@@ -104,18 +139,22 @@ asio::awaitable<void> SdfsService::stop(StopDeadline /*deadline*/) {
   co_await replicas_->stop();
 }
 
-asio::awaitable<fs::PutResult> SdfsService::put_local(std::string local, std::string name) {
+asio::awaitable<fs::PutResult> SdfsService::put_local(std::string local, std::string name,
+                                                      std::shared_ptr<CommandProgress> progress) {
   auto source = co_await fs::LocalFileSource::open(io_pool_, local);
-  auto putting = sdfs_->put(source->source(), source->size(), std::move(name));
+  if (progress) progress->total = source->size();
+  auto putting = sdfs_->put(counted(source->source(), progress), source->size(), std::move(name));
   co_return co_await std::move(putting);
 }
 
-asio::awaitable<std::uint64_t> SdfsService::get_local(fs::NamedVersion found, std::string local) {
+asio::awaitable<std::uint64_t> SdfsService::get_local(fs::NamedVersion found, std::string local,
+                                                      std::shared_ptr<CommandProgress> progress) {
   auto sink = co_await fs::LocalFileSink::create(io_pool_, local);
+  if (progress) progress->total = found.entry.size;
   std::uint64_t bytes = 0;
   std::optional<fs::SdfsError> read_failure;
   try {
-    auto reading = sdfs_->read(found, fs::ReadRange{}, sink->sink());
+    auto reading = sdfs_->read(found, fs::ReadRange{}, counted(sink->sink(), progress));
     bytes = co_await std::move(reading);
   } catch (const fs::SdfsError& e) {
     read_failure = e;
@@ -128,17 +167,19 @@ asio::awaitable<std::uint64_t> SdfsService::get_local(fs::NamedVersion found, st
   co_return bytes;
 }
 
-asio::awaitable<json::value> SdfsService::put(std::vector<std::string> args) {
+asio::awaitable<json::value> SdfsService::put(std::vector<std::string> args,
+                                              std::shared_ptr<CommandProgress> progress) {
   fs::PutResult result;
   try {
-    result = co_await put_local(args.at(0), args.at(1));
+    result = co_await put_local(args.at(0), args.at(1), std::move(progress));
   } catch (const fs::SdfsError& e) {
     throw CommandError(e.what());
   }
   co_return json::object{{"name", result.name}, {"version", result.version}, {"size", result.size}};
 }
 
-asio::awaitable<json::value> SdfsService::get(std::vector<std::string> args) {
+asio::awaitable<json::value> SdfsService::get(std::vector<std::string> args,
+                                              std::shared_ptr<CommandProgress> progress) {
   const GetArgs request = parse_get(args);
   fs::NamedVersion found;
   std::uint64_t bytes = 0;
@@ -146,7 +187,7 @@ asio::awaitable<json::value> SdfsService::get(std::vector<std::string> args) {
   try {
     // Looked up first: a missing file writes no local file at all.
     found = co_await sdfs_->stat(request.name, request.version);
-    bytes = co_await get_local(found, request.local);
+    bytes = co_await get_local(found, request.local, std::move(progress));
   } catch (const fs::SdfsError& e) {
     failure = e.what();
   }
@@ -187,7 +228,8 @@ asio::awaitable<json::value> SdfsService::store(std::vector<std::string> /*args*
   co_return json::object{{"files", std::move(files)}};
 }
 
-asio::awaitable<json::value> SdfsService::get_versions(std::vector<std::string> args) {
+asio::awaitable<json::value> SdfsService::get_versions(std::vector<std::string> args,
+                                                       std::shared_ptr<CommandProgress> progress) {
   const auto count = parse_unsigned(args.at(1));
   if (!count || *count == 0 || *count > 1'000'000) throw CommandError("N must be a number of versions (1, 2, ...)");
   std::vector<fs::NamedVersion> found;
@@ -196,7 +238,10 @@ asio::awaitable<json::value> SdfsService::get_versions(std::vector<std::string> 
   try {
     found = co_await sdfs_->versions(args.at(0), static_cast<std::uint32_t>(*count));
     auto sink = co_await fs::LocalFileSink::create(io_pool_, args.at(2));
-    fs::ByteSink write = sink->sink();
+    std::uint64_t total = 0;
+    for (const auto& version : found) total += version.entry.size;
+    progress->total = total;
+    fs::ByteSink write = counted(sink->sink(), progress);
     std::string read_failure;
     try {
       for (const auto& version : found) {

@@ -65,19 +65,25 @@ class SdfsService final : public Service {
   fs::Sdfs& sdfs() { return *sdfs_; }
   // Stores this node's file `local` as the next version of `name`. Throws
   // fs::SdfsError.
-  boost::asio::awaitable<fs::PutResult> put_local(std::string local, std::string name);
+  // `progress`, when given, counts the bytes read.
+  boost::asio::awaitable<fs::PutResult> put_local(std::string local, std::string name,
+                                                  std::shared_ptr<CommandProgress> progress = nullptr);
   // Writes `found` into this node's file `local`, atomically: on a failed
   // read no file is left. Returns the bytes written; throws fs::SdfsError.
-  boost::asio::awaitable<std::uint64_t> get_local(fs::NamedVersion found, std::string local);
+  boost::asio::awaitable<std::uint64_t> get_local(fs::NamedVersion found, std::string local,
+                                                  std::shared_ptr<CommandProgress> progress = nullptr);
   core::ThreadPool& io_pool() { return io_pool_; }
 
  private:
-  boost::asio::awaitable<boost::json::value> put(std::vector<std::string> args);
-  boost::asio::awaitable<boost::json::value> get(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> put(std::vector<std::string> args,
+                                                 std::shared_ptr<CommandProgress> progress);
+  boost::asio::awaitable<boost::json::value> get(std::vector<std::string> args,
+                                                 std::shared_ptr<CommandProgress> progress);
   boost::asio::awaitable<boost::json::value> remove(std::vector<std::string> args);
   boost::asio::awaitable<boost::json::value> ls(std::vector<std::string> args);
   boost::asio::awaitable<boost::json::value> store(std::vector<std::string> args);
-  boost::asio::awaitable<boost::json::value> get_versions(std::vector<std::string> args);
+  boost::asio::awaitable<boost::json::value> get_versions(std::vector<std::string> args,
+                                                          std::shared_ptr<CommandProgress> progress);
 
   // sdfs_replicas.cpp
   void wire_replicas(boost::asio::any_io_executor executor, const core::Config& config, TransportService& transport,
