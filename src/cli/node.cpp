@@ -1,6 +1,9 @@
 #include "cli/node.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
@@ -8,8 +11,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <future>
 
 #include "cli/command_dispatcher.hpp"
@@ -27,6 +32,19 @@ namespace {
 // The whole graceful stop (leave, drain, close) must fit in this, so that the
 // process exits within the 5 s CONTRACT.md promises.
 constexpr auto kStopBudget = 4s;
+// While the prompt is up the terminal shows only warnings and errors (the
+// log file keeps everything); `log-level` changes that.
+constexpr auto kTerminalLogLevel = spdlog::level::warn;
+// How long the completion waits for the loop's list of SDFS names, and how
+// long a list is reused.
+constexpr auto kNamesWait = 200ms;
+constexpr auto kNamesFresh = 500ms;
+
+Terminal::Running finished(std::string text) {
+  std::promise<std::string> done;
+  done.set_value(std::move(text));
+  return Terminal::Running{done.get_future(), {}, nullptr};
+}
 }  // namespace
 
 Node::Node(core::Config config, bool repl) : config_(std::move(config)), repl_(repl) {}
@@ -39,6 +57,11 @@ int Node::run() {
     std::fprintf(stderr, "idunno-node: cannot open the log in %s: %s\n", config_.node.data_dir.c_str(),
                  log_error.c_str());
     return 1;
+  }
+  const bool interactive = repl_ && ::isatty(STDIN_FILENO);
+  if (interactive) {
+    // From the start: the services' start-up lines would bury the prompt.
+    core::set_console_log_level(std::max(core::console_log_level(), kTerminalLogLevel));
   }
   try {
     services_ = std::make_unique<NodeComposition>(io_.get_executor(), config_);
@@ -72,19 +95,40 @@ int Node::run() {
     });
   };
 
-  asio::signal_set signals(io_, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int signal_number) {
-    if (!ec) request_stop(signal_number == SIGINT ? "sigint" : "sigterm");
-  });
-
   std::unique_ptr<Terminal> terminal;
-  if (repl_ && ::isatty(STDIN_FILENO)) {
-    terminal = std::make_unique<Terminal>(
-        config_.node_name() + "> ", config_.node.data_dir / "history",
-        [this](const std::string& line) { return run_terminal_line(line); },
-        [this, &request_stop] { asio::post(io_, [&request_stop] { request_stop("terminal_closed"); }); });
-    terminal->start();
+  if (interactive) {
+    Terminal::Options options;
+    options.prompt = config_.node_name() + "> ";
+    options.history_file = config_.node.data_dir / "history";
+    options.banner = config_.node_name() + " is up (cluster " + config_.node.bind.to_string() + ", console " +
+                     config_.console.bind.to_string() + "); its log is " +
+                     (config_.node.data_dir / "node.log").string() + ".\nThis terminal shows " +
+                     core::log_level_name(core::console_log_level()) +
+                     " and above (log-level info shows more). Type help for the commands, Tab completes, Ctrl-C "
+                     "cancels a command, exit stops the node.";
+    options.run_line = [this](const std::string& line) { return start_terminal_line(line); };
+    options.sdfs_names = [this] { return terminal_sdfs_names(); };
+    options.on_end = [this, &request_stop] { asio::post(io_, [&request_stop] { request_stop("terminal_closed"); }); };
+    terminal = std::make_unique<Terminal>(std::move(options));
   }
+
+  // In the terminal mode Ctrl-C (SIGINT from the terminal) cancels the
+  // command or clears the line, as in a shell; SIGTERM, exit, quit and
+  // Ctrl-D stop the node.
+  asio::signal_set signals(io_, SIGINT, SIGTERM);
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
+                                                                       int signal_number) {
+    if (ec) return;
+    if (signal_number == SIGINT && terminal && terminal->running() && !stopping) {
+      terminal->interrupt();
+      signals.async_wait(on_signal);
+      return;
+    }
+    request_stop(signal_number == SIGINT ? "sigint" : "sigterm");
+  };
+  signals.async_wait(on_signal);
+
+  if (terminal) terminal->start();
 
   io_.run();
   if (terminal) terminal->stop();
@@ -103,22 +147,57 @@ int Node::run() {
   return 0;
 }
 
-std::string Node::run_terminal_line(const std::string& line) {
+Terminal::Running Node::start_terminal_line(const std::string& line) {
   ParsedLine parsed;
   try {
     parsed = parse_line(line);
   } catch (const ParseError& e) {
-    return std::string("error: ") + e.what();
+    return finished(std::string("error: ") + e.what());
   }
-  if (parsed.name.empty()) return "";
-  auto future = asio::co_spawn(io_, services_->dispatcher().dispatch(parsed.name, parsed.args, CommandOrigin::terminal), asio::use_future);
-  while (future.wait_for(100ms) != std::future_status::ready) {
-    if (io_.stopped()) return "error: the node is stopping";
+  if (parsed.name.empty()) return finished("");
+  if (io_.stopped()) return finished("error: the node is stopping");
+  auto progress = std::make_shared<CommandProgress>();
+  auto cancel = std::make_shared<asio::cancellation_signal>();
+  auto text = std::make_shared<std::promise<std::string>>();
+  Terminal::Running running{text->get_future(),
+                            [this, cancel] {
+                              asio::post(io_, [cancel] { cancel->emit(asio::cancellation_type::terminal); });
+                            },
+                            progress};
+  asio::post(io_, [this, parsed = std::move(parsed), progress, cancel, text]() mutable {
+    CommandDispatcher& dispatcher = services_->dispatcher();
+    auto done = [this, name = parsed.name, json_output = parsed.json, cancel, text, &dispatcher](
+                    std::exception_ptr error, net::console::CommandOutcome outcome) mutable {
+      if (error) {
+        text->set_value("error: the command ended unexpectedly");
+      } else if (!outcome.ok) {
+        text->set_value("error: " + outcome.error);
+      } else if (json_output) {
+        text->set_value(json::serialize(outcome.result));
+      } else {
+        text->set_value(render_text(dispatcher.table(), name, outcome.result));
+      }
+      // The signal's slot is in use until the coroutine's frame is gone:
+      // release it on a later turn of the loop.
+      asio::post(io_, [cancel = std::move(cancel)] {});
+    };
+    asio::co_spawn(io_, dispatcher.dispatch(parsed.name, std::move(parsed.args), CommandOrigin::terminal, progress),
+                   asio::bind_cancellation_slot(cancel->slot(), std::move(done)));
+  });
+  return running;
+}
+
+std::vector<std::string> Node::terminal_sdfs_names() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - sdfs_names_at_ < kNamesFresh) return sdfs_names_cache_;
+  auto names = std::make_shared<std::promise<std::vector<std::string>>>();
+  auto answer = names->get_future();
+  asio::post(io_, [this, names] { names->set_value(services_->sdfs_names()); });
+  if (answer.wait_for(kNamesWait) == std::future_status::ready) {
+    sdfs_names_cache_ = answer.get();
+    sdfs_names_at_ = now;
   }
-  const auto outcome = future.get();
-  if (!outcome.ok) return "error: " + outcome.error;
-  if (parsed.json) return json::serialize(outcome.result);
-  return render_text(services_->dispatcher().table(), parsed.name, outcome.result);
+  return sdfs_names_cache_;
 }
 
 }  // namespace idunno::cli

@@ -8,9 +8,12 @@
 // the main thread; everything else happens on the loop.
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "cli/terminal.hpp"
 #include "core/config.hpp"
 
 namespace idunno::cli {
@@ -30,14 +33,21 @@ class Node {
   int run();
 
  private:
-  // Runs one line typed at the terminal and returns the text to print.
-  // Called from the terminal's thread; waits for the loop.
-  std::string run_terminal_line(const std::string& line);
+  // Starts one line typed at the terminal on the loop. Called from the
+  // terminal's thread; never waits for the loop.
+  Terminal::Running start_terminal_line(const std::string& line);
+  // The SDFS names for the terminal's completion: this node's namespace,
+  // read on the loop; the last answer when the loop is slower than a
+  // moment. Terminal thread only.
+  std::vector<std::string> terminal_sdfs_names();
 
   core::Config config_;
   bool repl_;
   boost::asio::io_context io_;
   std::unique_ptr<NodeComposition> services_;
+  // Terminal thread only (terminal_sdfs_names).
+  std::vector<std::string> sdfs_names_cache_;
+  std::chrono::steady_clock::time_point sdfs_names_at_{};
 };
 
 }  // namespace idunno::cli
