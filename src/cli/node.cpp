@@ -116,8 +116,7 @@ int Node::run() {
   // command or clears the line, as in a shell; SIGTERM, exit, quit and
   // Ctrl-D stop the node.
   asio::signal_set signals(io_, SIGINT, SIGTERM);
-  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
-                                                                       int signal_number) {
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signal_number) {
     if (ec) return;
     if (signal_number == SIGINT && terminal && terminal->running() && !stopping) {
       terminal->interrupt();
@@ -159,11 +158,9 @@ Terminal::Running Node::start_terminal_line(const std::string& line) {
   auto progress = std::make_shared<CommandProgress>();
   auto cancel = std::make_shared<asio::cancellation_signal>();
   auto text = std::make_shared<std::promise<std::string>>();
-  Terminal::Running running{text->get_future(),
-                            [this, cancel] {
-                              asio::post(io_, [cancel] { cancel->emit(asio::cancellation_type::terminal); });
-                            },
-                            progress};
+  Terminal::Running running{
+      text->get_future(),
+      [this, cancel] { asio::post(io_, [cancel] { cancel->emit(asio::cancellation_type::terminal); }); }, progress};
   asio::post(io_, [this, parsed = std::move(parsed), progress, cancel, text]() mutable {
     CommandDispatcher& dispatcher = services_->dispatcher();
     auto done = [this, name = parsed.name, json_output = parsed.json, cancel, text, &dispatcher](

@@ -107,12 +107,14 @@ SdfsService::SdfsService(asio::any_io_executor executor, const core::Config& con
   options.config = config.sdfs;
   sdfs_ = std::make_unique<fs::Sdfs>(executor, cluster_of(coordinator, membership, ns), transport.stream_client(),
                                      *store_, io_pool_, stats_, options);
-  dispatcher.bind_with_progress("put", [this](std::vector<std::string> args, std::shared_ptr<CommandProgress> progress) {
-    return put(std::move(args), std::move(progress));
-  });
-  dispatcher.bind_with_progress("get", [this](std::vector<std::string> args, std::shared_ptr<CommandProgress> progress) {
-    return get(std::move(args), std::move(progress));
-  });
+  dispatcher.bind_with_progress("put",
+                                [this](std::vector<std::string> args, std::shared_ptr<CommandProgress> progress) {
+                                  return put(std::move(args), std::move(progress));
+                                });
+  dispatcher.bind_with_progress("get",
+                                [this](std::vector<std::string> args, std::shared_ptr<CommandProgress> progress) {
+                                  return get(std::move(args), std::move(progress));
+                                });
   dispatcher.bind("delete", [this](std::vector<std::string> args) { return remove(std::move(args)); });
   dispatcher.bind("ls", [this](std::vector<std::string> args) { return ls(std::move(args)); });
   dispatcher.bind("store", [this](std::vector<std::string> args) { return store(std::move(args)); });

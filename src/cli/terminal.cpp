@@ -11,6 +11,7 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include "cli/client/progress_bar.hpp"
 #include "cli/commands/completion.hpp"
@@ -208,7 +209,7 @@ void Terminal::loop() {
     }
     if (!g_line_ready) continue;
     g_line_ready = false;
-    const std::string line = pending;
+    const std::string line = std::exchange(pending, {});
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     add_history(line.c_str());
     if (line == "quit" || line == "exit") {

@@ -113,7 +113,8 @@ Completion complete_word(const CommandTable& table, std::string_view before, std
   const std::string& previous = words.back();
   if (words.size() > 1 && starts_with(previous, "--")) {
     for (const auto& u : usage) {
-      if (u.flag == previous) return u.name.empty() ? Completion{} : complete_value(u.name, ArgKind::plain, word, sdfs_names);
+      if (u.flag == previous)
+        return u.name.empty() ? Completion{} : complete_value(u.name, ArgKind::plain, word, sdfs_names);
     }
   }
   // The index of this positional argument: words that are neither flags nor
