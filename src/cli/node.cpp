@@ -3,19 +3,26 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <csignal>
 #include <chrono>
 #include <cstdlib>
+#include <cerrno>
 #include <functional>
 #include <future>
+#include <optional>
+#include <system_error>
 
 #include "cli/command_dispatcher.hpp"
 #include "cli/node_composition.hpp"
@@ -39,6 +46,58 @@ constexpr auto kTerminalLogLevel = spdlog::level::warn;
 // long a list is reused.
 constexpr auto kNamesWait = 200ms;
 constexpr auto kNamesFresh = 500ms;
+
+// SIGINT in the terminal mode, told apart by where it came from: Ctrl-C typed
+// at the terminal (the line discipline sends it with si_code SI_KERNEL)
+// cancels the command or clears the line; a SIGINT sent by a process
+// (`kill -INT`, SI_USER) stops the node gracefully as it does without the
+// terminal. asio's signal_set does not expose siginfo, so a SA_SIGINFO
+// handler writes one byte per signal into a pipe the loop reads.
+class SigintSource {
+ public:
+  explicit SigintSource(asio::io_context& io) : pipe_(io) {
+    std::array<int, 2> fds{};
+    if (::pipe2(fds.data(), O_CLOEXEC | O_NONBLOCK) != 0) throw std::system_error(errno, std::system_category(), "pipe2");
+    pipe_.assign(fds[0]);
+    write_fd_ = fds[1];
+    struct sigaction action {};
+    action.sa_sigaction = &SigintSource::on_signal;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &previous_);
+  }
+  ~SigintSource() {
+    ::sigaction(SIGINT, &previous_, nullptr);
+    ::close(write_fd_);
+    write_fd_ = -1;
+  }
+  SigintSource(const SigintSource&) = delete;
+  SigintSource& operator=(const SigintSource&) = delete;
+
+  // Calls `typed(true)` for a Ctrl-C from the terminal, `typed(false)` for
+  // any other SIGINT, until the source is destroyed.
+  void async_wait(std::function<void(bool)> typed) {
+    pipe_.async_read_some(asio::buffer(byte_), [this, typed = std::move(typed)](boost::system::error_code ec,
+                                                                                std::size_t n) mutable {
+      if (ec || n == 0) return;
+      const bool from_terminal = byte_[0] == 'k';
+      typed(from_terminal);
+    });
+  }
+
+ private:
+  static void on_signal(int /*signal*/, siginfo_t* info, void* /*context*/) {
+    const char byte = info->si_code == SI_KERNEL ? 'k' : 'u';
+    const int saved = errno;
+    [[maybe_unused]] const auto written = ::write(write_fd_, &byte, 1);
+    errno = saved;
+  }
+
+  static inline int write_fd_ = -1;  // one source per process (the node's)
+  asio::posix::stream_descriptor pipe_;
+  std::array<char, 1> byte_{};
+  struct sigaction previous_ {};
+};
 
 Terminal::Running finished(std::string text) {
   std::promise<std::string> done;
@@ -112,20 +171,27 @@ int Node::run() {
     terminal = std::make_unique<Terminal>(std::move(options));
   }
 
-  // In the terminal mode Ctrl-C (SIGINT from the terminal) cancels the
-  // command or clears the line, as in a shell; SIGTERM, exit, quit and
-  // Ctrl-D stop the node.
-  asio::signal_set signals(io_, SIGINT, SIGTERM);
-  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signal_number) {
-    if (ec) return;
-    if (signal_number == SIGINT && terminal && terminal->running() && !stopping) {
+  // Without the terminal SIGINT and SIGTERM stop the node. In the terminal
+  // mode Ctrl-C cancels the command or clears the line, as in a shell;
+  // SIGTERM, a SIGINT sent by another process, exit, quit and Ctrl-D stop it.
+  asio::signal_set signals(io_, SIGTERM);
+  if (!terminal) signals.add(SIGINT);
+  signals.async_wait([&request_stop](boost::system::error_code ec, int signal_number) {
+    if (!ec) request_stop(signal_number == SIGINT ? "sigint" : "sigterm");
+  });
+  std::optional<SigintSource> sigint;
+  std::function<void(bool)> on_sigint = [&](bool from_terminal) {
+    if (from_terminal && terminal->running() && !stopping) {
       terminal->interrupt();
-      signals.async_wait(on_signal);
+      sigint->async_wait(on_sigint);
       return;
     }
-    request_stop(signal_number == SIGINT ? "sigint" : "sigterm");
+    request_stop("sigint");
   };
-  signals.async_wait(on_signal);
+  if (terminal) {
+    sigint.emplace(io_);
+    sigint->async_wait(on_sigint);
+  }
 
   if (terminal) terminal->start();
 

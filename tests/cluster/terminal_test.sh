@@ -5,7 +5,8 @@
 # `log-level info` brings info lines back; Tab completes a command name and
 # an SDFS name; `put` of a big file shows its progress and Ctrl-C cancels it
 # with the node still running (as does Ctrl-C at an idle prompt); `exit`
-# stops the node with status 0.
+# stops the node with status 0, and so does a SIGINT sent by another
+# process (`kill -INT`) to a node at its prompt.
 source "$(dirname "$0")/lib.sh"
 
 dir="$IDUNNO_RUN/node1"
@@ -28,16 +29,33 @@ TOTAL_LIMIT = 150  # seconds for the whole session
 def log(msg):
     print(f"[terminal_test {time.monotonic() - start:5.1f}s] {msg}", flush=True)
 
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(f"{bin_dir}/idunno-node",
-             ["idunno-node", "--config", f"{run_dir}/config.toml", "--name", "node1", "--bind", "127.0.0.1:7001", "--console", "127.0.0.1:8001",
-              "--data-dir", data_dir])
-with open(f"{run_dir}/extra1.pid", "w") as f:
-    f.write(str(pid))
+def spawn():
+    """Starts node1 on a new pseudo-terminal; expect() then reads that one."""
+    global pid, fd, seen, mark
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(f"{bin_dir}/idunno-node",
+                 ["idunno-node", "--config", f"{run_dir}/config.toml", "--name", "node1", "--bind", "127.0.0.1:7001",
+                  "--console", "127.0.0.1:8001", "--data-dir", data_dir])
+    with open(f"{run_dir}/extra1.pid", "w") as f:
+        f.write(str(pid))
+    seen = b""  # everything the terminal showed
+    mark = 0    # expect() searches from here
 
-seen = b""  # everything the terminal showed
-mark = 0    # expect() searches from here
+def wait_exit(seconds, what):
+    """Waits for the node to exit with status 0 within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"FAIL: the node did not stop within {seconds} s of {what}")
+        read_some(0.1)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        raise SystemExit(f"FAIL: exit status {status} after {what}")
+
+spawn()
 
 def read_some(timeout):
     global seen
@@ -174,19 +192,20 @@ try:
     # exit stops the node gracefully.
     expect(re.escape(prompt), 5)
     send(b"exit\r")
-    deadline = time.monotonic() + 10
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            raise SystemExit("FAIL: the node did not stop within 10 s of exit")
-        read_some(0.1)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-        raise SystemExit(f"FAIL: exit status {status}")
+    wait_exit(10, "exit")
     if b"event=node_stopped" not in node_log():
         raise SystemExit("FAIL: node.log has no event=node_stopped")
     log("exit stopped the node with status 0")
+
+    # A SIGINT from another process (not typed at the terminal) stops a node
+    # at its prompt, as it does without the terminal.
+    spawn()
+    expect(re.escape(prompt), 30, "the prompt of the second run")
+    os.kill(pid, signal.SIGINT)
+    wait_exit(5, "kill -INT")
+    if b"event=node_stopping reason=sigint" not in node_log():
+        raise SystemExit("FAIL: node.log has no event=node_stopping reason=sigint")
+    log("kill -INT stopped the node with status 0")
 finally:
     try:
         if os.waitpid(pid, os.WNOHANG) == (0, 0):
