@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "cli/commands/text_format.hpp"
 #include "core/timeout.hpp"
 #include "fs/sdfs_commands.hpp"
 #include "net/raft/raft_driver.hpp"
@@ -21,11 +22,6 @@ namespace {
 constexpr std::chrono::milliseconds kTick{1000};
 // A rates request that takes longer is given up; the next tick asks again.
 constexpr std::chrono::milliseconds kRatesTimeout{2000};
-
-std::string string_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
 
 }  // namespace
 
@@ -48,19 +44,18 @@ std::vector<json::object> job_changes(const json::value& rates, std::map<std::st
   std::vector<json::object> out;
   const json::object* top = rates.if_object();
   if (top == nullptr) return out;
-  const std::string phase = string_at(*top, "phase");
+  const std::string phase = field(*top, "phase");
   std::map<std::string, std::string> now;
   if (const json::value* jobs = top->if_contains("jobs"); jobs != nullptr && jobs->is_array()) {
     for (const auto& j : jobs->get_array()) {
       const json::object* job = j.if_object();
       if (job == nullptr) continue;
-      const std::string name = string_at(*job, "job");
-      const std::string state = string_at(*job, "state");
+      const std::string name = field(*job, "job");
+      const std::string state = field(*job, "state");
       now[name] = state + "/" + phase;
       const auto before = last.find(name);
       if (before != last.end() && before->second == now[name]) continue;
-      out.push_back(json::object{
-          {"job", name}, {"kind", string_at(*job, "kind")}, {"state", state}, {"phase", phase}});
+      out.push_back(json::object{{"job", name}, {"kind", field(*job, "kind")}, {"state", state}, {"phase", phase}});
     }
   }
   for (const auto& [name, was] : last) {

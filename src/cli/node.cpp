@@ -57,10 +57,11 @@ class SigintSource {
  public:
   explicit SigintSource(asio::io_context& io) : pipe_(io) {
     std::array<int, 2> fds{};
-    if (::pipe2(fds.data(), O_CLOEXEC | O_NONBLOCK) != 0) throw std::system_error(errno, std::system_category(), "pipe2");
+    if (::pipe2(fds.data(), O_CLOEXEC | O_NONBLOCK) != 0)
+      throw std::system_error(errno, std::system_category(), "pipe2");
     pipe_.assign(fds[0]);
     write_fd_ = fds[1];
-    struct sigaction action {};
+    struct sigaction action{};
     action.sa_sigaction = &SigintSource::on_signal;
     action.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&action.sa_mask);
@@ -77,12 +78,12 @@ class SigintSource {
   // Calls `typed(true)` for a Ctrl-C from the terminal, `typed(false)` for
   // any other SIGINT, until the source is destroyed.
   void async_wait(std::function<void(bool)> typed) {
-    pipe_.async_read_some(asio::buffer(byte_), [this, typed = std::move(typed)](boost::system::error_code ec,
-                                                                                std::size_t n) mutable {
-      if (ec || n == 0) return;
-      const bool from_terminal = byte_[0] == 'k';
-      typed(from_terminal);
-    });
+    pipe_.async_read_some(asio::buffer(byte_),
+                          [this, typed = std::move(typed)](boost::system::error_code ec, std::size_t n) mutable {
+                            if (ec || n == 0) return;
+                            const bool from_terminal = byte_[0] == 'k';
+                            typed(from_terminal);
+                          });
   }
 
  private:
@@ -96,7 +97,7 @@ class SigintSource {
   static inline int write_fd_ = -1;  // one source per process (the node's)
   asio::posix::stream_descriptor pipe_;
   std::array<char, 1> byte_{};
-  struct sigaction previous_ {};
+  struct sigaction previous_{};
 };
 
 Terminal::Running finished(std::string text) {

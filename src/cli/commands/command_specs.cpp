@@ -44,22 +44,12 @@ std::string render_self(const json::value& v) {
 }
 
 std::string render_members(const json::value& v) {
-  Table table({"NAME", "ADDR", "STATE", "ROLE", "INCARNATION", "ID"});
-  for (const auto& m : v.at("members").as_array()) {
-    const auto& o = m.as_object();
-    table.add({field(o, "name"), field(o, "addr"), field(o, "state"), field(o, "role"), field(o, "incarnation"),
-               field(o, "id")});
-  }
-  return table.str();
+  return object_table(v, "members", {"NAME", "ADDR", "STATE", "ROLE", "INCARNATION", "ID"},
+                      {"name", "addr", "state", "role", "incarnation", "id"});
 }
 
 std::string render_consoles(const json::value& v) {
-  Table table({"NAME", "URL", "STATE"});
-  for (const auto& c : v.at("consoles").as_array()) {
-    const auto& o = c.as_object();
-    table.add({field(o, "name"), field(o, "url"), field(o, "state")});
-  }
-  return table.str();
+  return object_table(v, "consoles", {"NAME", "URL", "STATE"}, {"name", "url", "state"});
 }
 
 std::string render_message(const json::value& v) {
@@ -121,12 +111,7 @@ std::string render_ls(const json::value& v) {
 }
 
 std::string render_store(const json::value& v) {
-  Table table({"NAME", "VERSION", "SIZE"});
-  for (const auto& f : v.at("files").as_array()) {
-    const auto& o = f.as_object();
-    table.add({field(o, "name"), field(o, "version"), field(o, "size")});
-  }
-  return table.str();
+  return object_table(v, "files", {"NAME", "VERSION", "SIZE"}, {"name", "version", "size"});
 }
 
 std::string file_target(const std::string& name) { return "/v1/files/" + percent_encode(name); }

@@ -11,6 +11,19 @@ std::string field(const boost::json::object& object, const char* key) {
   return boost::json::serialize(*value);
 }
 
+std::string object_table(const boost::json::value& result, const char* list, std::vector<std::string> header,
+                         const std::vector<const char*>& keys) {
+  Table table(std::move(header));
+  for (const auto& item : result.at(list).as_array()) {
+    const auto& o = item.as_object();
+    std::vector<std::string> row;
+    row.reserve(keys.size());
+    for (const char* key : keys) row.push_back(field(o, key));
+    table.add(std::move(row));
+  }
+  return table.str();
+}
+
 Table::Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
 
 void Table::add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }

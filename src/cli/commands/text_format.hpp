@@ -3,6 +3,7 @@
 // Pure functions; safe anywhere.
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,11 @@ namespace idunno::cli {
 
 // The value of `key` as text ("" when absent; strings without quotes).
 std::string field(const boost::json::object& object, const char* key);
+
+// A table of the objects in `result[list]`: one row each, with the fields
+// `keys` (one column per key, under `header`).
+std::string object_table(const boost::json::value& result, const char* list, std::vector<std::string> header,
+                         const std::vector<const char*>& keys);
 
 // Left-aligned columns with a header row.
 class Table {
