@@ -63,7 +63,8 @@ void ExecutorService::write_metrics(core::MetricsWriter& w) const {
           static_cast<double>(stats.slots_in_use));
   w.gauge("ml_queued", "batches and training runs waiting for slots", static_cast<double>(stats.queued));
   w.gauge("ml_training_runs", "training runs in progress", static_cast<double>(stats.training_runs));
-  w.counter("ml_wide_batches_total", "batches that ran wide", static_cast<double>(stats.wide_batches));
+  w.counter("ml_batches_total", "inference batches run", static_cast<double>(stats.batches));
+  w.counter("ml_wide_batches_total", "inference batches that ran wide", static_cast<double>(stats.wide_batches));
 }
 
 asio::awaitable<json::value> ExecutorService::models(std::vector<std::string> /*args*/) {

@@ -151,7 +151,9 @@ asio::awaitable<Result> Executor::run_inference(std::size_t input_elements, Work
   };
   core::ThreadPool& runner = wide ? *wide_thread_ : pool_;
   Result result = co_await runner.run_cancellable(std::move(job));
-  if (wide) ++wide_batches_;  // counted once it ran (a cancelled batch may hold slots, never run)
+  // Counted once it ran (a cancelled batch may hold slots, never run).
+  ++batches_;
+  if (wide) ++wide_batches_;
   co_return result;
 }
 
@@ -258,7 +260,7 @@ asio::awaitable<std::string> Executor::save_model(ModelPtr model) {
 }
 
 EngineStats Executor::stats() const {
-  return EngineStats{slots_->capacity(), slots_->in_use(), slots_->queued(), wide_batches_, training_runs_};
+  return EngineStats{slots_->capacity(), slots_->in_use(), slots_->queued(), batches_, wide_batches_, training_runs_};
 }
 
 asio::awaitable<bool> Executor::stop(std::chrono::steady_clock::time_point deadline) {

@@ -121,10 +121,11 @@ class Executor final : public Engine {
   boost::asio::awaitable<bool> stop(std::chrono::steady_clock::time_point deadline) override;
 
   core::ThreadPool& pool() { return pool_; }
-  // Inference slots taken now, batches waiting for slots, and batches that
-  // ran wide so far (tests, metrics).
+  // Inference slots taken now, batches waiting for slots, batches run so
+  // far and, of them, batches that ran wide (tests, metrics).
   std::size_t slots_in_use() const { return slots_->in_use(); }
   std::size_t queued_batches() const { return slots_->queued(); }
+  std::size_t batches() const { return batches_; }
   std::size_t wide_batches() const { return wide_batches_; }
   std::size_t training_runs() const { return training_runs_; }
   ModelCache& cache() { return cache_; }
@@ -143,6 +144,7 @@ class Executor final : public Engine {
   std::shared_ptr<core::SlotGate> slots_;  // one per pool thread
   // Runs wide batches (holding every slot); only when they are enabled.
   std::unique_ptr<core::ThreadPool> wide_thread_;
+  std::size_t batches_ = 0;
   std::size_t wide_batches_ = 0;
   std::size_t training_runs_ = 0;
   bool stopping_ = false;

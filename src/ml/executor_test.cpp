@@ -42,6 +42,9 @@ TEST_F(ExecutorTest, ShardResultsAreInQueryOrderAndDeterministic) {
   EXPECT_EQ(one.labelled, 80U);
   EXPECT_EQ(one.batch_times.size(), 5U);
   EXPECT_EQ(one.text, two.text);
+  EXPECT_EQ(executor_.batches(), 10U);  // both shards' 5 batches, counted once each
+  EXPECT_EQ(executor_.stats().batches, 10U);
+  EXPECT_EQ(executor_.stats().wide_batches, 0U);
   const std::regex line("(\\d+) (\\d) (0|1)\\.\\d{6}");
   std::istringstream lines(one.text);
   std::string text;
@@ -206,6 +209,7 @@ TEST_F(ExecutorTest, BatchesShareThePoolSlotsAndGiveThemBack) {
   EXPECT_EQ(seen->done, 12);
   EXPECT_EQ(seen->mismatches, 0);
   EXPECT_EQ(executor.wide_batches(), 6U);  // the 6 batches of 16
+  const std::size_t batches_before_cancel = executor.batches();
 
   // Three wide batches: the first takes every slot and starts on the wide
   // thread, where the held dataset keeps it; the other two wait for slots
@@ -239,6 +243,7 @@ TEST_F(ExecutorTest, BatchesShareThePoolSlotsAndGiveThemBack) {
   EXPECT_EQ(seen->cancelled, 2);
   EXPECT_EQ(held->reads(), 16U) << "only the running batch read its samples";
   EXPECT_EQ(executor.wide_batches(), 6U + 1U);  // and the doomed one that ran
+  EXPECT_EQ(executor.batches(), batches_before_cancel + 1U);  // the cancelled ones never ran
   ASSERT_EQ(executor.slots_in_use(), 0U);
   ASSERT_EQ(executor.queued_batches(), 0U);
   // And the executor still serves.

@@ -106,7 +106,7 @@ for k in 1 2 3; do
     fail "promtool rejects node$k's metrics: $(head -20 "$IDUNNO_RUN/promtool$k.txt")"
   for family in idunno_swim_members idunno_swim_probes_total idunno_swim_suspicions_total idunno_raft_term \
     idunno_raft_role idunno_raft_commit_index idunno_raft_applied_index idunno_raft_elections_total \
-    idunno_sdfs_bytes_in_total idunno_sdfs_operations_total idunno_ml_queued idunno_ml_slots_in_use; do
+    idunno_sdfs_bytes_in_total idunno_sdfs_operations_total idunno_ml_queued idunno_ml_slots_in_use idunno_ml_batches_total; do
     grep -q "^$family[{ ]" "$IDUNNO_RUN/metrics$k.txt" || fail "node$k's metrics lack $family"
   done
 done

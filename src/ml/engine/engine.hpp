@@ -52,7 +52,8 @@ struct EngineStats {
   std::size_t slots = 0;           // one per ML pool thread
   std::size_t slots_in_use = 0;    // by inference batches and training runs
   std::size_t queued = 0;          // waiting for slots
-  std::size_t wide_batches = 0;    // batches that ran wide so far
+  std::size_t batches = 0;         // inference batches run so far
+  std::size_t wide_batches = 0;    // of them, batches that ran wide
   std::size_t training_runs = 0;   // running now
 };
 
@@ -121,7 +122,7 @@ struct EngineRequest {
 
 // Bumped whenever Engine, EngineRequest or the types they use change, so a
 // stale module beside a new binary is refused instead of misbehaving.
-inline constexpr int kEngineAbi = 3;
+inline constexpr int kEngineAbi = 4;
 
 // The module's C entry points (engine_module.cpp).
 using EngineAbiFn = int (*)();
