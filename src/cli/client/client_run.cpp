@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 
@@ -102,7 +103,17 @@ int run_transfer(const ClientOptions& options, const CommandTable& table, const 
     bar.finish();
     if (!outcome.ok()) return fail(options, io, kExitFailed, transfer_error(outcome));
     json::object result{{"path", *output}, {"bytes", outcome.bytes}};
-    if (auto it = outcome.headers.find("x-idunno-version"); it != outcome.headers.end()) result["version"] = it->second;
+    if (auto it = outcome.headers.find("x-idunno-version"); it != outcome.headers.end()) {
+      // A number, as in put's reply; a header that is not one is passed on as it came.
+      const std::string& text = it->second;
+      std::uint64_t version = 0;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), version);
+      if (error == std::errc{} && end == text.data() + text.size()) {
+        result["version"] = version;
+      } else {
+        result["version"] = text;
+      }
+    }
     print(options, io, table, result);
     return kExitOk;
   } catch (const ConsoleUnreachable& e) {
