@@ -61,6 +61,7 @@ class Hosts:
         self.hub = f"{self.prefix}-hub"
         self.pids = {}
         self.made = []  # namespaces to delete, in creation order
+        self.shaped = False  # netem applied on the hosts' links
         self.closed = False
         atexit.register(self.close)
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -73,6 +74,10 @@ class Hosts:
     def addr(self, k):
         return f"{SUBNET}.{k}"
 
+    def dev(self, k):
+        """Host k's end of its link to the bridge (inside its namespace)."""
+        return f"{self.prefix}e{k}"
+
     def up(self):
         _run("ip", "netns", "add", self.hub)
         self.made.append(self.hub)
@@ -83,7 +88,7 @@ class Hosts:
             ns = self.ns(k)
             _run("ip", "netns", "add", ns)
             self.made.append(ns)
-            host_end, hub_end = f"{self.prefix}e{k}", f"{self.prefix}p{k}"
+            host_end, hub_end = self.dev(k), f"{self.prefix}p{k}"
             _run("ip", "link", "add", host_end, "type", "veth", "peer", "name", hub_end)
             _run("ip", "link", "set", host_end, "netns", ns)
             _run("ip", "link", "set", hub_end, "netns", self.hub)
@@ -131,14 +136,19 @@ class Hosts:
 
     def client(self, k, *args, timeout=10):
         """The client's JSON reply on host k's console, or None when it failed."""
+        rc, out, _ = self.client_run(k, *args, timeout=timeout)
+        return json.loads(out) if rc == 0 else None
+
+    def client_run(self, k, *args, timeout=10):
+        """Runs `idunno --json ARGS` on host k against its console:
+        (exit code, stdout, stderr), exit code None when it ran out of time
+        (the client is killed)."""
         try:
             r = subprocess.run(["ip", "netns", "exec", self.ns(k), f"{self.bin}/idunno", "--node", CONSOLE,
                                 "--json", *args], capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            return None
-        if r.returncode != 0:
-            return None
-        return json.loads(r.stdout)
+            return None, "", "timed out"
+        return r.returncode, r.stdout, r.stderr
 
     def log_lines(self, k):
         path = os.path.join(self.run, f"node{k}", "node.log")
@@ -163,9 +173,62 @@ class Hosts:
             self._in(self.ns(k), "nft", "add", "rule", "inet", "faults", "out", "ip", "daddr",
                      f"{SUBNET}.0/24", "numgen", "random", "mod", "100", "<", str(int(percent)), "drop")
 
+    def cut(self, senders, receivers):
+        """Drops every packet from each of `senders` to each of `receivers`
+        (one way: the other direction still flows, as when one side's
+        outgoing link or firewall fails)."""
+        for k in senders:
+            for j in receivers:
+                if j != k:
+                    self._in(self.ns(k), "nft", "add", "rule", "inet", "faults", "out", "ip", "daddr",
+                             self.addr(j), "drop")
+
+    def partition(self, side, other=None):
+        """Cuts `side` off from `other` (default: every host not in `side`),
+        both ways."""
+        other = other or [j for j in range(1, self.count + 1) if j not in side]
+        self.cut(side, other)
+        self.cut(other, side)
+
     def heal(self, hosts=None):
         for k in hosts or range(1, self.count + 1):
             self._in(self.ns(k), "nft", "flush", "table", "inet", "faults")
+        if self.shaped:
+            self.unshape()
+
+    # tc netem: delay, jitter, duplication and reordering on each host's link.
+    def netem_available(self):
+        """True when the kernel has the netem queueing discipline (some
+        kernels are built without it; then only loss and partitions, made by
+        nftables, can be injected)."""
+        dev = self.dev(1)
+        made = self._in(self.ns(1), "tc", "qdisc", "add", "dev", dev, "root", "netem", "delay", "1ms", check=False)
+        if made.returncode != 0:
+            return False
+        self._in(self.ns(1), "tc", "qdisc", "del", "dev", dev, "root", check=False)
+        return True
+
+    def shape(self, delay_ms=0, jitter_ms=0, loss=0, duplicate=0, reorder=0, hosts=None):
+        """Applies netem on the link of every host (or `hosts`): what each
+        host sends is delayed by delay_ms +- jitter_ms, lost, duplicated and
+        reordered by the given percentages."""
+        args = ["delay", f"{delay_ms}ms"]
+        if jitter_ms:
+            args += [f"{jitter_ms}ms", "distribution", "normal"]
+        if reorder:
+            args += ["reorder", f"{reorder}%"]
+        if loss:
+            args += ["loss", f"{loss}%"]
+        if duplicate:
+            args += ["duplicate", f"{duplicate}%"]
+        for k in hosts or range(1, self.count + 1):
+            self._in(self.ns(k), "tc", "qdisc", "replace", "dev", self.dev(k), "root", "netem", *args)
+        self.shaped = True
+
+    def unshape(self):
+        for k in range(1, self.count + 1):
+            self._in(self.ns(k), "tc", "qdisc", "del", "dev", self.dev(k), "root", check=False)
+        self.shaped = False
 
     # ---- cleanup ----------------------------------------------------------
     def stop_nodes(self, grace=6.0):
