@@ -1,6 +1,8 @@
 """Hosts of their own for multi-node tests: each idunno-node runs in its own
 Linux network namespace with its own address on a private bridge, and the
-kernel injects the faults (nftables: partitions and random packet loss).
+kernel injects the faults (nftables: one- and two-way partitions and
+random packet loss; tc netem, where the kernel has it: delay, jitter,
+duplication and reordering).
 
 Why: loopback tests share one network stack and inject loss in our own
 transport; real clusters fail differently (the kernel's TCP retransmission
