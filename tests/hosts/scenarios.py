@@ -33,6 +33,7 @@ linearizable read shows an acknowledged write undone.
 
 usage: scenarios.py [--short] [--seed S] [--keep] [SCENARIO...]"""
 import argparse
+import glob
 import hashlib
 import json
 import os
@@ -58,6 +59,10 @@ KV_KEYS = ["r0", "r1", "r2"]
 SDFS_KEYS = ["f/0", "f/1"]
 MAX_VERSIONS = 5
 CLIENT_TIMEOUT = 12.0
+# The Debian package (scripts/package.sh) that the last host installs and
+# runs instead of the build's binaries, when there is one.
+PACKAGE = os.environ.get("IDUNNO_DEB") or next(
+    iter(sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(BIN)), "idunno_*_amd64.deb")))), None)
 
 
 def now():
@@ -271,10 +276,15 @@ class Run:
 
     def up(self):
         self.h.up()
+        if PACKAGE:
+            self.h.install_package(N, PACKAGE)
         for k in range(1, N + 1):
             self.h.start(k)
         wait_for(lambda: all(self.members_alive(k) == N for k in range(1, N + 1)), 90, "every node to see all")
         wait_for(lambda: all(self.coordinator(k) for k in range(1, N + 1)), 60, "a coordinator")
+        if PACKAGE:  # the packaged node found its ML engine where the package put it
+            wait_for(lambda: any("event=ml_engine_loaded" in line for line in self.h.log_lines(N)), 30,
+                     f"node{N} (the package's idunno-node) to load its ML engine")
 
     def agreed_coordinator(self, nodes=None):
         """The coordinator's name when every node in `nodes` names the same one."""
@@ -557,6 +567,8 @@ def main():
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
     root = tempfile.mkdtemp(prefix="idunno-hosts.")
     print(f"# seed={seed} form={'short' if args.short else 'long'} run={root}", flush=True)
+    print(f"# node{N} runs the package {os.path.basename(PACKAGE)}" if PACKAGE else
+          "# no package built (scripts/package.sh): every host runs the build's binaries", flush=True)
     all_ok = True
     for name in names:
         run = Run(name, seed, args.short, root)

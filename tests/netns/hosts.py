@@ -64,6 +64,7 @@ class Hosts:
         self.pids = {}
         self.made = []  # namespaces to delete, in creation order
         self.shaped = False  # netem applied on the hosts' links
+        self.packaged = {}  # host -> root its package was installed into
         self.closed = False
         atexit.register(self.close)
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -111,6 +112,8 @@ class Hosts:
 
     # ---- nodes ----------------------------------------------------------
     def start(self, k, extra=()):
+        """Starts the node of host k; from the installed package when
+        install_package() put one on host k."""
         data = os.path.join(self.run, f"node{k}")
         os.makedirs(data, exist_ok=True)
         seeds = []
@@ -119,13 +122,29 @@ class Hosts:
                 seeds += ["--seed", f"{self.addr(j)}:{PORT}"]
         out = open(os.path.join(data, "stdout.log"), "ab")
         err = open(os.path.join(data, "stderr.log"), "ab")
+        node, config = f"{self.bin}/idunno-node", []
+        if k in self.packaged:
+            root = self.packaged[k]
+            node, config = f"{root}/usr/bin/idunno-node", ["--config", f"{root}/etc/idunno/config.toml"]
         proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns(k), f"{self.bin}/idunno-node", "--name", f"node{k}",
+            ["ip", "netns", "exec", self.ns(k), node, *config, "--name", f"node{k}",
              "--bind", f"{self.addr(k)}:{PORT}", "--console", CONSOLE, "--data-dir", data, "--no-repl",
              *seeds, *extra],
             stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
         self.pids[k] = proc
         return proc.pid
+
+    def install_package(self, k, deb):
+        """Installs the Debian package `deb` on host k: its files unpacked
+        into a root of host k's own (dpkg-deb -x; hosts share this machine's
+        file system, so the package is not installed system-wide). The node
+        of host k then runs the package's idunno-node with the package's
+        /etc/idunno/config.toml, the command line given only what makes
+        host k itself (name, addresses, data folder, seeds)."""
+        root = os.path.join(self.run, f"host{k}-root")
+        _run("dpkg-deb", "-x", deb, root)
+        self.packaged[k] = root
+        return root
 
     def signal(self, k, sig):
         proc = self.pids.get(k)
