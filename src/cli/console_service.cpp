@@ -21,7 +21,11 @@ std::filesystem::path ConsoleService::default_dashboard_page() {
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (const auto& candidate : {exe.parent_path() / "../../web/index.html", exe.parent_path() / "web/index.html"}) {
+    const auto dir = exe.parent_path();
+    // The build tree (build/bin/../../web), beside the binary, and the
+    // installed layout (/usr/bin/../share/idunno/web).
+    for (const auto& candidate :
+         {dir / "../../web/index.html", dir / "web/index.html", dir / "../share/idunno/web/index.html"}) {
       if (std::filesystem::exists(candidate)) return candidate.lexically_normal();
     }
   }

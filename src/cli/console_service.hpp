@@ -46,8 +46,9 @@ class ConsoleService final : public Service {
   // consoles of the cluster); set before start().
   void set_trusted_origin(std::function<bool(std::string_view)> trusted) { trusted_origin_ = std::move(trusted); }
 
-  // web/index.html beside the build tree's binaries or installed beside
-  // the binary.
+  // web/index.html of the source tree (beside the build tree's binaries),
+  // beside the binary, or where the package installs it
+  // (BINDIR/../share/idunno/web/index.html).
   static std::filesystem::path default_dashboard_page();
 
  private:
