@@ -41,6 +41,7 @@ import random
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -567,6 +568,16 @@ def main():
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
     root = tempfile.mkdtemp(prefix="idunno-hosts.")
     print(f"# seed={seed} form={'short' if args.short else 'long'} run={root}", flush=True)
+    global PACKAGE
+    if not PACKAGE and os.environ.get("IDUNNO_HOSTS_PACKAGE"):
+        # Packages the build the scenarios run (scripts/package.sh), so that
+        # one host runs the package as an operator installs it.
+        made = subprocess.run(["scripts/package.sh", "--no-build", "--build-dir", os.path.dirname(os.path.abspath(BIN)),
+                               "--out", root], capture_output=True, text=True)
+        if made.returncode != 0:
+            print("hosts: scripts/package.sh failed: " + made.stderr.strip()[-400:])
+            return 1
+        PACKAGE = made.stdout.strip().splitlines()[-1]
     print(f"# node{N} runs the package {os.path.basename(PACKAGE)}" if PACKAGE else
           "# no package built (scripts/package.sh): every host runs the build's binaries", flush=True)
     all_ok = True
