@@ -71,10 +71,13 @@ now=$(job_done_count $talk costly)
 wait_until 30 more_done $((now + 300)) || fail "no progress after the worker kills: $(client $talk job-rates)"
 # Raft's 7 voters survive 3 failures, not 4: the coordinator may die only
 # once the dead voters are replaced by live nodes (all 5 survivors vote;
-# then any voter set of at most 7 keeps a majority without one more).
+# then any voter set of at most 7 keeps a majority without one more). The
+# victims are not counted: membership may still call them alive for a
+# second after the kill, and they still hold their votes until removed.
+dead_names="${victims[*]/#/node}"
 live_voters() {
   client $talk --json list_mem 2>/dev/null |
-    json_get 'sum(1 for m in v["members"] if m["state"] == "alive" and m["role"] in ("coordinator", "standby"))'
+    json_get 'sum(1 for m in v["members"] if m["state"] == "alive" and m["name"] not in "'"$dead_names"'".split() and m["role"] in ("coordinator", "standby"))'
 }
 voters_replaced() { [ "$(live_voters)" -ge 5 ]; }
 wait_until 30 voters_replaced || fail "the dead voters were not replaced: $(live_voters) live voters"

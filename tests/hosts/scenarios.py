@@ -58,6 +58,7 @@ BIN = os.environ.get("IDUNNO_BIN", "build/bin")
 DATA = "/usr/share/datasets/fashion-mnist"
 KV_KEYS = ["r0", "r1", "r2"]
 SDFS_KEYS = ["f/0", "f/1"]
+SDFS_CLIENT_NODES = [3, 6]  # the nodes whose client does SDFS operations; the others do KV
 MAX_VERSIONS = 5
 CLIENT_TIMEOUT = 12.0
 # The Debian package (scripts/package.sh) that the last host installs and
@@ -300,7 +301,7 @@ class Run:
         work = os.path.join(self.dir, "client")
         os.makedirs(work, exist_ok=True)
         for k in range(1, N + 1):
-            kind = SdfsClient if k % 3 == 0 else KvClient
+            kind = SdfsClient if k in SDFS_CLIENT_NODES else KvClient
             c = kind(self.h, self.history, k, random.Random(self.rng.random()), work)
             self.clients.append(c)
             c.start()
@@ -472,8 +473,11 @@ def lossy_links(run):
 
 
 def kill_three(run):
-    """3 nodes killed at once (SIGKILL) during SDFS writes, restarted later."""
-    victims = run.rng.sample(range(1, N + 1), 3)
+    """3 nodes killed at once (SIGKILL) during SDFS writes, restarted later.
+    One node with an SDFS client is spared, so that writes go on to be
+    acknowledged (a client talks to its own node only)."""
+    spared = run.rng.choice(SDFS_CLIENT_NODES)
+    victims = run.rng.sample([k for k in range(1, N + 1) if k != spared], 3)
     t0 = now()
     for k in victims:
         run.h.signal(k, signal.SIGKILL)
