@@ -264,6 +264,7 @@ class Run:
         self.history = History()
         self.clients = []
         self.times = {}
+        self.fault_started = None
         self.notes = []
         self.lost = 0
 
@@ -388,6 +389,7 @@ class Run:
             self.start_clients()
             time.sleep(self.seconds(3, 10))  # the workload runs fault-free first: part of the scenario
             self.submit_job("faulted", 2)
+            self.fault_started = now()
             fault(self)
             self.h.heal()
             t_heal = now()
@@ -402,6 +404,7 @@ class Run:
         except ScenarioError as e:
             self.stop_clients()
             self.notes.append(str(e))
+            self.save_history(self.history.snapshot())  # for the post-mortem
             return False
         finally:
             self.h.close()
@@ -409,11 +412,14 @@ class Run:
     def seconds(self, short, long):
         return short if self.short else long
 
-    def check(self, expected, actual, final):
-        history = self.history.snapshot()
+    def save_history(self, history):
         with open(os.path.join(self.dir, "history.jsonl"), "w") as f:
             for e in history:
                 f.write(json.dumps(e) + "\n")
+
+    def check(self, expected, actual, final):
+        history = self.history.snapshot()
+        self.save_history(history)
         with open(os.path.join(self.dir, "final.json"), "w") as f:
             json.dump(final, f)
         kv_ok, kv = checker.check_kv(history)
@@ -544,10 +550,11 @@ SCENARIOS = {
 
 
 def longest_gap(history, t_from, t_to):
-    """The longest time without an acknowledged KV write, in [t_from, t_to]."""
+    """The longest time without an acknowledged KV write, in [t_from, t_to],
+    and when it began."""
     oks = sorted(e["time"] for e in history if e["type"] == "ok" and e["f"] == "write")
     points = [t_from] + [t for t in oks if t_from <= t <= t_to] + [t_to]
-    return max(b - a for a, b in zip(points, points[1:]))
+    return max((b - a, a) for a, b in zip(points, points[1:]))
 
 
 def main():
@@ -591,7 +598,10 @@ def main():
         valid = run.execute(SCENARIOS[name])
         history = run.history.snapshot()
         if history:
-            run.times["longest_write_gap_s"] = longest_gap(history, history[0]["time"], history[-1]["time"])
+            gap, began = longest_gap(history, history[0]["time"], history[-1]["time"])
+            run.times["longest_write_gap_s"] = gap
+            if run.fault_started is not None:  # < 0: the gap began before the fault
+                run.times["write_gap_began_s"] = began - run.fault_started
         counts = getattr(run, "counts", None) or checker.summarize(history)
         fields = [f"scenario={name}", f"ops={counts['total']['attempted']}", f"acked={counts['total']['ok']}",
                   f"lost={run.lost}", f"verdict={'valid' if valid else 'invalid'}"]
