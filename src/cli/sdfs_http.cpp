@@ -5,7 +5,9 @@
 //   HEAD   /v1/files/NAME              the GET's headers
 //   DELETE /v1/files/NAME              200 {"name","deleted":true}
 //   GET    /v1/files[?prefix=P]        {"files":[...]}
-// Bodies stream both ways in pieces (memory does not grow with the file).
+// Bodies stream both ways in pieces (memory does not grow with the file);
+// a PUT without Content-Length (chunked) is spooled to disk first, since a
+// put must know its size (UploadSpool).
 // A GET's status and headers go out with its first byte, so a file no
 // replica can serve is an error status, never an empty 200; a failure
 // after that cuts the connection (the client sees a truncated body).
@@ -18,6 +20,8 @@
 #include <optional>
 
 #include "cli/sdfs_service.hpp"
+#include "fs/sdfs_local.hpp"
+#include "fs/sdfs_name.hpp"
 #include "net/console/http_access.hpp"
 
 namespace idunno::cli {
@@ -147,22 +151,64 @@ asio::awaitable<void> serve_listing(fs::Sdfs* sdfs, StreamExchange* exchange) {
   }
 }
 
-asio::awaitable<void> serve_put(fs::Sdfs* sdfs, StreamExchange* exchange, std::string name) {
-  const auto length = exchange->content_length();
-  if (!length) {
-    {
-      auto op = exchange->respond(http::status::length_required,
-                                  error_body("PUT needs a Content-Length header: chunked uploads are not supported"));
-      co_await std::move(op);
+// A body of unknown length (chunked) written whole to a file in the spool,
+// returned as a source of known size; the file's name is unlinked at once
+// (the source keeps it open), so nothing is left behind whatever happens
+// next. A body cut short throws and leaves nothing either.
+asio::awaitable<std::shared_ptr<fs::LocalFileSource>> spool_body(UploadSpool spool, StreamExchange* exchange,
+                                                                 std::uint64_t serial) {
+  const auto path = spool.dir / ("upload-" + std::to_string(serial));
+  auto creating = fs::LocalFileSink::create(*spool.pool, path);
+  auto sink = co_await std::move(creating);
+  auto write = sink->sink();
+  std::vector<std::uint8_t> buffer(256 * 1024);
+  std::exception_ptr cut;
+  try {
+    for (;;) {
+      auto reading = read_body_piece(exchange, buffer);
+      const std::size_t got = co_await std::move(reading);
+      if (got == 0) break;
+      auto writing = write(std::span<const std::uint8_t>(buffer.data(), got));
+      co_await std::move(writing);
     }
-    co_return;
+  } catch (...) {
+    cut = std::current_exception();
   }
-  fs::ByteSource source = [exchange](std::span<std::uint8_t> buffer) { return read_body_piece(exchange, buffer); };
+  if (cut) {
+    auto discarding = sink->discard();
+    co_await std::move(discarding);
+    std::rethrow_exception(cut);
+  }
+  auto committing = sink->commit();
+  co_await std::move(committing);
+  auto opening = fs::LocalFileSource::open(*spool.pool, path);
+  auto source = co_await std::move(opening);
+  auto unlinking = spool.pool->run([path] {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  });
+  co_await std::move(unlinking);
+  co_return source;
+}
+
+asio::awaitable<void> serve_put(fs::Sdfs* sdfs, UploadSpool spool, std::uint64_t serial, StreamExchange* exchange,
+                                std::string name) {
+  const auto length = exchange->content_length();
   fs::PutResult result;
   std::optional<Failure> failure;
   try {
-    auto putting = sdfs->put(std::move(source), *length, name);
-    result = co_await std::move(putting);
+    if (length) {
+      fs::ByteSource source = [exchange](std::span<std::uint8_t> buffer) { return read_body_piece(exchange, buffer); };
+      auto putting = sdfs->put(std::move(source), *length, name);
+      result = co_await std::move(putting);
+    } else {
+      // Check the name before taking the whole body in.
+      if (auto bad = fs::sdfs_name_error(name)) throw fs::SdfsError(fs::SdfsErrorKind::bad_name, *bad);
+      auto spooling = spool_body(spool, exchange, serial);
+      auto spooled = co_await std::move(spooling);
+      auto putting = sdfs->put(spooled->source(), spooled->size(), name);
+      result = co_await std::move(putting);
+    }
   } catch (const fs::SdfsError& e) {
     failure = Failure{status_of(e.kind()), e.what()};
   }
@@ -327,7 +373,7 @@ asio::awaitable<void> serve_delete(fs::Sdfs* sdfs, StreamExchange* exchange, std
   }
 }
 
-asio::awaitable<void> serve_file(fs::Sdfs* sdfs, StreamExchange* exchange) {
+asio::awaitable<void> serve_file(fs::Sdfs* sdfs, UploadSpool spool, std::uint64_t serial, StreamExchange* exchange) {
   const std::string& path = exchange->target().path;
   auto name = net::console::percent_decode(path.substr(std::min(kFilesPrefix, path.size())));
   if (!name) {
@@ -342,7 +388,7 @@ asio::awaitable<void> serve_file(fs::Sdfs* sdfs, StreamExchange* exchange) {
     co_return;
   }
   switch (exchange->method()) {
-    case http::verb::put: co_await serve_put(sdfs, exchange, *name); break;
+    case http::verb::put: co_await serve_put(sdfs, std::move(spool), serial, exchange, *name); break;
     case http::verb::get:
     case http::verb::head: co_await serve_get(sdfs, exchange, *name); break;
     case http::verb::delete_: co_await serve_delete(sdfs, exchange, *name); break;
@@ -356,9 +402,12 @@ asio::awaitable<void> serve_file(fs::Sdfs* sdfs, StreamExchange* exchange) {
 
 }  // namespace
 
-void add_sdfs_routes(net::console::StreamRoutes& routes, fs::Sdfs& sdfs) {
+void add_sdfs_routes(net::console::StreamRoutes& routes, fs::Sdfs& sdfs, UploadSpool spool) {
   routes.add("/v1/files", [sdfs = &sdfs](StreamExchange* exchange) { return serve_listing(sdfs, exchange); });
-  routes.add("/v1/files/", [sdfs = &sdfs](StreamExchange* exchange) { return serve_file(sdfs, exchange); });
+  routes.add("/v1/files/", [sdfs = &sdfs, spool = std::move(spool), uploads = std::uint64_t{0}](
+                               StreamExchange* exchange) mutable {
+    return serve_file(sdfs, spool, ++uploads, exchange);
+  });
 }
 
 }  // namespace idunno::cli

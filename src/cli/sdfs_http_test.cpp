@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
+#include <filesystem>
+#include <optional>
 
 #include "cli/sdfs_service.hpp"
 #include "fs/sdfs_test_cluster.hpp"
@@ -44,6 +47,31 @@ asio::awaitable<Response> request(core::HostPort address, http::verb verb, std::
   co_return parser.release();
 }
 
+// A chunked PUT of `pieces`, one chunk each; with `cut`, the connection is
+// closed after them instead of the last chunk (and there is no answer).
+asio::awaitable<std::optional<Response>> chunked_put(core::HostPort address, std::string target,
+                                                     std::vector<std::string> pieces, bool cut) {
+  beast::tcp_stream stream = co_await net::console::testing::tcp_connect(address);
+  http::request<http::empty_body> req{http::verb::put, target, 11};
+  req.set(http::field::host, address.to_string());
+  req.chunked(true);
+  http::request_serializer<http::empty_body> serializer{req};
+  co_await http::async_write_header(stream, serializer, asio::use_awaitable);
+  for (const auto& piece : pieces) {
+    co_await asio::async_write(stream, http::make_chunk(asio::buffer(piece)), asio::use_awaitable);
+  }
+  if (cut) {
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both);
+    stream.close();
+    co_return std::nullopt;
+  }
+  co_await asio::async_write(stream, http::make_chunk_last(), asio::use_awaitable);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
+  co_return parser.release();
+}
+
 class SdfsHttpTest : public fs::test::DataNodeCluster {
  protected:
   void SetUp() override {
@@ -64,7 +92,10 @@ class SdfsHttpTest : public fs::test::DataNodeCluster {
     sdfs_ = std::make_unique<fs::Sdfs>(executor(), cluster, *node(0).stream_client, *node(0).store, pool_,
                                        node(0).stats, options);
     auto routes = std::make_shared<net::console::StreamRoutes>();
-    add_sdfs_routes(*routes, *sdfs_);
+    char dir[] = "/tmp/idunno-spool-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    spool_ = dir;
+    add_sdfs_routes(*routes, *sdfs_, UploadSpool{&pool_, spool_});
     console_ = std::make_unique<net::console::ConsoleServer>(
         executor(), core::HostPort{"127.0.0.1", 0},
         [](std::string, std::vector<std::string>) -> asio::awaitable<net::console::CommandOutcome> {
@@ -78,12 +109,20 @@ class SdfsHttpTest : public fs::test::DataNodeCluster {
   void TearDown() override {
     run(console_->stop(std::chrono::milliseconds(500)));
     DataNodeCluster::TearDown();
+    std::filesystem::remove_all(spool_);
   }
 
   Response call(http::verb verb, std::string target, std::string body = {}, Headers headers = {}) {
     return run(request(address_, verb, std::move(target), std::move(body), std::move(headers)));
   }
 
+  std::optional<Response> put_chunked(const std::string& target, const std::vector<std::string>& pieces, bool cut) {
+    return run(chunked_put(address_, target, pieces, cut));
+  }
+
+  bool spool_empty() const { return std::filesystem::is_empty(spool_); }
+
+  std::filesystem::path spool_;
   fs::Namespace ns_;
   raft::Index index_ = 0;
   std::unique_ptr<fs::Sdfs> sdfs_;
@@ -134,6 +173,44 @@ TEST_F(SdfsHttpTest, FilesGoInAndOutWithVersionsRangesAndHeaders) {
   auto missing = call(http::verb::get, "/v1/files/a%2Fb%20c");
   EXPECT_EQ(missing.result(), http::status::not_found);
   EXPECT_NE(missing.body().find("\"error\""), std::string::npos);
+}
+
+// curl -T - (a body of unknown length) sends it chunked: it is spooled,
+// stored whole, and the spool is left empty.
+TEST_F(SdfsHttpTest, AChunkedUploadIsStoredWhole) {
+  const std::string body = net::testing::pattern(700'000);
+  std::vector<std::string> pieces;
+  for (std::size_t at = 0; at < body.size(); at += 65'536) pieces.push_back(body.substr(at, 65'536));
+  auto put = put_chunked("/v1/files/streamed", pieces, false);
+  ASSERT_TRUE(put);
+  ASSERT_EQ(put->result(), http::status::created) << put->body();
+  EXPECT_EQ(put->body(), R"({"name":"streamed","version":1,"size":700000})");
+  EXPECT_EQ(call(http::verb::get, "/v1/files/streamed").body(), body);
+  EXPECT_TRUE(spool_empty());
+
+  auto empty = put_chunked("/v1/files/empty", {}, false);
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->body(), R"({"name":"empty","version":1,"size":0})");
+
+  auto bad = put_chunked("/v1/files/bad%00name", {"x"}, false);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->result(), http::status::bad_request);
+}
+
+// An upload cut off mid-body leaves no version and nothing in the spool.
+TEST_F(SdfsHttpTest, AnInterruptedChunkedUploadLeavesNothing) {
+  EXPECT_FALSE(put_chunked("/v1/files/cut", {std::string(100'000, 'a'), std::string(100'000, 'b')}, true));
+  // The server sees the end of the connection; wait until its spool is
+  // empty again (the upload's file removed), bounded.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!spool_empty() && std::chrono::steady_clock::now() < deadline) {
+    run([]() -> asio::awaitable<void> {
+      asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(10));
+      co_await timer.async_wait(asio::use_awaitable);
+    }());
+  }
+  EXPECT_TRUE(spool_empty());
+  EXPECT_EQ(call(http::verb::get, "/v1/files/cut").result(), http::status::not_found);
 }
 
 TEST_F(SdfsHttpTest, BadRequestsGetClearErrors) {

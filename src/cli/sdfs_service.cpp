@@ -122,7 +122,11 @@ SdfsService::SdfsService(asio::any_io_executor executor, const core::Config& con
                                 [this](std::vector<std::string> args, std::shared_ptr<CommandProgress> progress) {
                                   return get_versions(std::move(args), std::move(progress));
                                 });
-  add_sdfs_routes(routes, *sdfs_);
+  // Spooled uploads left by a crash are of no use: start with none.
+  const auto spool = config.node.data_dir / "spool";
+  std::filesystem::remove_all(spool);
+  std::filesystem::create_directories(spool);
+  add_sdfs_routes(routes, *sdfs_, UploadSpool{&io_pool_, spool});
   metrics.add([this](core::MetricsWriter& w) { stats_.write(w); });
   wire_replicas(executor, config, transport, coordinator, ns, metrics);
 }

@@ -3,7 +3,8 @@
 // the data node serving the other nodes (fs/data_node.hpp), the client
 // library (fs/sdfs.hpp) over the coordinator's log and membership, the
 // commands (put, get, delete, ls, store, get-versions), the HTTP file API
-// (/v1/files, see sdfs_http.cpp) and the idunno_sdfs_* metrics.
+// (/v1/files, see sdfs_http.cpp; chunked uploads are spooled in
+// DATA_DIR/spool) and the idunno_sdfs_* metrics.
 //
 // Why: the namespace is replicated by the coordinator (the composition root
 // owns it and hosts it on the coordinator's log as "sdfs"); everything else
@@ -24,6 +25,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json/value.hpp>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
@@ -103,9 +105,18 @@ class SdfsService final : public Service {
   std::unique_ptr<core::TaskGroup> background_;  // the reconciliation
 };
 
+// Where a PUT without Content-Length (a chunked body) is spooled: a put
+// must know its size before replicas are chosen, so such a body goes to a
+// file in `dir` first (on `pool`), then into SDFS, and the file is removed.
+// `dir` holds nothing else; the service empties it at start.
+struct UploadSpool {
+  core::ThreadPool* pool = nullptr;
+  std::filesystem::path dir;
+};
+
 // The HTTP file API on `sdfs` (sdfs_http.cpp): PUT/GET/HEAD/DELETE on
 // /v1/files/NAME and GET /v1/files[?prefix=P].
-void add_sdfs_routes(net::console::StreamRoutes& routes, fs::Sdfs& sdfs);
+void add_sdfs_routes(net::console::StreamRoutes& routes, fs::Sdfs& sdfs, UploadSpool spool);
 
 // The JSON of a version as ls and the listing show it.
 boost::json::object version_json(const fs::NamedVersion& version);

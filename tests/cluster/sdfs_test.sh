@@ -128,12 +128,20 @@ grep -qi '^content-length: 15' <<<"$head_out" || fail "HEAD lacks the length: $h
 listing=$(curl -sf "$base?prefix=web/") || fail "listing failed"
 python3 -c 'import json,sys; f=json.loads(sys.argv[1])["files"]; assert [x["name"] for x in f]==["web/a b"] and len(f[0]["replicas"])>=3, f' "$listing" ||
   fail "listing: $listing"
+# From a pipe, curl does not know the length and sends the body chunked.
+head -c 3000000 /dev/urandom >"$IDUNNO_RUN/piped"
+code=$(curl -s -o "$IDUNNO_RUN/piped.json" -w '%{http_code}' -T - "$base/web%2Fpiped" <"$IDUNNO_RUN/piped")
+[ "$code" = 201 ] || fail "chunked curl PUT answered $code: $(cat "$IDUNNO_RUN/piped.json")"
+[ "$(json_field size <"$IDUNNO_RUN/piped.json")" = 3000000 ] || fail "chunked PUT stored $(cat "$IDUNNO_RUN/piped.json")"
+curl -sf "$base/web%2Fpiped" | cmp - "$IDUNNO_RUN/piped" || fail "the chunked upload came back different"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$base/web%2Fpiped")
+[ "$code" = 200 ] || fail "DELETE of the chunked upload answered $code"
 code=$(curl -s -o "$IDUNNO_RUN/bad.json" -w '%{http_code}' "$base/bad%FFname")
 [ "$code" = 400 ] && grep -q '"error"' "$IDUNNO_RUN/bad.json" || fail "a bad name answered $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$base/web%2Fa%20b")
 [ "$code" = 200 ] || fail "DELETE answered $code"
 code=$(curl -s -o "$IDUNNO_RUN/missing.json" -w '%{http_code}' "$base/web%2Fa%20b")
 [ "$code" = 404 ] && grep -q '"error"' "$IDUNNO_RUN/missing.json" || fail "GET after DELETE answered $code"
-log "curl PUT/GET/Range/HEAD/listing/DELETE/bad name: ok"
+log "curl PUT/GET/Range/HEAD/listing/chunked PUT/DELETE/bad name: ok"
 grep -q 'idunno_sdfs_operations_total' <(curl -sf "http://127.0.0.1:$((8000 + reader))/metrics") || fail "no sdfs metrics"
 log "pass"
