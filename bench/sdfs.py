@@ -102,9 +102,26 @@ def out(name, value):
     print(f"{name}={value:.3f}" if isinstance(value, float) else f"{name}={value}", flush=True)
 
 
+def wait_ready(limit_s=60):
+    """Until every node is an alive member and the voter set is complete, so
+    that the first put does not time the cluster's election."""
+    deadline = time.time() + limit_s
+    while time.time() < deadline:
+        reply = client(1, "--json", "list_mem", check=False)
+        if reply.returncode == 0:
+            members = json.loads(reply.stdout)["members"]
+            alive = [m for m in members if m["state"] == "alive"]
+            voters = [m for m in alive if m["role"] in ("coordinator", "standby")]
+            if len(alive) == NODES and len(voters) == min(NODES, 7) and any(m["role"] == "coordinator" for m in alive):
+                return
+        time.sleep(0.2)  # polling the cluster's state, bounded by the deadline
+    raise SystemExit(f"the cluster of {NODES} nodes was not ready within {limit_s} s")
+
+
 def main():
     data = f"{RUN}/data"
     os.makedirs(data, exist_ok=True)
+    wait_ready()
     for mb in SIZES:
         src = f"{data}/f{mb}"
         make_file(src, mb)

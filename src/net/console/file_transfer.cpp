@@ -199,6 +199,9 @@ asio::awaitable<TransferOutcome> download(Transfer* t, std::string target, int f
   const auto length = parser.content_length();
   const std::optional<std::uint64_t> total = length ? std::optional<std::uint64_t>(*length) : std::nullopt;
   std::vector<char> chunk(t->options->chunk_bytes);
+  // A read takes at most the buffer's free capacity (at least 512 bytes):
+  // without room, a file would come in 512-byte reads.
+  t->buffer.reserve(chunk.size());
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();

@@ -44,6 +44,9 @@ asio::awaitable<std::size_t> StreamExchange::read_body(std::span<char> out) {
       if (error) throw boost::system::system_error(error);
     }
   }
+  // A read takes at most the buffer's free capacity (at least 512 bytes):
+  // without room, a body would come in 512-byte reads.
+  buffer_.reserve(out.size());
   while (!parser_.is_done()) {
     auto& body = parser_.get().body();
     body.data = out.data();
