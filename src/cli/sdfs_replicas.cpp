@@ -5,10 +5,14 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 #include <stdexcept>
 
 #include "cli/sdfs_service.hpp"
+#include "core/disk.hpp"
 #include "core/logging.hpp"
 #include "core/task_group.hpp"
 #include "fs/reconcile.hpp"
@@ -137,6 +141,19 @@ asio::awaitable<void> SdfsService::reconcile() {
   ports.submit = [raft](std::string command) { return submit_sdfs(raft, std::move(command)); };
   auto reconciling = fs::reconcile_blocks(store_.get(), &io_pool_, self_, std::move(ports));
   co_await std::move(reconciling);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(sweep_interval_);
+    co_await timer.async_wait(asio::use_awaitable);
+    std::string failure;
+    try {
+      auto sweeping = fs::sweep_garbage(store_.get(), &io_pool_, &ns_);
+      co_await std::move(sweeping);
+    } catch (const core::DiskError& e) {
+      failure = e.what();
+    }
+    if (!failure.empty()) spdlog::warn("event=sdfs_sweep_failed node={} error={}", self_, core::log_quote(failure));
+  }
 }
 
 }  // namespace idunno::cli

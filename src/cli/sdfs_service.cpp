@@ -96,7 +96,12 @@ SdfsService::SdfsService(asio::any_io_executor executor, const core::Config& con
                          MembershipService& membership, CoordinatorService& coordinator, const fs::Namespace& ns,
                          core::ThreadPool& io_pool, CommandDispatcher& dispatcher, core::MetricsRegistry& metrics,
                          net::console::StreamRoutes& routes)
-    : membership_(membership), coordinator_(coordinator), self_(config.node_name()), io_pool_(io_pool) {
+    : membership_(membership),
+      coordinator_(coordinator),
+      ns_(ns),
+      sweep_interval_(config.sdfs.sweep_interval_ms),
+      self_(config.node_name()),
+      io_pool_(io_pool) {
   store_ = std::make_unique<fs::BlockStore>(core::posix_disk(), config.node.data_dir / "sdfs", config.sdfs.chunk_size);
   fs::DataNodeOptions node_options;
   node_options.self_name = config.node_name();

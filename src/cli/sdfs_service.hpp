@@ -16,7 +16,9 @@
 // On the coordinator it also runs re-replication (fs/replica_manager.hpp:
 // copies after deaths, dead listings forgotten, abandoned puts aborted,
 // removed blocks dropped), and on every node, once at start, the
-// reconciliation of its blocks against the namespace (fs/reconcile.hpp);
+// reconciliation of its blocks against the namespace (fs/reconcile.hpp),
+// then every sdfs.sweep_interval_ms the removal of blocks its copy of the
+// namespace no longer has (drops it missed);
 // sdfs_replicas.cpp wires both to Raft, membership and the data node's
 // calls.
 //
@@ -25,6 +27,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -95,6 +98,8 @@ class SdfsService final : public Service {
 
   MembershipService& membership_;
   CoordinatorService& coordinator_;
+  const fs::Namespace& ns_;  // this node's copy
+  std::chrono::milliseconds sweep_interval_;
   std::string self_;
   core::ThreadPool& io_pool_;
   fs::SdfsStats stats_;

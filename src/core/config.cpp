@@ -244,6 +244,7 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
     r.integer("read_quorum", s.read_quorum, 1, 16);
     r.integer("max_versions", s.max_versions, 1, 1000);
     r.integer("chunk_size", s.chunk_size, 4096, 64LL * 1024 * 1024);
+    r.integer("sweep_interval_ms", s.sweep_interval_ms, 100, 86400000);
     r.reject_unknown();
   }
   {

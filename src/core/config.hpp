@@ -123,6 +123,9 @@ struct SdfsSection {
   int read_quorum = 2;
   int max_versions = 5;
   std::uint32_t chunk_size = 1024 * 1024;
+  // How often each node removes the blocks of versions its copy of the
+  // namespace has removed (drops it missed).
+  int sweep_interval_ms = 60000;
 };
 
 struct MlSection {

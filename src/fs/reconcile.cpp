@@ -66,6 +66,22 @@ std::vector<BlockInfo> garbage_blocks(const std::vector<BlockInfo>& held, const 
   return out;
 }
 
+boost::asio::awaitable<std::size_t> sweep_garbage(BlockStore* store, core::ThreadPool* io, const Namespace* ns) {
+  auto listing = io->run([store] { return store->list(); });
+  const BlockListing held = co_await std::move(listing);
+  const auto garbage = garbage_blocks(held.blocks, *ns);
+  if (garbage.empty()) co_return 0;
+  auto removing = io->run([store, garbage] {
+    for (const auto& block : garbage) store->remove(block.name, block.version);
+  });
+  co_await std::move(removing);
+  for (const auto& block : garbage) {
+    spdlog::info("event=sdfs_garbage_dropped name={} version={} bytes={}", core::log_quote(block.name), block.version,
+                 block.size);
+  }
+  co_return garbage.size();
+}
+
 namespace {
 
 boost::asio::awaitable<std::vector<NamedVersion>> read_listing(ReconcilePorts* ports, std::string self) {

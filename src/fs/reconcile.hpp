@@ -20,6 +20,8 @@
 // numbers are never reused), while a version it does not know yet is newer
 // than its counter and is kept.
 //
+// sweep_garbage() applies that rule to the store, periodically.
+//
 // Threading: plan_reconcile and garbage_blocks are pure; reconcile_blocks
 // runs on the event loop beside the data service: it lists the store before
 // it reads the namespace, so a put that lands meanwhile is left alone. (A
@@ -55,6 +57,14 @@ ReconcilePlan plan_reconcile(const BlockListing& held, const std::vector<NamedVe
 // Blocks whose version the namespace `ns` has removed: the file's version
 // counter is past them and the version is not there.
 std::vector<BlockInfo> garbage_blocks(const std::vector<BlockInfo>& held, const Namespace& ns);
+
+// Removes from `store` the blocks garbage_blocks() finds against `ns`, this
+// node's own copy of the namespace (read on the event loop; the listing and
+// the removals run on `io`). Returns how many it removed. It catches what a
+// missed drop left behind (none is sent to a node declared dead, and one sent
+// while it was unreachable is not retried). All three must outlive the
+// coroutine; DiskError passes through.
+boost::asio::awaitable<std::size_t> sweep_garbage(BlockStore* store, core::ThreadPool* io, const Namespace* ns);
 
 struct ReconcileReport {
   std::size_t kept = 0;
