@@ -404,10 +404,10 @@ asio::awaitable<void> serve_file(fs::Sdfs* sdfs, UploadSpool spool, std::uint64_
 
 void add_sdfs_routes(net::console::StreamRoutes& routes, fs::Sdfs& sdfs, UploadSpool spool) {
   routes.add("/v1/files", [sdfs = &sdfs](StreamExchange* exchange) { return serve_listing(sdfs, exchange); });
-  routes.add("/v1/files/", [sdfs = &sdfs, spool = std::move(spool), uploads = std::uint64_t{0}](
-                               StreamExchange* exchange) mutable {
-    return serve_file(sdfs, spool, ++uploads, exchange);
-  });
+  routes.add("/v1/files/",
+             [sdfs = &sdfs, spool = std::move(spool), uploads = std::uint64_t{0}](StreamExchange* exchange) mutable {
+               return serve_file(sdfs, spool, ++uploads, exchange);
+             });
 }
 
 }  // namespace idunno::cli

@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "net/console/console_client.hpp"
@@ -238,6 +240,7 @@ T run_blocking(asio::io_context& io, asio::awaitable<T> task) {
   });
   io.run();
   if (error) std::rethrow_exception(error);
+  if (!value) throw std::logic_error("the transfer ended without a result");
   return std::move(*value);
 }
 

@@ -47,7 +47,7 @@ class RaftDriverTest : public testing::CoroutineTest {
 
   void TearDown() override {
     for (auto& [name, node] : nodes_) {
-      if (node->driver) run(stop(*node, 0ms));
+      if (node->driver) run(stop(node.get(), 0ms));
     }
     nodes_.clear();
     std::filesystem::remove_all(dir_);
@@ -78,12 +78,12 @@ class RaftDriverTest : public testing::CoroutineTest {
   }
 
   // Hard stop (no handover) unless `handover` > 0, then RPC goes down.
-  asio::awaitable<void> stop(TestNode& node, std::chrono::milliseconds handover) {
-    co_await node.driver->stop(handover);
-    co_await node.server->stop();
-    co_await node.client->stop();
-    node.network->close();
-    node.driver.reset();
+  asio::awaitable<void> stop(TestNode* node, std::chrono::milliseconds handover) {
+    co_await node->driver->stop(handover);
+    co_await node->server->stop();
+    co_await node->client->stop();
+    node->network->close();
+    node->driver.reset();
   }
 
   // What membership would report: every running node.
@@ -177,7 +177,7 @@ TEST_F(RaftDriverTest, LeaderLossElectsANewLeaderAndKeepsEveryWrite) {
   for (int i = 0; i < 20; ++i) put("a", "k" + std::to_string(i), "v");
   const auto old_leader = *leader_name();
   const auto old_term = nodes_.at(old_leader)->driver->term();
-  run(stop(*nodes_.at(old_leader), 0ms));  // like a crash: no handover
+  run(stop(nodes_.at(old_leader).get(), 0ms));  // like a crash: no handover
   announce_members();
   const std::string survivor = old_leader == "a" ? "b" : "a";
   const auto started = std::chrono::steady_clock::now();
@@ -219,7 +219,7 @@ TEST_F(RaftDriverTest, GracefulStopHandsLeadershipOver) {
   const auto budget = 5000ms;
   const auto bound = raft::RaftConfig{}.election_timeout_max;
   const auto started = std::chrono::steady_clock::now();
-  run(stop(*nodes_.at(old_leader), budget));
+  run(stop(nodes_.at(old_leader).get(), budget));
   const auto took = std::chrono::steady_clock::now() - started;
   ASSERT_TRUE(stepped_down);
   const auto leader = leader_name();
@@ -244,7 +244,7 @@ TEST_F(RaftDriverTest, RestartResumesFromDiskUnderNewAddresses) {
     return l && voters_at(*l) == 3 && !nodes_.at(*l)->driver->core().config_change_pending();
   })));
   for (int i = 0; i < 10; ++i) put("c", "k" + std::to_string(i), std::to_string(i));
-  for (auto& [name, node] : nodes_) run(stop(*node, 0ms));
+  for (auto& [name, node] : nodes_) run(stop(node.get(), 0ms));
   // Whole-cluster restart on new ports: identity is the name and the disk.
   for (const auto* name : {"a", "b", "c"}) start(name, BootstrapMode::automatic);
   announce_members();
@@ -270,7 +270,7 @@ TEST_F(RaftDriverTest, WorkerForwardsToTheCoordinatorAcrossAFailover) {
   put(worker, "k1", "v1");
   ASSERT_TRUE(run(eventually([&] { return nodes_.at(worker)->driver->role_of(*leader_name()) == NodeRole::coordinator; })));
   const auto old_leader = *leader_name();
-  run(stop(*nodes_.at(old_leader), 0ms));
+  run(stop(nodes_.at(old_leader).get(), 0ms));
   announce_members();
   put(worker, "k2", "v2");  // finds the new coordinator by asking
   const auto leader = *leader_name();
@@ -335,7 +335,7 @@ TEST_F(RaftDriverTest, ObserversSeeLeadershipReadinessAndAppliedCommands) {
   EXPECT_EQ(seen[old_leader].first, seen[old_leader].second);
   ASSERT_FALSE(seen[old_leader].first.empty());
   EXPECT_EQ(seen[old_leader].first.back(), std::make_pair(true, nodes_.at(old_leader)->driver->term()));
-  run(stop(*nodes_.at(old_leader), 0ms));
+  run(stop(nodes_.at(old_leader).get(), 0ms));
   announce_members();
   const std::string survivor = old_leader == "a" ? "b" : "a";
   put(survivor, "after", "v");
