@@ -65,7 +65,7 @@ std::vector<std::string> choose_replicas(std::string_view name, std::uint64_t ve
 }
 
 std::vector<RepairTask> plan_repairs(const Namespace& ns, const std::set<std::string>& live,
-                                     std::size_t target_replicas, std::size_t max_tasks) {
+                                     std::size_t target_replicas, std::size_t max_tasks, const RepairAvoid& avoid) {
   struct Candidate {
     std::size_t live_replicas;
     const std::string* name;
@@ -86,8 +86,11 @@ std::vector<RepairTask> plan_repairs(const Namespace& ns, const std::set<std::st
     if (tasks.size() >= max_tasks) break;
     const auto& entry = *candidate.entry;
     const std::set<std::string> replicas(entry.replicas.begin(), entry.replicas.end());
-    const auto targets = choose_replicas(*candidate.name, entry.version, live_nodes,
-                                         target_replicas - candidate.live_replicas, replicas);
+    auto targets = choose_replicas(*candidate.name, entry.version, live_nodes, live_nodes.size(), replicas);
+    std::stable_partition(targets.begin(), targets.end(), [&](const std::string& node) {
+      return !avoid.contains({*candidate.name, entry.version, node});
+    });
+    targets.resize(std::min(targets.size(), target_replicas - candidate.live_replicas));
     std::vector<std::string> live_replicas;
     for (const auto& node : entry.replicas) {
       if (live.contains(node)) live_replicas.push_back(node);

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "fs/namespace.hpp"
@@ -53,8 +54,13 @@ struct RepairTask {
 // replicas in score order, in turn. A version with no live replica cannot be
 // repaired and is left out (see unavailable_versions). Planning again before
 // the copies finish gives the same tasks: the caller skips those in flight.
+// A target in `avoid` for a version (name, version, node: a copy to it
+// failed a moment ago, e.g. its disk is full) is taken only after every
+// other eligible node, so the repair goes elsewhere when it can.
+using RepairAvoid = std::set<std::tuple<std::string, std::uint64_t, std::string>>;
 std::vector<RepairTask> plan_repairs(const Namespace& ns, const std::set<std::string>& live,
-                                     std::size_t target_replicas, std::size_t max_tasks);
+                                     std::size_t target_replicas, std::size_t max_tasks,
+                                     const RepairAvoid& avoid = {});
 
 // A replica entry naming a node outside the live set.
 struct DeadReplica {

@@ -27,11 +27,14 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 RepairRound RepairPlanner::plan(const Namespace& ns, const std::set<std::string>& live, Clock::time_point now) {
   RepairRound round;
   std::erase_if(held_back_, [&](const auto& held) { return held.second <= now; });
+  std::erase_if(avoided_, [&](const auto& held) { return held.second <= now; });
+  RepairAvoid avoid;
+  for (const auto& [copy, until] : avoided_) avoid.insert(copy);
 
   // plan_repairs lists the same tasks again until they are done, so ask for
   // enough to see past the ones running or held back.
   const auto wanted = policy_.max_parallel + in_flight_.size() + held_back_.size();
-  for (auto& task : plan_repairs(ns, live, policy_.replicas, wanted)) {
+  for (auto& task : plan_repairs(ns, live, policy_.replicas, wanted, avoid)) {
     if (in_flight_.size() >= policy_.max_parallel) break;
     const auto copy = copy_of(task);
     if (in_flight_.contains(copy) || held_back_.contains(attempt_of(task))) continue;
@@ -54,12 +57,16 @@ RepairRound RepairPlanner::plan(const Namespace& ns, const std::set<std::string>
 
 void RepairPlanner::finished(const RepairTask& task, bool ok, Clock::time_point now) {
   in_flight_.erase(copy_of(task));
-  if (!ok) held_back_[attempt_of(task)] = now + policy_.retry_after;
+  if (!ok) {
+    held_back_[attempt_of(task)] = now + policy_.retry_after;
+    avoided_[copy_of(task)] = now + policy_.retry_after;
+  }
 }
 
 void RepairPlanner::reset() {
   in_flight_.clear();
   held_back_.clear();
+  avoided_.clear();
   pending_since_.clear();
 }
 

@@ -54,7 +54,8 @@ struct ReplicaPolicy {
   std::size_t replicas = 4;       // sdfs.replicas
   std::size_t max_parallel = 4;   // copies running at once
   // A copy that failed is not planned again with the same source and
-  // target for this long (a full disk, a node that just died).
+  // target for this long (a full disk, a node that just died), and its
+  // target is taken for that version only when no other node can be.
   std::chrono::milliseconds retry_after{2000};
   // A version this leader has seen pending for this long is abandoned: its
   // put's client died between Begin and Commit/Abort. Longer than any put.
@@ -100,6 +101,8 @@ class RepairPlanner {
   ReplicaPolicy policy_;
   std::set<Copy> in_flight_;
   std::map<Attempt, Clock::time_point> held_back_;  // until when
+  // Targets whose copy failed, taken last for that version until when.
+  std::map<Copy, Clock::time_point> avoided_;
   std::map<std::pair<std::string, std::uint64_t>, Clock::time_point> pending_since_;
 };
 

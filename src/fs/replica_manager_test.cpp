@@ -109,6 +109,29 @@ TEST(RepairPlanner, RetriesAFailedCopyAtOnceFromAnotherSourceWhenItsSourceDied) 
   EXPECT_NE(second.start[0].source, first.start[0].source);
 }
 
+TEST(RepairPlanner, SendsACopyWhoseTargetFailedToAnotherNodeAtOnce) {
+  // A full disk on the best target: the repair must not wait for it.
+  Namespace ns;
+  put(ns, "f", {"a", "b", "c", "d"});
+  ReplicaPolicy policy;
+  policy.retry_after = 2s;
+  RepairPlanner planner(policy);
+  const std::set<std::string> live{"a", "b", "c", "e", "g"};
+  const auto now = Clock::now();
+  const auto first = planner.plan(ns, live, now);
+  ASSERT_EQ(first.start.size(), 1u);
+  planner.finished(first.start[0], false, now);
+  const auto second = planner.plan(ns, live, now + 1ms);
+  ASSERT_EQ(second.start.size(), 1u);
+  EXPECT_NE(second.start[0].target, first.start[0].target);
+  // Once the hold expires the failed target is eligible again, and the
+  // plan without failures is the plan of a fresh coordinator.
+  planner.finished(second.start[0], false, now + 1ms);
+  const auto third = planner.plan(ns, live, now + 3s);
+  ASSERT_EQ(third.start.size(), 1u);
+  EXPECT_EQ(third.start[0].target, first.start[0].target);
+}
+
 TEST(RepairPlanner, AbandonsAVersionPendingForLongerThanPendingTimeout) {
   Namespace ns;
   const auto begun = test::run(ns, sdfs_begin("f", 10, 1, {"a", "b", "c", "d"}));
