@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# requires: ml (runs models; registered only in builds with the ML engine)
 # The console dashboard in a real browser: headless Chromium (Debian's
 # chromium) driven by playwright-core (tests/browser/package.json) against
 # a 3-node cluster on loopback. dashboard.js holds the steps: members,

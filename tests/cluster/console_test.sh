@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# requires: ml (runs models; registered only in builds with the ML engine)
 # The console beyond commands, with real processes: 3 nodes. Live events
 # over /ws (member, role, job, rate and sdfs, each with a type and a
 # timestamp), the `consoles` directory and the WebSocket origins it lets in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# requires: ml (runs models; registered only in builds with the ML engine)
 # The demo in its quick form (IDUNNO_DEMO_QUICK=1), as a user runs it: it
 # trains, serves, survives a worker and a coordinator kill and checks its
 # own outcome; this test passes when the demo exits 0 and left no node

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# requires: ml (runs models; registered only in builds with the ML engine)
 # Fair-time scheduling with real processes: 6 nodes, two inference jobs
 # over Fashion-MNIST's 60,000 training images whose models differ in cost
 # (lenet and resnet-fmnist; their measured batch times are printed). Once

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# requires: ml (runs models; registered only in builds with the ML engine)
 # Inference jobs with real processes: 8 nodes, two jobs with different
 # models (lenet and resnet-fmnist, about 7x apart in cost) over
 # Fashion-MNIST's test set. First a reference run without failures; then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# requires: ml (runs models; registered only in builds with the ML engine)
 # Online inference through the Open Inference Protocol on real processes:
 # 3 nodes. An inference job (`sub`) over Fashion-MNIST's test set gives the
 # reference classes, for the zoo's lenet and for a TorchScript file in SDFS

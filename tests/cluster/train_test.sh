@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# requires: ml (runs models; registered only in builds with the ML engine)
 # Training jobs with real processes: 5 nodes. `train` trains lenet
 # data-parallel on 2 workers (gradients all-reduced by Gloo between two
 # node processes) from Fashion-MNIST in SDFS; one of its workers is killed

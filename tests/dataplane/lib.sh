@@ -51,5 +51,8 @@ wait_exit() {
 
 # below A B: exit 0 when A < B (decimals).
 below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+# The peak RSS a node may reach (MB). scripts/sanitize.sh raises it: ASan's
+# shadow memory and its quarantine of freed blocks are not the node's.
+RSS_LIMIT_MB=${IDUNNO_DATAPLANE_RSS_LIMIT_MB:-100}
 
 [ -x "$BIN" ] || fail "$BIN not built (scripts/build.sh)"

@@ -45,7 +45,7 @@ case $status in
   *) fail "the stream ended with $status, not a timeout" ;;
 esac
 [ "$took" -le $((write_timeout_ms + margin_ms)) ] || fail "the timeout took $took ms (limit $write_timeout_ms + $margin_ms)"
-below "$hwm" 100 || fail "sender peak RSS $hwm MB is not under 100 MB"
+below "$hwm" "$RSS_LIMIT_MB" || fail "sender peak RSS $hwm MB is not under $RSS_LIMIT_MB MB"
 # The receiver resumes, sees the cancellation and stops cleanly (on the
 # sender's quit call that waited in its socket, or on SIGTERM).
 kill -TERM "$receiver_pid" 2>/dev/null || true

@@ -43,7 +43,7 @@ echo "transfer_mb_per_s=$(field "$s" '^send_done' mb_per_s) mode=$mode"
 for log in "$s" "$r"; do
   role=$(field "$log" '^phase=final' role)
   hwm=$(field "$log" '^phase=final' vm_hwm_mb)
-  below "$hwm" 100 || fail "$role peak RSS $hwm MB is not under 100 MB"
+  below "$hwm" "$RSS_LIMIT_MB" || fail "$role peak RSS $hwm MB is not under $RSS_LIMIT_MB MB"
   [ "$(field "$log" '^phase=final' swim_suspicions)" = 0 ] || fail "$role suspected its peer"
   [ "$(field "$log" '^phase=final' suspect_events)" = 0 ] || fail "$role saw a suspicion"
   [ "$(field "$log" '^phase=final' late_acks)" = 0 ] || fail "$role got acks later than the probe timeout"
