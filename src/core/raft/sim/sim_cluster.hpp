@@ -311,7 +311,7 @@ class Cluster {
     bool flush_scheduled = false;
     std::map<Index, Pending> pending;
   };
-  enum class Kind { deliver, wake, flush };
+  enum class Kind { deliver, pump, wake, flush };
   struct SimEvent {
     core::TimePoint at;
     std::uint64_t sequence;
@@ -363,6 +363,9 @@ class Cluster {
         if (!connected(event.message->from, event.node)) return;
         n.raft->step(*event.message);
         after_input(n);
+        break;
+      case Kind::pump:
+        pump_link(n, event.message->from, event.generation == 1 ? Lane::data : Lane::control);
         break;
       case Kind::wake:
         if (event.generation != n.wake_generation) return;
@@ -442,24 +445,37 @@ class Cluster {
     const auto now = clock_.now();
     const Lane lane = lane_of(message->payload);
     auto& state = lanes_[{message->from, message->to, lane}];
-    while (!state.waiting.empty() && state.waiting.front().second <= now) state.waiting.pop_front();
-    if (!state.waiting.empty() && now - state.waiting.front().first >= options_.raft.heartbeat &&
-        now - state.last_bare >= options_.raft.heartbeat) {
+    const auto oldest = links(lane).oldest_waiting(message->from, message->to);
+    if (oldest && now - *oldest >= options_.raft.heartbeat && now - state.last_bare >= options_.raft.heartbeat) {
       if (auto bare = bare_heartbeat(message->payload)) {
         state.last_bare = now;
         deliver_on(other_lane(lane), std::make_shared<const Message>(Message{message->from, message->to, *bare}));
       }
     }
-    state.waiting.emplace_back(now, deliver_on(lane, std::move(message)));
+    deliver_on(lane, std::move(message));
   }
 
-  core::TimePoint deliver_on(Lane lane, std::shared_ptr<const Message> message) {
+  TcpLinks<std::shared_ptr<const Message>>& links(Lane lane) {
+    return lane == Lane::data ? data_links_ : control_links_;
+  }
+
+  void deliver_on(Lane lane, std::shared_ptr<const Message> message) {
     const auto delay = random_delay(options_.network.min_delay, options_.network.max_delay);
-    auto& links = lane == Lane::data ? data_links_ : control_links_;
-    const auto at = links.delivery(message->from, message->to, clock_.now(), delay, *options_.tcp, rng_);
+    const NodeName from = message->from;
     const NodeName to = message->to;
-    schedule(at, Kind::deliver, to, 0, std::move(message));
-    return at;
+    auto key = std::make_shared<const Message>(Message{from, to, {}});
+    const auto at = links(lane).send(from, to, clock_.now(), delay, *options_.tcp, rng_, std::move(message));
+    schedule(at, Kind::pump, to, lane == Lane::data ? 1 : 0, std::move(key));
+  }
+
+  // Delivers what a link to `n` holds that has arrived by now.
+  void pump_link(SimNode& n, const NodeName& from, Lane lane) {
+    for (auto& message : links(lane).take_ready(from, n.name, clock_.now())) {
+      if (!n.up) return;
+      if (!connected(from, n.name)) continue;
+      n.raft->step(*message);
+      after_input(n);
+    }
   }
 
   void reset_links(const NodeName& name) {
@@ -495,10 +511,9 @@ class Cluster {
   std::priority_queue<SimEvent, std::vector<SimEvent>, std::greater<>> events_;
   std::uint64_t next_sequence_ = 0;
   std::map<NodeName, int> group_;
-  TcpLinks control_links_;
-  TcpLinks data_links_;
+  TcpLinks<std::shared_ptr<const Message>> control_links_;
+  TcpLinks<std::shared_ptr<const Message>> data_links_;
   struct LaneState {
-    std::deque<std::pair<core::TimePoint, core::TimePoint>> waiting;  // sent at, delivered at
     core::TimePoint last_bare{};
   };
   std::map<std::tuple<NodeName, NodeName, Lane>, LaneState> lanes_;
