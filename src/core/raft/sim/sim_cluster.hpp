@@ -226,10 +226,10 @@ class Cluster {
             auto& l = node(leader_name);
             if (!l.up || l.raft->role() != Role::leader || l.raft->term() != term) return true;
             for (const auto& [name, address] : l.raft->configuration().voters) {
-              if (is_up(name) && node(name).raft->applied_index() < target) return false;
+              if (is_up(name) && node(name).reported_applied < target) return false;
             }
             for (const auto& [name, address] : l.raft->configuration().learners) {
-              if (is_up(name) && node(name).raft->applied_index() < target) return false;
+              if (is_up(name) && node(name).reported_applied < target) return false;
             }
             return true;
           },
@@ -309,6 +309,9 @@ class Cluster {
     std::uint64_t wake_generation = 0;
     core::TimePoint wake_at{};
     bool flush_scheduled = false;
+    // The applied index the node's last flush reported: what on_applied has
+    // seen (the node's own applied index runs ahead until it flushes).
+    Index reported_applied = 0;
     std::map<Index, Pending> pending;
   };
   enum class Kind { deliver, pump, wake, flush };
@@ -332,6 +335,7 @@ class Cluster {
     n.raft = std::make_unique<RaftNode>(name, options_.raft, n.storage, *n.machine, clock_, rng_());
     n.up = true;
     n.checked_commit = n.raft->commit_index();
+    n.reported_applied = 0;
     n.flush_scheduled = false;
     if (live_) n.raft->set_live_members(*live_);
     after_input(n);
@@ -401,6 +405,7 @@ class Cluster {
   void pump(SimNode& n) {
     n.flush_scheduled = false;
     auto ready = n.raft->flush();
+    n.reported_applied = ready.applied_index;
     for (auto& message : ready.messages) {
       invariants_.check_durable_before_send(*n.raft, n.storage, message);
       send(std::make_shared<const Message>(std::move(message)));
