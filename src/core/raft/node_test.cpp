@@ -75,6 +75,12 @@ class Group {
     }
   }
 
+  // Moves time forward and ticks every node, delivering nothing.
+  void tick(core::Duration duration) {
+    clock_.advance(duration);
+    for (auto& [name, m] : members_) m.raft->tick();
+  }
+
   std::optional<NodeName> leader() {
     for (auto& [name, m] : members_) {
       if (m.raft->role() == Role::leader) return name;
@@ -142,6 +148,42 @@ TEST(RaftNode, LeaderReportsCommittingOncePerTerm) {
   ASSERT_EQ(committing.size(), 1u);
   EXPECT_EQ(committing[0].term, g[second].term());
   EXPECT_GT(committing[0].term, g[first].term());
+}
+
+// After a stall, the replies to a request and to its resends arrive one
+// after another. Each used to send the next request although a newer one
+// was still out, so every request queued during a stall got a duplicate.
+TEST(RaftNode, AReplyToAnOlderRequestWhileItsResendIsOutSendsNothingMore) {
+  Group g({"a", "b"});
+  g.run(600ms);
+  const NodeName leader = *g.leader();
+  const NodeName follower = leader == "a" ? "b" : "a";
+  const auto appends = [&](const Ready& ready) {
+    std::vector<Message> out;
+    for (const auto& m : ready.messages) {
+      if (m.to == follower && std::holds_alternative<AppendRequest>(m.payload)) out.push_back(m);
+    }
+    return out;
+  };
+  const auto answer = [&](const Message& request) {
+    g[follower].step(request);
+    for (const auto& reply : g[follower].flush().messages) g[leader].step(reply);
+  };
+  ASSERT_TRUE(g[leader].propose(kv_put("k", "1")).accepted);
+  const auto first = appends(g[leader].flush());
+  ASSERT_EQ(first.size(), 1u);
+  // Unanswered for a heartbeat: resent, now with the next entry too.
+  ASSERT_TRUE(g[leader].propose(kv_put("k", "2")).accepted);
+  g.tick(RaftConfig{}.heartbeat);
+  const auto resent = appends(g[leader].flush());
+  ASSERT_EQ(resent.size(), 1u);
+  EXPECT_EQ(std::get<AppendRequest>(resent[0].payload).entries.size(), 2u);
+
+  answer(first[0]);
+  EXPECT_TRUE(appends(g[leader].flush()).empty()) << "sent a duplicate of the request still out";
+  answer(resent[0]);
+  EXPECT_TRUE(appends(g[leader].flush()).empty());
+  EXPECT_EQ(g[leader].commit_index(), g[leader].last_index());
 }
 
 TEST(RaftNode, FollowerRedirectsProposalsToTheLeader) {

@@ -18,6 +18,9 @@ struct Progress {
   Index match = 0;  // the follower's log is known to match up to here
   bool in_flight = false;
   core::TimePoint sent_at{};
+  // The last entry the newest AppendEntries carried (its prev_index when it
+  // carried none): a reply that covers less answers an older request.
+  Index sent_end = 0;
   // Whether the follower has answered this leader at all, and when it
   // last did (check-quorum; a learner is promoted only once it has answered
   // recently).

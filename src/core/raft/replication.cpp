@@ -45,6 +45,7 @@ void RaftNode::send_append(const NodeName& peer) {
   request.prev_term = *log_.term_at(request.prev_index);
   request.entries = log_.slice(p.next, options_.max_append_entries, options_.max_append_bytes);
   request.commit = commit_;
+  p.sent_end = request.prev_index + request.entries.size();
   send(peer, std::move(request));
   p.in_flight = true;
   p.sent_at = clock_.now();
@@ -106,13 +107,19 @@ void RaftNode::handle_append_reply(const NodeName& from, const AppendReply& repl
   }
   if (p.snapshot_index != 0) return;  // a snapshot transfer decides what comes next
   if (reply.success) {
-    p.in_flight = false;
+    // A reply to an older request (one a resend replaced, a ReadIndex
+    // round) while a newer one is out: that one's reply follows, or the
+    // heartbeat resends it. Sending again now would put a duplicate behind
+    // every request that queued up during a stall.
+    const bool newer_out = p.in_flight && reply.match_index < p.sent_end;
+    if (!newer_out) p.in_flight = false;
     if (reply.match_index > p.match) {
       p.match = std::min(reply.match_index, log_.last_index());
       p.next = std::max(p.next, p.match + 1);
       maybe_send_timeout_now(from);
       maybe_commit();  // may change membership: `p` is not used after it
     }
+    if (newer_out) return;
     if (role_ == Role::leader && progress_.contains(from) && p.next <= log_.last_index()) send_append(from);
     return;
   }
