@@ -2,7 +2,8 @@
 # requires: ml (runs models; registered only in builds with the ML engine)
 # Inference jobs with real processes: 8 nodes, two jobs with different
 # models (lenet and resnet-fmnist, about 7x apart in cost) over
-# Fashion-MNIST's test set. First a reference run without failures; then
+# Fashion-MNIST's test set twice over (20,000 queries, so that the second
+# run outlasts its kills on a fast machine). First a reference run without failures; then
 # the same two jobs again, killing 3 workers at once (kill -9) mid-run and
 # then the coordinator. Both finish, every query once, and their results
 # are byte-identical to the reference. Also: the bad inputs of `sub`,
@@ -18,16 +19,28 @@ DATA=/usr/share/datasets/fashion-mnist
 scripts/cluster.sh up 8 >/dev/null || fail "cluster did not come up"
 wait_until 30 has_coordinator 1 || fail "no coordinator"
 
-client 1 put "$DATA/t10k-images-idx3-ubyte.gz" data/t10k-images-idx3-ubyte.gz >/dev/null || fail "put images"
-client 1 put "$DATA/t10k-labels-idx1-ubyte.gz" data/t10k-labels-idx1-ubyte.gz >/dev/null || fail "put labels"
-images=sdfs:data/t10k-images-idx3-ubyte.gz
+# The test images and labels twice over, as plain IDX files.
+QUERIES=20000
+python3 - "$DATA" "$IDUNNO_RUN" <<'PY' || fail "cannot write the doubled test set"
+import gzip, struct, sys
+data, out = sys.argv[1], sys.argv[2]
+for name, header in (("t10k-images-idx3-ubyte", 16), ("t10k-labels-idx1-ubyte", 8)):
+    raw = gzip.open(f"{data}/{name}.gz").read()
+    count = struct.unpack(">I", raw[4:8])[0]
+    body = raw[header:]
+    with open(f"{out}/{name.replace('t10k', 'twice')}", "wb") as f:
+        f.write(raw[:4] + struct.pack(">I", 2 * count) + raw[8:header] + body + body)
+PY
+client 1 put "$IDUNNO_RUN/twice-images-idx3-ubyte" data/twice-images-idx3-ubyte >/dev/null || fail "put images"
+client 1 put "$IDUNNO_RUN/twice-labels-idx1-ubyte" data/twice-labels-idx1-ubyte >/dev/null || fail "put labels"
+images=sdfs:data/twice-images-idx3-ubyte
 
 # Bad inputs: each a clear error, nothing added.
 expect_error "unknown model" sub bad1 "$images" 64 --model no-such-model
 expect_error "unknown dataset" sub bad2 sdfs:data/missing 64 --model lenet
 expect_error "takes 3x224x224" sub bad3 "$images" 64 --model resnet18
 expect_error "at least 1" sub bad4 "$images" 0 --model lenet
-expect_error "larger than the dataset" sub bad5 "$images" 10001 --model lenet
+expect_error "larger than the dataset" sub bad5 "$images" $((QUERIES + 1)) --model lenet
 expect_error "no job" set-batch missing 10
 expect_error "no job" remove missing
 expect_error "no job" get-results missing
@@ -40,7 +53,7 @@ expect_error "exists already" sub ref-cheap "$images" 64 --model lenet
 wait_until 120 both_done 1 ref-cheap ref-costly || fail "the reference jobs did not finish: $(client 1 job-rates)"
 client 1 get-results ref-cheap "$IDUNNO_RUN/ref-cheap.txt" >/dev/null || fail "get-results ref-cheap"
 client 1 get-results ref-costly "$IDUNNO_RUN/ref-costly.txt" >/dev/null || fail "get-results ref-costly"
-[ "$(wc -l <"$IDUNNO_RUN/ref-cheap.txt")" -eq 10000 ] || fail "ref-cheap has $(wc -l <"$IDUNNO_RUN/ref-cheap.txt") lines"
+[ "$(wc -l <"$IDUNNO_RUN/ref-cheap.txt")" -eq $QUERIES ] || fail "ref-cheap has $(wc -l <"$IDUNNO_RUN/ref-cheap.txt") lines"
 log "reference done: $(client 1 get-results ref-costly)"
 
 # The same jobs, with failures. This test talks to a node that is neither
@@ -49,17 +62,19 @@ coord=$(coordinator_name 1)
 coord_k=${coord#node}
 talk=1
 [ "$coord_k" = 1 ] && talk=2
+# The cluster-wide log answers what happened to a shard (while every node
+# lives): shard 2 of ref-costly, scheduled, started, finished and completed.
+story=$(client $talk --json grep "job=ref-costly shard=2 " | json_get '" ".join(sorted(set(l.split("event=")[1].split()[0] for l in (m["line"] for m in v["matches"]))))')
+for event in task_scheduled task_started task_finished task_completed; do
+  grep -qw "$event" <<<"$story" || fail "grep of shard 2 of ref-costly lacks $event: $story"
+done
+log "grep 'job=ref-costly shard=2 ' tells: $story"
 client $talk sub cheap "$images" 64 --model lenet >/dev/null || fail "sub cheap"
 client $talk sub costly "$images" 64 --model resnet-fmnist >/dev/null || fail "sub costly"
 more_done() { [ "$(job_done_count $talk costly)" -ge "$1" ]; }
+# The kills come early in the job: the coordinator may die only once the
+# dead voters are replaced, and costly must still run then.
 wait_until 60 more_done 1000 || fail "the jobs did not start: $(client $talk job-rates)"
-# The cluster-wide log answers what happened to a shard (while every node
-# lives): shard 2 of costly, scheduled, started, finished and completed.
-story=$(client $talk --json grep "job=costly shard=2 " | json_get '" ".join(sorted(set(l.split("event=")[1].split()[0] for l in (m["line"] for m in v["matches"]))))')
-for event in task_scheduled task_started task_finished task_completed; do
-  grep -qw "$event" <<<"$story" || fail "grep of shard 2 of costly lacks $event: $story"
-done
-log "grep 'job=costly shard=2 ' tells: $story"
 victims=()
 for k in 1 2 3 4 5 6 7 8; do
   [ "$k" = "$coord_k" ] || [ "$k" = "$talk" ] && continue
@@ -69,9 +84,9 @@ done
 log "coordinator $coord; killing workers ${victims[*]} at once with $(job_done_count $talk costly) costly queries done"
 for k in "${victims[@]}"; do scripts/cluster.sh kill "$k" >/dev/null; done
 now=$(job_done_count $talk costly)
-# 300 more queries, or the rest of the 10,000 if fewer are left (the job may
-# have run almost to its end between the count above and this one).
-target=$((now + 300 < 10000 ? now + 300 : 10000))
+# 300 more queries, or the rest if fewer are left (the job may have run
+# almost to its end between the count above and this one).
+target=$((now + 300 < QUERIES ? now + 300 : QUERIES))
 wait_until 30 more_done $target || fail "no progress after the worker kills: $(client $talk job-rates)"
 # Raft's 7 voters survive 3 failures, not 4: the coordinator may die only
 # once the dead voters are replaced by live nodes (all 5 survivors vote;
@@ -99,13 +114,13 @@ cmp "$IDUNNO_RUN/ref-costly.txt" "$IDUNNO_RUN/costly.txt" || fail "costly's resu
 log "both jobs finished through the failures with results identical to the reference"
 for job in cheap costly; do
   done_count=$(client $talk --json get-results "$job" | json_get 'v["done"]')
-  [ "$done_count" -eq 10000 ] || fail "$job counted $done_count queries"
+  [ "$done_count" -eq $QUERIES ] || fail "$job counted $done_count queries"
   count=$(client $talk --json get-stats "$job" | json_get 'v["jobs"][0]["count"]')
-  [ "$count" -eq 10000 ] || fail "$job's statistics cover $count queries"
+  [ "$count" -eq $QUERIES ] || fail "$job's statistics cover $count queries"
 done
 
 # The WebSocket console drives jobs with the same commands.
-python3 - "$(dirname "$0")/../../bench" $((8000 + talk)) "$images" <<'PY' || fail "jobs through the WebSocket console"
+python3 - "$(dirname "$0")/../../bench" $((8000 + talk)) "$images" $QUERIES <<'PY' || fail "jobs through the WebSocket console"
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from wsclient import Console
@@ -122,9 +137,9 @@ while state() != "done":
     assert time.time() < deadline, "ws-job did not finish"
     time.sleep(0.2)
 rates = {j["job"]: j for j in console.call("job-rates")["result"]["jobs"]}
-assert rates["ws-job"]["done"] == rates["ws-job"]["total"] == 10000, rates["ws-job"]
+assert rates["ws-job"]["done"] == rates["ws-job"]["total"] == int(sys.argv[4]), rates["ws-job"]
 stats = console.call("get-stats", "ws-job")["result"]["jobs"][0]
-assert stats["count"] == 10000 and stats["p50_ms"] <= stats["p99_ms"], stats
+assert stats["count"] == int(sys.argv[4]) and stats["p50_ms"] <= stats["p99_ms"], stats
 nodes = console.call("vm-states")["result"]["nodes"]
 assert sum(1 for n in nodes if n["role"] == "coordinator") == 1, nodes
 print("console: sub, get-results, job-rates, get-stats and vm-states answered")
