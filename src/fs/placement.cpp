@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <iterator>
 #include <tuple>
 
 namespace idunno::fs {
@@ -86,10 +87,13 @@ std::vector<RepairTask> plan_repairs(const Namespace& ns, const std::set<std::st
     if (tasks.size() >= max_tasks) break;
     const auto& entry = *candidate.entry;
     const std::set<std::string> replicas(entry.replicas.begin(), entry.replicas.end());
-    auto targets = choose_replicas(*candidate.name, entry.version, live_nodes, live_nodes.size(), replicas);
-    std::stable_partition(targets.begin(), targets.end(), [&](const std::string& node) {
-      return !avoid.contains({*candidate.name, entry.version, node});
-    });
+    // The chosen order, with the targets to avoid moved to the end.
+    std::vector<std::string> targets;
+    std::vector<std::string> avoided;
+    for (auto& node : choose_replicas(*candidate.name, entry.version, live_nodes, live_nodes.size(), replicas)) {
+      (avoid.contains({*candidate.name, entry.version, node}) ? avoided : targets).push_back(std::move(node));
+    }
+    targets.insert(targets.end(), std::make_move_iterator(avoided.begin()), std::make_move_iterator(avoided.end()));
     targets.resize(std::min(targets.size(), target_replicas - candidate.live_replicas));
     std::vector<std::string> live_replicas;
     for (const auto& node : entry.replicas) {

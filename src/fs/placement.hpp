@@ -59,8 +59,7 @@ struct RepairTask {
 // other eligible node, so the repair goes elsewhere when it can.
 using RepairAvoid = std::set<std::tuple<std::string, std::uint64_t, std::string>>;
 std::vector<RepairTask> plan_repairs(const Namespace& ns, const std::set<std::string>& live,
-                                     std::size_t target_replicas, std::size_t max_tasks,
-                                     const RepairAvoid& avoid = {});
+                                     std::size_t target_replicas, std::size_t max_tasks, const RepairAvoid& avoid = {});
 
 // A replica entry naming a node outside the live set.
 struct DeadReplica {

@@ -55,7 +55,7 @@ LossRun run_lossy(std::uint64_t seed, double loss, int minutes) {
                               ? cluster.event_counts().at(EventKind::election_won)
                               : 0;
   options.tcp->loss = loss;
-  cluster.set_tcp(*options.tcp);
+  cluster.set_tcp(options.tcp);
   const std::size_t acked_before = cluster.acknowledged();
   try {
     for (int i = 0; i < minutes * 60 * 20; ++i) {

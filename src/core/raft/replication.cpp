@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 #include "core/raft/node.hpp"
 
@@ -42,7 +43,10 @@ void RaftNode::send_append(const NodeName& peer) {
   AppendRequest request;
   request.term = term_;
   request.prev_index = p.next - 1;
-  request.prev_term = *log_.term_at(request.prev_index);
+  // Entries from the log's start on have a term; below it a snapshot went.
+  const auto prev_term = log_.term_at(request.prev_index);
+  if (!prev_term) throw std::logic_error("no term for entry " + std::to_string(request.prev_index));
+  request.prev_term = *prev_term;
   request.entries = log_.slice(p.next, options_.max_append_entries, options_.max_append_bytes);
   request.commit = commit_;
   p.sent_end = request.prev_index + request.entries.size();

@@ -34,9 +34,7 @@ struct ScriptedLoss {
 class TcpLinkTest : public ::testing::Test {
  protected:
   // Sends `item` at `at` with a 1 ms clean delay; returns when to look again.
-  core::TimePoint send(core::TimePoint at, int item) {
-    return links_.send("a", "b", at, 1ms, model_, rng_, item);
-  }
+  core::TimePoint send(core::TimePoint at, int item) { return links_.send("a", "b", at, 1ms, model_, rng_, item); }
   std::vector<int> take(core::TimePoint at) { return links_.take_ready("a", "b", at); }
 
   TcpLossModel model_{0.1};

@@ -368,9 +368,7 @@ class Cluster {
         n.raft->step(*event.message);
         after_input(n);
         break;
-      case Kind::pump:
-        pump_link(n, event.message->from, event.generation == 1 ? Lane::data : Lane::control);
-        break;
+      case Kind::pump: pump_link(n, event.message->from, event.generation == 1 ? Lane::data : Lane::control); break;
       case Kind::wake:
         if (event.generation != n.wake_generation) return;
         n.wake_at = {};
