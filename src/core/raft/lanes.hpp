@@ -4,9 +4,12 @@
 //
 // Why: over TCP, one lost segment stalls a connection for a retransmission
 // timeout (200 ms or more, doubling) and everything sent after it waits
-// behind it. If heartbeats shared the connection that carries entries, a
-// follower would hear nothing for longer than its election timeout a few
-// times a minute at 10% loss and call an election against a healthy leader.
+// behind it; a later segment usually ends the stall within a round trip
+// (fast retransmit), but a lone segment, or one whose resend is lost too,
+// waits for the timeout. If heartbeats shared the connection that carries
+// entries, they would also wait behind entries and snapshot chunks stalled
+// that way, for longer than a follower's election timeout, and the follower
+// would call an election against a healthy leader.
 // So messages go on two lanes, each its own connection: `data` carries
 // entries and snapshot chunks; `control` carries everything small (votes,
 // replies, empty AppendEntries). While a lane to a peer is stalled (a
