@@ -18,18 +18,7 @@ wait_until 30 has_coordinator 1 || fail "no coordinator"
 # The training images and labels twice over (120,000 queries), as plain IDX
 # files: on a quiet machine both jobs then run about 30 s, long enough for
 # steady 10 s windows after the first.
-python3 - "$DATA" "$IDUNNO_RUN" <<'PY' || fail "cannot write the doubled training set"
-import gzip, struct, sys
-data, out = sys.argv[1], sys.argv[2]
-for name, header in (("train-images-idx3-ubyte", 16), ("train-labels-idx1-ubyte", 8)):
-    raw = gzip.open(f"{data}/{name}.gz").read()
-    count = struct.unpack(">I", raw[4:8])[0]
-    body = raw[header:]
-    with open(f"{out}/{name.replace('train', 'twice')}", "wb") as f:
-        f.write(raw[:4] + struct.pack(">I", 2 * count) + raw[8:header] + body + body)
-PY
-client 1 put "$IDUNNO_RUN/twice-images-idx3-ubyte" data/twice-images-idx3-ubyte >/dev/null || fail "put images"
-client 1 put "$IDUNNO_RUN/twice-labels-idx1-ubyte" data/twice-labels-idx1-ubyte >/dev/null || fail "put labels"
+put_doubled_set train
 images=sdfs:data/twice-images-idx3-ubyte
 client 1 sub cheap "$images" 64 --model lenet >/dev/null || fail "sub cheap"
 client 2 sub costly "$images" 64 --model resnet-fmnist >/dev/null || fail "sub costly"
@@ -48,8 +37,8 @@ print(c["rate_10s"], k["rate_10s"], c["done"], k["done"], c["total"])')
   echo "$((SECONDS - t0)) $line" >>"$samples"
   read -r _ _ cheap_done costly_done total <<<"$line"
   [ "$cheap_done" -lt "$total" ] && [ "$costly_done" -lt "$total" ] || break
-  # Twice a second: on a quiet machine both jobs end about 20 s in, which
-  # leaves only 8 s of steady state after the first full window.
+  # Twice a second: more samples of the steady state after the first full
+  # 10 s window.
   sleep 0.5
 done
 log "costs: $(client 1 get-stats | tr -s ' ' | tr '\n' ';')"

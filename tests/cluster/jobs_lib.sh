@@ -23,3 +23,19 @@ expect_error() {  # expect_error WORDS COMMAND...: exits 1 saying WORDS
   grep -q -- "$words" <<<"$out" || fail "'$*' said '$out', not '$words'"
   log "refused as expected: $* -> $out"
 }
+put_doubled_set() {  # put_doubled_set SET: Fashion-MNIST's SET (t10k, train)
+  # twice over as plain IDX files, put as data/twice-{images,labels}-...;
+  # jobs over it run twice as long, and range-read their shards.
+  python3 - "${DATA:?the Fashion-MNIST folder}" "$IDUNNO_RUN" "$1" <<'PY' || fail "cannot write $1 twice over"
+import gzip, struct, sys
+data, out, which = sys.argv[1:4]
+for kind, header in (("images-idx3-ubyte", 16), ("labels-idx1-ubyte", 8)):
+    raw = gzip.open(f"{data}/{which}-{kind}.gz").read()
+    count = struct.unpack(">I", raw[4:8])[0]
+    body = raw[header:]
+    with open(f"{out}/twice-{kind}", "wb") as f:
+        f.write(raw[:4] + struct.pack(">I", 2 * count) + raw[8:header] + body + body)
+PY
+  client 1 put "$IDUNNO_RUN/twice-images-idx3-ubyte" data/twice-images-idx3-ubyte >/dev/null || fail "put images"
+  client 1 put "$IDUNNO_RUN/twice-labels-idx1-ubyte" data/twice-labels-idx1-ubyte >/dev/null || fail "put labels"
+}

@@ -3,8 +3,8 @@
 # Inference jobs with real processes: 8 nodes, two jobs with different
 # models (lenet and resnet-fmnist, about 7x apart in cost) over
 # Fashion-MNIST's test set twice over (20,000 queries, so that the second
-# run outlasts its kills on a fast machine). First a reference run without failures; then
-# the same two jobs again, killing 3 workers at once (kill -9) mid-run and
+# run outlasts its kills on a fast machine). First a reference run without
+# failures; then the same two jobs again, killing 3 workers at once (kill -9) mid-run and
 # then the coordinator. Both finish, every query once, and their results
 # are byte-identical to the reference. Also: the bad inputs of `sub`,
 # `set-batch`, `remove` and `get-results` are clear errors, and `grep`
@@ -21,18 +21,7 @@ wait_until 30 has_coordinator 1 || fail "no coordinator"
 
 # The test images and labels twice over, as plain IDX files.
 QUERIES=20000
-python3 - "$DATA" "$IDUNNO_RUN" <<'PY' || fail "cannot write the doubled test set"
-import gzip, struct, sys
-data, out = sys.argv[1], sys.argv[2]
-for name, header in (("t10k-images-idx3-ubyte", 16), ("t10k-labels-idx1-ubyte", 8)):
-    raw = gzip.open(f"{data}/{name}.gz").read()
-    count = struct.unpack(">I", raw[4:8])[0]
-    body = raw[header:]
-    with open(f"{out}/{name.replace('t10k', 'twice')}", "wb") as f:
-        f.write(raw[:4] + struct.pack(">I", 2 * count) + raw[8:header] + body + body)
-PY
-client 1 put "$IDUNNO_RUN/twice-images-idx3-ubyte" data/twice-images-idx3-ubyte >/dev/null || fail "put images"
-client 1 put "$IDUNNO_RUN/twice-labels-idx1-ubyte" data/twice-labels-idx1-ubyte >/dev/null || fail "put labels"
+put_doubled_set t10k
 images=sdfs:data/twice-images-idx3-ubyte
 
 # Bad inputs: each a clear error, nothing added.

@@ -322,6 +322,7 @@ class Cluster {
     NodeName node;
     std::uint64_t generation = 0;
     std::shared_ptr<const Message> message;
+    NodeName peer;  // pump: the sending end of the link
     bool operator>(const SimEvent& o) const { return std::tie(at, sequence) > std::tie(o.at, o.sequence); }
   };
 
@@ -342,8 +343,8 @@ class Cluster {
   }
 
   void schedule(core::TimePoint at, Kind kind, const NodeName& name, std::uint64_t generation,
-                std::shared_ptr<const Message> message = nullptr) {
-    events_.push(SimEvent{at, next_sequence_++, kind, name, generation, std::move(message)});
+                std::shared_ptr<const Message> message = nullptr, NodeName peer = {}) {
+    events_.push(SimEvent{at, next_sequence_++, kind, name, generation, std::move(message), std::move(peer)});
   }
 
   core::Duration random_delay(core::Duration low, core::Duration high) {
@@ -368,7 +369,7 @@ class Cluster {
         n.raft->step(*event.message);
         after_input(n);
         break;
-      case Kind::pump: pump_link(n, event.message->from, event.generation == 1 ? Lane::data : Lane::control); break;
+      case Kind::pump: pump_link(n, event.peer, event.generation == 1 ? Lane::data : Lane::control); break;
       case Kind::wake:
         if (event.generation != n.wake_generation) return;
         n.wake_at = {};
@@ -464,11 +465,10 @@ class Cluster {
 
   void deliver_on(Lane lane, std::shared_ptr<const Message> message) {
     const auto delay = random_delay(options_.network.min_delay, options_.network.max_delay);
-    const NodeName from = message->from;
+    NodeName from = message->from;
     const NodeName to = message->to;
-    auto key = std::make_shared<const Message>(Message{from, to, {}});
     const auto at = links(lane).send(from, to, clock_.now(), delay, *options_.tcp, rng_, std::move(message));
-    schedule(at, Kind::pump, to, lane == Lane::data ? 1 : 0, std::move(key));
+    schedule(at, Kind::pump, to, lane == Lane::data ? 1 : 0, nullptr, std::move(from));
   }
 
   // Delivers what a link to `n` holds that has arrived by now.
