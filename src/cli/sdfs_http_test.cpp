@@ -200,15 +200,18 @@ TEST_F(SdfsHttpTest, AChunkedUploadIsStoredWhole) {
 // An upload cut off mid-body leaves no version and nothing in the spool.
 TEST_F(SdfsHttpTest, AnInterruptedChunkedUploadLeavesNothing) {
   EXPECT_FALSE(put_chunked("/v1/files/cut", {std::string(100'000, 'a'), std::string(100'000, 'b')}, true));
-  // The server sees the end of the connection; wait until its spool is
-  // empty again (the upload's file removed), bounded.
+  // The server sees the end of the connection; wait until it has closed it
+  // (the upload's handler has finished) and its spool is empty again,
+  // bounded. The spool alone is not enough: the upload's file is created on
+  // the pool, so it may not exist yet when the client's side is done.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!spool_empty() && std::chrono::steady_clock::now() < deadline) {
+  while ((console_->connection_count() > 0 || !spool_empty()) && std::chrono::steady_clock::now() < deadline) {
     run([]() -> asio::awaitable<void> {
       asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(10));
       co_await timer.async_wait(asio::use_awaitable);
     }());
   }
+  EXPECT_EQ(console_->connection_count(), 0u);
   EXPECT_TRUE(spool_empty());
   EXPECT_EQ(call(http::verb::get, "/v1/files/cut").result(), http::status::not_found);
 }
