@@ -13,8 +13,9 @@
 #include "cli/job_service.hpp"
 #include "cli/shard_runner.hpp"
 #include "cli/train_runner.hpp"
-#include "core/wall_clock.hpp"
+#include "core/failpoint.hpp"
 #include "core/logging.hpp"
+#include "core/wall_clock.hpp"
 #include "core/task_group.hpp"
 #include "ml/jobs/job_table_codec.hpp"
 #include "net/swim/swim_driver.hpp"
@@ -42,6 +43,8 @@ constexpr std::uint64_t kMaxAttempts = 3;
 // its copies on live nodes).
 constexpr int kLocalTries = 3;
 constexpr auto kLocalBackoff = 1500ms;
+// How often the coordinator asks workers with leases what they hold.
+constexpr auto kReconcileEvery = 2s;
 
 }  // namespace
 
@@ -59,6 +62,7 @@ JobService::JobService(asio::any_io_executor executor, const core::Config& confi
       sdfs_(sdfs),
       executor_service_(executor_service),
       wake_(executor),
+      reconcile_wake_(executor),
       loop_(std::make_unique<core::TaskGroup>(executor, "jobs-loop")),
       starts_(std::make_unique<core::TaskGroup>(executor, "jobs-starts")),
       running_(std::make_unique<core::TaskGroup>(executor, "jobs-shards")) {
@@ -72,16 +76,24 @@ JobService::JobService(asio::any_io_executor executor, const core::Config& confi
   dispatcher.bind("get-stats", [this](std::vector<std::string> args) { return get_stats(std::move(args)); });
   dispatcher.bind("get-results", [this](std::vector<std::string> args) { return get_results(std::move(args)); });
   dispatcher.bind("vm-states", [this](std::vector<std::string> args) { return vm_states(std::move(args)); });
-  transport_.rpc_server().handle("jobs.run", [this](const net::RpcContext& /*context*/, std::string request) {
+  // Coordinator commands, fenced by its term (net/fencing.hpp).
+  net::TermFence& fence = transport_.fence();
+  net::RpcServer& server = transport_.rpc_server();
+  server.handle("jobs.run", fence.guard([this](const net::RpcContext& /*context*/, std::string request) {
     return handle_run(std::move(request));
-  });
-  transport_.rpc_server().handle("jobs.train", [this](const net::RpcContext& /*context*/, std::string request) {
+  }));
+  server.handle("jobs.train", fence.guard([this](const net::RpcContext& /*context*/, std::string request) {
     return handle_train(std::move(request));
-  });
+  }));
+  server.handle("jobs.held", fence.guard([this](const net::RpcContext& /*context*/, std::string /*request*/) {
+    return handle_held();
+  }));
   net::RaftDriver& raft = coordinator_.raft();
-  raft.on_leader_ready([this](std::uint64_t /*term*/) {
+  raft.on_leader_ready([this](std::uint64_t term) {
     leading_ = true;
+    leader_term_ = term;
     kick();
+    reconcile_wake_.cancel();  // ask the workers what they hold, now
   });
   raft.on_leadership_change([this](bool leader, std::uint64_t /*term*/) {
     if (!leader) leading_ = false;
@@ -104,6 +116,7 @@ void JobService::start() {
                                           std::move(options));
   trainer_ = std::make_unique<TrainRunner>(*runner_, self_);
   loop_->spawn(schedule_loop(), "jobs schedule loop");
+  loop_->spawn(reconcile_loop(), "jobs reconcile loop");
 }
 
 asio::awaitable<void> JobService::stop(StopDeadline /*deadline*/) {
@@ -112,6 +125,7 @@ asio::awaitable<void> JobService::stop(StopDeadline /*deadline*/) {
   starts_->close();
   running_->close();
   wake_.cancel();
+  reconcile_wake_.cancel();
   co_await loop_->shutdown(200ms);
   co_await starts_->shutdown(200ms);
   co_await running_->shutdown(200ms);
@@ -269,9 +283,12 @@ asio::awaitable<void> JobService::schedule_round() {
   co_await schedule_training(live);
   if (!leading_) co_return;
   for (const auto& d : ml::jobs::plan_leases(table_, live, policy_)) {
+    std::shared_ptr<void> starting = mark_starting(d.job, d.shard);
     const auto reply = co_await propose(
         ml::jobs::lease_command(d.job, d.shard, d.begin, d.end, d.batch, d.worker, core::wall_clock_ms()));
     if (!reply || !reply->at("ok").as_bool()) break;  // the table changed under us: plan again
+    // A crash here leaves a committed lease that its worker never hears of.
+    core::failpoint("jobs.after_lease");
     const ml::jobs::JobEntry* job = table_.job(d.job);
     if (job == nullptr) continue;
     ml::jobs::ShardTask task;
@@ -284,21 +301,32 @@ asio::awaitable<void> JobService::schedule_round() {
     task.end = d.end;
     task.batch = d.batch;
     task.results = ml::jobs::shard_results_name(d.job, d.shard);
-    starts_->spawn(start_shard(std::move(task), d.worker), "start shard");
+    starts_->spawn(start_shard(std::move(task), d.worker, std::move(starting)), "start shard");
   }
 }
 
-asio::awaitable<std::string> JobService::call_worker(std::string worker, std::string method, std::string request) {
+std::shared_ptr<void> JobService::mark_starting(const std::string& job, std::uint64_t shard) {
+  auto key = std::make_pair(job, shard);
+  ++starting_[key];
+  return std::shared_ptr<void>(nullptr, [this, key](void*) {
+    const auto it = starting_.find(key);
+    if (it != starting_.end() && --it->second == 0) starting_.erase(it);
+  });
+}
+
+asio::awaitable<JobService::WorkerCall> JobService::call_worker(std::string worker, std::string method,
+                                                                std::string request) {
   std::optional<core::HostPort> address;
   for (const auto& m : membership_.active_members()) {
     if (m.id.name == worker) address = m.id.addr;
   }
   std::string failure = "not a live member";
+  std::string reply;
   if (address) {
     failure.clear();
     try {
-      auto calling = transport_.rpc_client().call(*address, method, std::move(request), kRunTimeout);
-      co_await std::move(calling);
+      auto calling = transport_.rpc_client().call(*address, method, std::move(request), kRunTimeout, leader_term_);
+      reply = co_await std::move(calling);
     } catch (const boost::system::system_error& error) {
       if (core::is_cancellation(error)) throw;
       failure = error.what();
@@ -311,16 +339,80 @@ asio::awaitable<std::string> JobService::call_worker(std::string worker, std::st
   } else {
     unreachable_until_[worker] = std::chrono::steady_clock::now() + kUnreachableFor;
   }
-  co_return failure;
+  co_return WorkerCall{std::move(failure), std::move(reply)};
 }
 
-asio::awaitable<void> JobService::start_shard(ml::jobs::ShardTask task, std::string worker) {
-  const std::string failure = co_await call_worker(worker, "jobs.run", json::serialize(ml::jobs::to_json(task)));
+asio::awaitable<void> JobService::start_shard(ml::jobs::ShardTask task, std::string worker,
+                                              std::shared_ptr<void> starting) {
+  auto calling = call_worker(worker, "jobs.run", json::serialize(ml::jobs::to_json(task)));
+  const std::string failure = (co_await std::move(calling)).failure;
+  starting.reset();  // the worker holds it now, or its release follows
   if (failure.empty()) co_return;
   spdlog::warn("event=task_start_failed job={} shard={} node={} error={}", core::log_quote(task.job), task.shard,
                worker, core::log_quote(failure));
   if (leading_)
     co_await propose(ml::jobs::release_shard_command(task.job, task.shard, task.attempt, core::wall_clock_ms()));
+}
+
+asio::awaitable<void> JobService::reconcile_loop() {
+  for (;;) {
+    if (leading_) {
+      std::set<std::string> live;
+      for (const auto& m : membership_.active_members()) live.insert(m.id.name);
+      std::set<std::string> holders;
+      for (const auto& [name, job] : table_.jobs()) {
+        for (const auto& [id, shard] : job.shards) {
+          if (shard.state == ml::jobs::ShardState::leased) holders.insert(shard.worker);
+        }
+        holders.insert(job.train.group.begin(), job.train.group.end());
+      }
+      for (const auto& worker : holders) {
+        // Dead workers' leases go back through membership (schedule_round).
+        if (worker == self_ || !live.contains(worker) || reconciling_.contains(worker)) continue;
+        reconciling_.insert(worker);
+        starts_->spawn(reconcile_worker(worker), "reconcile " + worker);
+      }
+    }
+    reconcile_wake_.expires_after(kReconcileEvery);
+    boost::system::error_code ignored;
+    co_await reconcile_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    auto state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) co_return;
+  }
+}
+
+asio::awaitable<void> JobService::reconcile_worker(std::string worker) {
+  const std::shared_ptr<void> done(nullptr, [this, worker](void*) { reconciling_.erase(worker); });
+  // Only leases this coordinator is not starting itself: the worker may
+  // not have them yet. What it started has reached the worker before the
+  // question is sent, so the answer includes it if it still runs.
+  std::vector<ml::jobs::LeaseKey> asked;
+  for (auto& lease : ml::jobs::leases_of(table_, worker)) {
+    if (!starting_.contains({lease.job, lease.shard})) asked.push_back(std::move(lease));
+  }
+  if (asked.empty()) co_return;
+  auto calling = call_worker(worker, "jobs.held", "{}");
+  const WorkerCall call = co_await std::move(calling);
+  if (!call.failure.empty() || !leading_) co_return;
+  std::set<ml::jobs::LeaseKey> held;
+  try {
+    const json::value reply = json::parse(call.reply);
+    for (const auto& lease : reply.at("held").as_array()) held.insert(ml::jobs::lease_key_from_json(lease));
+  } catch (const std::exception& error) {
+    spdlog::warn("event=held_reply_bad node={} error={}", worker, core::log_quote(error.what()));
+    co_return;
+  }
+  for (const auto& lease : ml::jobs::orphaned_leases(table_, worker, asked, held)) {
+    if (!leading_) co_return;
+    spdlog::info("event=lease_orphaned job={} shard={} attempt={} node={}", core::log_quote(lease.job), lease.shard,
+                 lease.attempt, worker);
+    const ml::jobs::JobEntry* job = table_.job(lease.job);
+    if (job != nullptr && job->is_train()) {
+      co_await propose(ml::jobs::release_train_command(lease.job, lease.attempt, core::wall_clock_ms()));
+    } else {
+      co_await propose(ml::jobs::release_shard_command(lease.job, lease.shard, lease.attempt, core::wall_clock_ms()));
+    }
+  }
 }
 
 asio::awaitable<void> JobService::merge(std::string job_name) {
@@ -384,13 +476,31 @@ asio::awaitable<void> JobService::remove_shard_results(std::string job) {
   }
 }
 
+std::shared_ptr<void> JobService::hold(ml::jobs::LeaseKey lease) {
+  held_.insert(lease);
+  return std::shared_ptr<void>(nullptr, [this, lease = std::move(lease)](void*) { held_.erase(lease); });
+}
+
 asio::awaitable<std::string> JobService::handle_run(std::string request) {
   ml::jobs::ShardTask task = ml::jobs::shard_task_from_json(json::parse(request));
-  if (!running_->spawn(run_shard(std::move(task)), "shard")) throw std::runtime_error("this node is stopping");
+  ml::jobs::LeaseKey lease{task.job, task.shard, task.attempt};
+  if (held_.contains(lease)) co_return std::string("{}");  // a repeated start: it runs already
+  std::shared_ptr<void> held = hold(std::move(lease));
+  if (!running_->spawn(run_shard(std::move(task), std::move(held)), "shard")) {
+    throw std::runtime_error("this node is stopping");
+  }
   co_return std::string("{}");
 }
 
-asio::awaitable<void> JobService::run_shard(ml::jobs::ShardTask task) {
+asio::awaitable<std::string> JobService::handle_held() {
+  json::array held;
+  for (const auto& lease : held_) held.push_back(ml::jobs::to_json(lease));
+  co_return json::serialize(json::object{{"held", std::move(held)}});
+}
+
+// `held` keeps the shard in held_ until its outcome is applied (or the
+// report given up): until then a coordinator asking must not give it back.
+asio::awaitable<void> JobService::run_shard(ml::jobs::ShardTask task, std::shared_ptr<void> /*held*/) {
   // A failure may be passing (an SDFS put that chose replicas which died
   // before membership said so), so the shard is tried again here a few
   // times before its lease goes back; a shard that failed on several

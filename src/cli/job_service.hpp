@@ -18,6 +18,16 @@
 // wherever it is: the report reaches whoever leads by then, so workers keep
 // going through a coordinator change.
 //
+// A lease the coordinator committed is worked on only if its start
+// reached the worker. A coordinator can die between the two, and a worker
+// can restart (same name, nothing running) before membership notices; so
+// the coordinator asks each worker with leases what it holds ("jobs.held"),
+// at once when it becomes ready to lead and every 2 s after, and gives back
+// the leases nobody holds (ml::jobs::orphaned_leases). Starts and the
+// question are fenced by the coordinator's term, so once a worker has
+// answered a new coordinator, a deposed one's late start is refused there
+// and the answer stays true.
+//
 // Logs (for `grep`): the coordinator logs event=job_received,
 // task_scheduled, task_completed and job_completed with job=, shard= and
 // node=; the worker logs task_started and task_finished.
@@ -100,11 +110,25 @@ class JobService final : public Service {
   boost::asio::awaitable<void> schedule_loop();
   boost::asio::awaitable<void> schedule_round();
   boost::asio::awaitable<std::optional<boost::json::object>> propose(boost::json::object command);
-  boost::asio::awaitable<void> start_shard(ml::jobs::ShardTask task, std::string worker);
-  // Calls `method` on live member `worker` with `request`; returns why it
-  // failed ("" when it succeeded). A worker whose call failed is passed
-  // over for a while (workers()).
-  boost::asio::awaitable<std::string> call_worker(std::string worker, std::string method, std::string request);
+  // Until the returned token is dropped, the lease of (job, shard) (shard
+  // 0 for training) is being proposed or started by this coordinator:
+  // a worker that does not hold it yet has not been asked to.
+  std::shared_ptr<void> mark_starting(const std::string& job, std::uint64_t shard);
+  boost::asio::awaitable<void> start_shard(ml::jobs::ShardTask task, std::string worker,
+                                           std::shared_ptr<void> starting);
+  struct WorkerCall {
+    std::string failure;  // why the call failed; "" when it succeeded
+    std::string reply;
+  };
+  // Calls `method` on live member `worker` with `request`, fenced by this
+  // coordinator's term. A worker whose call failed is passed over for a
+  // while (workers()).
+  boost::asio::awaitable<WorkerCall> call_worker(std::string worker, std::string method, std::string request);
+  // Asks every live worker with leases what it holds, every kReconcileEvery
+  // and at once when this node becomes ready to lead.
+  boost::asio::awaitable<void> reconcile_loop();
+  // Gives back the leases of `worker` it does not hold.
+  boost::asio::awaitable<void> reconcile_worker(std::string worker);
   boost::asio::awaitable<void> merge(std::string job);
   boost::asio::awaitable<void> remove_shard_results(std::string job);
   void log_applied(std::string_view command, std::string_view result);
@@ -114,14 +138,18 @@ class JobService final : public Service {
   // Training jobs (job_training.cpp): leases a group to every running
   // training job that has none, and starts its ranks.
   boost::asio::awaitable<void> schedule_training(std::vector<std::string> live);
-  boost::asio::awaitable<void> start_training(ml::jobs::TrainTask task, std::string worker);
+  boost::asio::awaitable<void> start_training(ml::jobs::TrainTask task, std::string worker,
+                                              std::shared_ptr<void> starting);
 
   // Worker side (job_scheduling.cpp).
   boost::asio::awaitable<std::string> handle_run(std::string request);
-  boost::asio::awaitable<void> run_shard(ml::jobs::ShardTask task);
+  boost::asio::awaitable<std::string> handle_held();
+  // Until the returned token is dropped, `lease` is in held_.
+  std::shared_ptr<void> hold(ml::jobs::LeaseKey lease);
+  boost::asio::awaitable<void> run_shard(ml::jobs::ShardTask task, std::shared_ptr<void> held);
   boost::asio::awaitable<void> report(boost::json::object command);
   boost::asio::awaitable<std::string> handle_train(std::string request);
-  boost::asio::awaitable<void> run_training(ml::jobs::TrainTask task);
+  boost::asio::awaitable<void> run_training(ml::jobs::TrainTask task, std::shared_ptr<void> held);
   // Returns once the table no longer holds `attempt` as `job`'s current
   // lease (superseded, paused, removed, ended).
   boost::asio::awaitable<void> watch_lease(std::string job, std::uint64_t attempt);
@@ -142,8 +170,16 @@ class JobService final : public Service {
   std::unique_ptr<TrainRunner> trainer_;
 
   bool leading_ = false;
+  std::uint64_t leader_term_ = 0;  // the term this node leads in (while leading_)
   bool kicked_ = false;
   boost::asio::steady_timer wake_;
+  boost::asio::steady_timer reconcile_wake_;
+  // Leases this coordinator is proposing or starting, (job, shard) with
+  // their counts (mark_starting).
+  std::map<std::pair<std::string, std::uint64_t>, int> starting_;
+  std::set<std::string> reconciling_;  // workers being asked what they hold
+  // Worker side: the leases this node holds (runs, or is reporting).
+  std::set<ml::jobs::LeaseKey> held_;
   std::set<std::string> merging_;  // jobs whose results are being merged
   // Workers whose "jobs.run" failed get no lease until then (a node that
   // died and is not yet declared dead would otherwise take lease after

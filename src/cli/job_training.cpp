@@ -57,6 +57,7 @@ asio::awaitable<void> JobService::schedule_training(std::vector<std::string> liv
     }
     if (group.size() < job.train.workers) continue;  // waits for workers
     const std::string job_name = name;
+    std::shared_ptr<void> starting = mark_starting(job_name, 0);
     const auto reply = co_await propose(ml::jobs::train_lease_command(job_name, group, core::wall_clock_ms()));
     if (!reply || !reply->at("ok").as_bool()) co_return;  // the table changed: next round
     const ml::jobs::JobEntry* leased = table_.job(job_name);
@@ -90,13 +91,16 @@ asio::awaitable<void> JobService::schedule_training(std::vector<std::string> liv
       mine.bind_host = address.at(group[rank]).host;
       mine.host_ranks = 0;
       for (const auto& other : group) mine.host_ranks += address.at(other).host == mine.bind_host ? 1 : 0;
-      starts_->spawn(start_training(std::move(mine), group[rank]), "start training rank");
+      starts_->spawn(start_training(std::move(mine), group[rank], starting), "start training rank");
     }
   }
 }
 
-asio::awaitable<void> JobService::start_training(ml::jobs::TrainTask task, std::string worker) {
-  const std::string failure = co_await call_worker(worker, "jobs.train", json::serialize(ml::jobs::to_json(task)));
+asio::awaitable<void> JobService::start_training(ml::jobs::TrainTask task, std::string worker,
+                                                 std::shared_ptr<void> starting) {
+  auto calling = call_worker(worker, "jobs.train", json::serialize(ml::jobs::to_json(task)));
+  const std::string failure = (co_await std::move(calling)).failure;
+  starting.reset();
   if (failure.empty()) co_return;
   spdlog::warn("event=train_start_failed job={} attempt={} rank={} node={} error={}", core::log_quote(task.job),
                task.attempt, task.rank, worker, core::log_quote(failure));
@@ -105,7 +109,10 @@ asio::awaitable<void> JobService::start_training(ml::jobs::TrainTask task, std::
 
 asio::awaitable<std::string> JobService::handle_train(std::string request) {
   ml::jobs::TrainTask task = ml::jobs::train_task_from_json(json::parse(request));
-  if (!running_->spawn(run_training(std::move(task)), "training rank")) {
+  ml::jobs::LeaseKey lease{task.job, 0, task.attempt};
+  if (held_.contains(lease)) co_return std::string("{}");  // a repeated start: it runs already
+  std::shared_ptr<void> held = hold(std::move(lease));
+  if (!running_->spawn(run_training(std::move(task), std::move(held)), "training rank")) {
     throw std::runtime_error("this node is stopping");
   }
   co_return std::string("{}");
@@ -139,7 +146,8 @@ asio::awaitable<void> JobService::report_epoch(std::string job, std::uint64_t at
   co_await report(ml::jobs::epoch_command(job, attempt, epoch, model_version, core::wall_clock_ms()));
 }
 
-asio::awaitable<void> JobService::run_training(ml::jobs::TrainTask task) {
+// `held` keeps the rank in held_ until it has ended and reported.
+asio::awaitable<void> JobService::run_training(ml::jobs::TrainTask task, std::shared_ptr<void> /*held*/) {
   using namespace asio::experimental::awaitable_operators;
   std::string failure;
   const std::string job = task.job;

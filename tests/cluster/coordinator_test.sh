@@ -9,12 +9,7 @@ source "$(dirname "$0")/lib.sh"
 coordinator_of() {  # the coordinator's name as node $1 sees it
   client "$1" --json coordinator 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("name") or "")'
 }
-voters_seen() {  # coordinator + standby count in node $1's list_mem
-  client "$1" --json list_mem 2>/dev/null |
-    python3 -c 'import json,sys; print(sum(1 for m in json.load(sys.stdin)["members"] if m["state"]=="alive" and m["role"] in ("coordinator","standby")))'
-}
 has_leader() { [ -n "$(coordinator_of "$1")" ]; }
-has_voters() { [ "$(voters_seen "$1")" -ge "$2" ]; }
 leader_differs() { local c; c=$(coordinator_of "$1"); [ -n "$c" ] && [ "$c" != "$2" ]; }
 
 scripts/cluster.sh up 7 || fail "cluster did not come up"

@@ -59,3 +59,10 @@ state_seen() {
   client "$1" --json list_mem 2>/dev/null |
     python3 -c 'import json,sys; m=[x for x in json.load(sys.stdin)["members"] if x["name"]==sys.argv[1]]; print(m[-1]["state"] if m else "")' "$2"
 }
+
+# Live voters (coordinator and standbys) in node $1's list_mem.
+voters_seen() {
+  client "$1" --json list_mem 2>/dev/null |
+    python3 -c 'import json,sys; print(sum(1 for m in json.load(sys.stdin)["members"] if m["state"]=="alive" and m["role"] in ("coordinator","standby")))'
+}
+has_voters() { [ "$(voters_seen "$1")" -ge "$2" ]; }

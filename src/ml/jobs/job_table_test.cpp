@@ -150,6 +150,46 @@ TEST_F(JobTableTest, ReleasingOneShardNeedsItsCurrentAttempt) {
   EXPECT_EQ(run(lease_command("a", 0, 0, 10, 10, "w2", 4)).at("attempt").to_number<int>(), 2);
 }
 
+// A new coordinator asks each worker what it holds: a lease the worker
+// does not hold is orphaned (its start was never sent), unless the table
+// moved on since the worker was asked (done, or leased again).
+TEST_F(JobTableTest, LeasesAWorkerDoesNotHoldAreOrphanedUnlessTheTableMovedOn) {
+  ASSERT_TRUE(ok(add_job_command(job_named("a", 40, 10), 1)));
+  ASSERT_TRUE(ok(lease_command("a", 0, 0, 10, 10, "w1", 2)));
+  ASSERT_TRUE(ok(lease_command("a", 1, 10, 20, 10, "w1", 2)));
+  ASSERT_TRUE(ok(lease_command("a", 2, 20, 30, 10, "w1", 2)));
+  ASSERT_TRUE(ok(lease_command("a", 3, 30, 40, 10, "w2", 2)));
+  const std::vector<LeaseKey> asked = leases_of(table, "w1");
+  EXPECT_EQ(asked, (std::vector<LeaseKey>{{"a", 0, 1}, {"a", 1, 1}, {"a", 2, 1}}));
+  EXPECT_EQ(leases_of(table, "w3"), std::vector<LeaseKey>{});
+  // w1 runs shard 0 and holds nothing else. Before its answer arrives,
+  // shard 1 completes (its report was in flight), and shard 2 is released
+  // and leased to w1 again (a newer attempt, its start on its way).
+  ASSERT_TRUE(ok(complete_command(outcome("a", 1, 10, 10))));
+  ASSERT_EQ(run(release_shard_command("a", 2, 1, 3)).at("released").to_number<int>(), 1);
+  ASSERT_TRUE(ok(lease_command("a", 2, 20, 30, 10, "w1", 4)));
+  EXPECT_EQ(orphaned_leases(table, "w1", asked, {{"a", 0, 1}}), std::vector<LeaseKey>{});
+  // With none of that, shards 1 and 2 are orphaned; a worker's answer
+  // never touches another worker's leases.
+  JobTable fresh;
+  raft::Index i = 0;
+  const auto apply = [&](const json::object& command) { fresh.apply(++i, json::serialize(command)); };
+  apply(add_job_command(job_named("a", 40, 10), 1));
+  apply(lease_command("a", 0, 0, 10, 10, "w1", 2));
+  apply(lease_command("a", 1, 10, 20, 10, "w1", 2));
+  apply(lease_command("a", 2, 20, 30, 10, "w2", 2));
+  EXPECT_EQ(orphaned_leases(fresh, "w1", leases_of(fresh, "w1"), {{"a", 0, 1}}), (std::vector<LeaseKey>{{"a", 1, 1}}));
+  EXPECT_EQ(orphaned_leases(fresh, "w1", leases_of(fresh, "w1"), {}),
+            (std::vector<LeaseKey>{{"a", 0, 1}, {"a", 1, 1}}));
+}
+
+TEST(LeaseKeyJson, RoundTripsAndBadShapesThrow) {
+  const LeaseKey lease{"a/b", 7, 3};
+  EXPECT_EQ(lease_key_from_json(json::parse(json::serialize(to_json(lease)))), lease);
+  EXPECT_THROW(lease_key_from_json(json::parse(R"({"job":"a","shard":1})")), std::invalid_argument);
+  EXPECT_THROW(lease_key_from_json(json::parse(R"([1,2])")), std::invalid_argument);
+}
+
 TEST_F(JobTableTest, AJobThatStartsLateIsLiftedToTheOthersVirtualTime) {
   ASSERT_TRUE(ok(add_job_command(job_named("a", 1000, 10), 1)));
   ASSERT_TRUE(ok(lease_command("a", 0, 0, 300, 10, "w1", 2)));
@@ -259,7 +299,13 @@ TEST_F(JobTableTest, TrainingJobsRecordEpochsOnceAndResumeAfterAReleasedLease) {
   // A group silent for longer than its lease time gives it back.
   SchedulerPolicy policy;
   EXPECT_TRUE(expired_leases(table, 32 + 30 * 60'000, policy).empty());
-  EXPECT_EQ(expired_leases(table, 33 + 30 * 60'000, policy), (std::vector<ExpiredLease>{{"t", 0, 2}}));
+  EXPECT_EQ(expired_leases(table, 33 + 30 * 60'000, policy), (std::vector<LeaseKey>{{"t", 0, 2}}));
+  // Each rank of the group holds the lease; a rank that does not is
+  // orphaned (its start never reached it).
+  EXPECT_EQ(leases_of(table, "w3"), (std::vector<LeaseKey>{{"t", 0, 2}}));
+  EXPECT_EQ(leases_of(table, "w2"), std::vector<LeaseKey>{});
+  EXPECT_EQ(orphaned_leases(table, "w1", leases_of(table, "w1"), {{"t", 0, 2}}), std::vector<LeaseKey>{});
+  EXPECT_EQ(orphaned_leases(table, "w1", leases_of(table, "w1"), {{"t", 0, 1}}), (std::vector<LeaseKey>{{"t", 0, 2}}));
   // A stale release (attempt 1) changes nothing.
   EXPECT_EQ(run(release_train_command("t", 1, 33)).at("released").to_number<std::uint64_t>(), 0U);
   ASSERT_TRUE(ok(epoch_command("t", 2, epoch_record(2, 7), 0, 40)));

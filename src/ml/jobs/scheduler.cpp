@@ -128,8 +128,8 @@ std::vector<LeaseDecision> plan_leases(const JobTable& table, const std::vector<
   return out;
 }
 
-std::vector<ExpiredLease> expired_leases(const JobTable& table, std::uint64_t now_ms, const SchedulerPolicy& policy) {
-  std::vector<ExpiredLease> out;
+std::vector<LeaseKey> expired_leases(const JobTable& table, std::uint64_t now_ms, const SchedulerPolicy& policy) {
+  std::vector<LeaseKey> out;
   for (const auto& [name, job] : table.jobs()) {
     for (const auto& [id, shard] : job.shards) {
       if (shard.state != ShardState::leased) continue;
@@ -148,6 +148,29 @@ std::vector<ExpiredLease> expired_leases(const JobTable& table, std::uint64_t no
                                   static_cast<std::uint64_t>(policy.train_timeout_factor * longest_ms));
       if (now_ms > t.leased_ms + timeout) out.push_back({name, 0, t.attempt});
     }
+  }
+  return out;
+}
+
+std::vector<LeaseKey> leases_of(const JobTable& table, std::string_view worker) {
+  std::vector<LeaseKey> out;
+  for (const auto& [name, job] : table.jobs()) {
+    for (const auto& [id, shard] : job.shards) {
+      if (shard.state == ShardState::leased && shard.worker == worker) out.push_back({name, id, shard.attempt});
+    }
+    const auto& group = job.train.group;
+    if (std::find(group.begin(), group.end(), worker) != group.end()) out.push_back({name, 0, job.train.attempt});
+  }
+  return out;
+}
+
+std::vector<LeaseKey> orphaned_leases(const JobTable& table, std::string_view worker,
+                                      const std::vector<LeaseKey>& asked, const std::set<LeaseKey>& held) {
+  const std::vector<LeaseKey> now = leases_of(table, worker);
+  const std::set<LeaseKey> current(now.begin(), now.end());
+  std::vector<LeaseKey> out;
+  for (const auto& lease : asked) {
+    if (current.contains(lease) && !held.contains(lease)) out.push_back(lease);
   }
   return out;
 }

@@ -20,7 +20,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ml/jobs/job_table.hpp"
@@ -63,13 +65,6 @@ struct LeaseDecision {
   bool operator==(const LeaseDecision&) const = default;
 };
 
-struct ExpiredLease {
-  std::string job;
-  std::uint64_t shard = 0;
-  std::uint64_t attempt = 0;
-  bool operator==(const ExpiredLease&) const = default;
-};
-
 // Leases for the free slots of `workers` (live workers, in a stable order),
 // as if each were applied in turn, plus the first shard of a job that has
 // none yet even when no slot is free. Empty when no job has work or no
@@ -79,7 +74,21 @@ std::vector<LeaseDecision> plan_leases(const JobTable& table, const std::vector<
 
 // Leases that have run out of time at `now_ms`: shards (job, shard,
 // attempt) and training groups (job, attempt; shard 0).
-std::vector<ExpiredLease> expired_leases(const JobTable& table, std::uint64_t now_ms, const SchedulerPolicy& policy);
+std::vector<LeaseKey> expired_leases(const JobTable& table, std::uint64_t now_ms, const SchedulerPolicy& policy);
+
+// The leases `worker` holds in the table: its leased shards, and the
+// training group it is a rank of.
+std::vector<LeaseKey> leases_of(const JobTable& table, std::string_view worker);
+
+// Orphaned leases: of `asked` (leases_of `worker`, taken before the worker
+// was asked what it holds), those the table still holds for it, at the same
+// attempt, that are not in `held` (what the worker answered: the shards it
+// runs or is reporting, its training ranks). Their start never reached the
+// worker (the coordinator that leased them died before sending it), or the
+// worker restarted since; either way nobody works on them, so they go back
+// at once instead of waiting out their lease's timeout.
+std::vector<LeaseKey> orphaned_leases(const JobTable& table, std::string_view worker,
+                                      const std::vector<LeaseKey>& asked, const std::set<LeaseKey>& held);
 
 // Queries in the next new shard of `job` (before cutting it), given
 // `workers` live workers: whole batches, at least one.

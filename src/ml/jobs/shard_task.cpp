@@ -225,4 +225,13 @@ TrainTask train_task_from_json(const json::value& value) {
   return out;
 }
 
+json::value to_json(const LeaseKey& lease) {
+  return json::object{{"job", lease.job}, {"shard", lease.shard}, {"attempt", lease.attempt}};
+}
+
+LeaseKey lease_key_from_json(const json::value& value) {
+  const auto& o = object_of(value, "lease");
+  return LeaseKey{str(o, "job"), u64(o, "shard"), u64(o, "attempt")};
+}
+
 }  // namespace idunno::ml::jobs

@@ -108,6 +108,16 @@ struct TrainTask {
   friend bool operator==(const TrainTask&, const TrainTask&) = default;
 };
 
+// One lease: a shard's (job, shard, attempt), or a training group's
+// (job, 0, attempt). A worker answers "jobs.held" with the leases it
+// holds: the shards it runs or is still reporting, its training ranks.
+struct LeaseKey {
+  std::string job;
+  std::uint64_t shard = 0;
+  std::uint64_t attempt = 0;
+  auto operator<=>(const LeaseKey&) const = default;
+};
+
 boost::json::value to_json(const ModelRef& model);
 boost::json::value to_json(const DatasetRef& data);
 boost::json::value to_json(const ShardTask& task);
@@ -119,5 +129,7 @@ ShardTask shard_task_from_json(const boost::json::value& value);
 ShardOutcome shard_outcome_from_json(const boost::json::value& value);
 boost::json::value to_json(const TrainTask& task);
 TrainTask train_task_from_json(const boost::json::value& value);
+boost::json::value to_json(const LeaseKey& lease);
+LeaseKey lease_key_from_json(const boost::json::value& value);
 
 }  // namespace idunno::ml::jobs
