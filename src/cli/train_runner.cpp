@@ -99,6 +99,7 @@ asio::awaitable<void> TrainRunner::run(TrainTask task, core::CancelToken stop, E
   options.batch_size = static_cast<std::size_t>(task.batch);
   options.learning_rate = task.lr;
   options.lr_decay = task.lr_decay;
+  options.augmentation = ml::Augmentation{task.augment_flip, static_cast<int>(task.augment_shift)};
   options.seed = task.seed;
   options.epochs = 1;
   options.stop = stop;

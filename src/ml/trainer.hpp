@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/cancel_token.hpp"
+#include "ml/base/batch.hpp"
 #include "ml/base/dataset.hpp"
 #include "ml/model.hpp"
 
@@ -36,6 +37,10 @@ struct TrainOptions {
   double momentum = 0.9;  // SGD only
   double weight_decay = 0.0;
   std::uint64_t seed = 0;  // shuffling; identical on every rank
+  // Applied to every training batch (never to evaluation), drawn from
+  // the seed, the epoch, the step and the rank: a resumed run augments as
+  // an uninterrupted one does.
+  Augmentation augmentation;
   // Without an evaluation set, this tail fraction of the training data is
   // held out for accuracy and not trained on.
   double holdout_fraction = 0.1;

@@ -70,42 +70,50 @@ TEST(Trainer, StopFlagEndsTrainingAfterTheCurrentStep) {
 TEST(Trainer, ResumingFromACheckpointGivesTheWeightsOfOneRun) {
   const auto data = IdxDataset::from_bytes(test::idx_images(256), test::idx_labels(256));
   for (const auto kind : {OptimizerKind::adam, OptimizerKind::sgd}) {
-    TrainOptions options;
-    options.optimizer = kind;
-    options.learning_rate = 0.01;
-    options.lr_decay = 0.5;
-    options.batch_size = 16;
-    options.seed = 7;
-    options.epochs = 3;
-    auto whole = make_zoo_model("lenet", 1);
-    const auto one_run = train_model(*whole, *data, nullptr, options);
-    ASSERT_EQ(one_run.epochs.size(), 3U);
+    std::vector<std::vector<float>> finals;
+    for (const bool augmented : {false, true}) {
+      TrainOptions options;
+      options.optimizer = kind;
+    // Augmentation is drawn per epoch and step: a resumed run draws what
+    // the uninterrupted one did.
+      if (augmented) options.augmentation = Augmentation{true, 2};
+      options.learning_rate = 0.01;
+      options.lr_decay = 0.5;
+      options.batch_size = 16;
+      options.seed = 7;
+      options.epochs = 3;
+      auto whole = make_zoo_model("lenet", 1);
+      const auto one_run = train_model(*whole, *data, nullptr, options);
+      ASSERT_EQ(one_run.epochs.size(), 3U);
 
-    auto first = make_zoo_model("lenet", 1);
-    options.epochs = 1;
-    const auto part = train_model(*first, *data, nullptr, options);
-    EXPECT_FALSE(part.optimizer_state.empty());
-    auto resumed =
-        Model::load_bytes(first->save_bytes(),
-                          LoadOptions{.name = "lenet", .source = ModelSource::sdfs, .input = {}, .normalization = {}})
-            ->clone();
-    options.first_epoch = 2;
-    options.epochs = 2;
-    options.optimizer_state = part.optimizer_state;
-    const auto rest = train_model(*resumed, *data, nullptr, options);
-    ASSERT_EQ(rest.epochs.size(), 2U);
-    EXPECT_EQ(rest.epochs[0].epoch, 2);
-    EXPECT_DOUBLE_EQ(rest.epochs[1].loss, one_run.epochs[2].loss);
-    EXPECT_EQ(resumed->flat_state(), whole->flat_state());
+      auto first = make_zoo_model("lenet", 1);
+      options.epochs = 1;
+      const auto part = train_model(*first, *data, nullptr, options);
+      EXPECT_FALSE(part.optimizer_state.empty());
+      auto resumed =
+          Model::load_bytes(first->save_bytes(),
+                            LoadOptions{.name = "lenet", .source = ModelSource::sdfs, .input = {}, .normalization = {}})
+              ->clone();
+      options.first_epoch = 2;
+      options.epochs = 2;
+      options.optimizer_state = part.optimizer_state;
+      const auto rest = train_model(*resumed, *data, nullptr, options);
+      ASSERT_EQ(rest.epochs.size(), 2U);
+      EXPECT_EQ(rest.epochs[0].epoch, 2);
+      EXPECT_DOUBLE_EQ(rest.epochs[1].loss, one_run.epochs[2].loss);
+      EXPECT_EQ(resumed->flat_state(), whole->flat_state());
 
     // Without the optimizer's state the weights differ (the test can fail).
-    auto fresh =
-        Model::load_bytes(first->save_bytes(),
-                          LoadOptions{.name = "lenet", .source = ModelSource::sdfs, .input = {}, .normalization = {}})
-            ->clone();
-    options.optimizer_state.clear();
-    train_model(*fresh, *data, nullptr, options);
-    EXPECT_NE(fresh->flat_state(), whole->flat_state());
+      auto fresh =
+          Model::load_bytes(first->save_bytes(),
+                            LoadOptions{.name = "lenet", .source = ModelSource::sdfs, .input = {}, .normalization = {}})
+              ->clone();
+      options.optimizer_state.clear();
+      train_model(*fresh, *data, nullptr, options);
+      EXPECT_NE(fresh->flat_state(), whole->flat_state());
+      finals.push_back(whole->flat_state());
+    }
+    EXPECT_NE(finals[0], finals[1]) << "augmentation changed nothing";
   }
   TrainOptions bad;
   bad.optimizer_state = "not an archive";

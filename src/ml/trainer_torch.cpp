@@ -101,6 +101,20 @@ std::string optimizer_state(const torch::optim::Optimizer& optimizer) {
   return std::move(out).str();
 }
 
+// The seed of one training batch's augmentation (splitmix64 over its
+// coordinates): distinct per rank, epoch and step, fixed by them.
+std::uint64_t batch_seed(std::uint64_t seed, int epoch, std::size_t step, int rank) {
+  std::uint64_t x = seed;
+  for (const std::uint64_t part :
+       {static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(step), static_cast<std::uint64_t>(rank)}) {
+    x += 0x9e3779b97f4a7c15ULL + part;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+  }
+  return x;
+}
+
 std::vector<std::size_t> range(std::size_t begin, std::size_t end, std::size_t stride = 1) {
   std::vector<std::size_t> out;
   for (std::size_t i = begin; i < end; i += stride) out.push_back(i);
@@ -182,7 +196,8 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
       const std::size_t lo = (step * options.batch_size) % train_count;
       const std::vector<std::size_t> part(order.begin() + static_cast<std::ptrdiff_t>(lo),
                                           order.begin() + static_cast<std::ptrdiff_t>(std::min(lo + options.batch_size, train_count)));
-      const Batch batch = make_batch(train, part, model.info());
+      const Batch batch =
+          make_batch(train, part, model.info(), options.augmentation, batch_seed(options.seed, epoch, step, rank));
       const auto& s = batch.shape;
       const auto n = static_cast<std::int64_t>(batch.size());
       const auto x = at::from_blob(const_cast<float*>(batch.values.data()), {n, s.channels, s.height, s.width}, at::kFloat);

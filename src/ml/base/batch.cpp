@@ -2,6 +2,9 @@
 
 #include <stb_image_resize.h>
 
+#include <algorithm>
+#include <random>
+
 #include "ml/base/errors.hpp"
 
 namespace idunno::ml {
@@ -71,6 +74,55 @@ Batch make_batch(const Dataset& dataset, const std::vector<std::size_t>& samples
   for (std::size_t i = 0; i < samples.size(); ++i) {
     check_range(dataset, samples[i]);
     preprocess(dataset.image(samples[i]), model.input, model.normalization, batch.values.data() + i * elements);
+    batch.indices.push_back(static_cast<std::int64_t>(dataset.first_index() + samples[i]));
+    batch.labels.push_back(dataset.label(samples[i]).value_or(-1));
+  }
+  return batch;
+}
+
+Image transform_image(const Image& image, bool flip, int dx, int dy) {
+  const auto height = static_cast<int>(image.shape.height);
+  const auto width = static_cast<int>(image.shape.width);
+  const auto channels = static_cast<std::size_t>(image.shape.channels);
+  Image out{image.shape, std::vector<std::uint8_t>(image.pixels.size(), 0)};
+  for (int y = 0; y < height; ++y) {
+    const int from_y = y - dy;
+    if (from_y < 0 || from_y >= height) continue;
+    for (int x = 0; x < width; ++x) {
+      const int shifted = x - dx;
+      if (shifted < 0 || shifted >= width) continue;
+      const int from_x = flip ? width - 1 - shifted : shifted;
+      const auto to =
+          (static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x)) * channels;
+      const auto from =
+          (static_cast<std::size_t>(from_y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(from_x)) *
+          channels;
+      for (std::size_t c = 0; c < channels; ++c) out.pixels[to + c] = image.pixels[from + c];
+    }
+  }
+  return out;
+}
+
+Batch make_batch(const Dataset& dataset, const std::vector<std::size_t>& samples, const ModelInfo& model,
+                 const Augmentation& augmentation, std::uint64_t seed) {
+  if (!augmentation.any()) return make_batch(dataset, samples, model);
+  Batch batch;
+  batch.shape = model.input;
+  const auto elements = static_cast<std::size_t>(model.input.elements());
+  batch.values.resize(samples.size() * elements);
+  batch.indices.reserve(samples.size());
+  batch.labels.reserve(samples.size());
+  std::mt19937_64 rng(seed);
+  const auto span = static_cast<std::uint64_t>(2 * std::max(augmentation.shift, 0) + 1);
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    check_range(dataset, samples[i]);
+    // Three draws per sample whatever is enabled, so each sample's draws
+    // do not depend on the others'.
+    const bool flip = augmentation.flip && (rng() & 1U) != 0;
+    const int dx = static_cast<int>(rng() % span) - augmentation.shift;
+    const int dy = static_cast<int>(rng() % span) - augmentation.shift;
+    preprocess(transform_image(dataset.image(samples[i]), flip, dx, dy), model.input, model.normalization,
+               batch.values.data() + i * elements);
     batch.indices.push_back(static_cast<std::int64_t>(dataset.first_index() + samples[i]));
     batch.labels.push_back(dataset.label(samples[i]).value_or(-1));
   }

@@ -48,6 +48,27 @@ Batch make_batch(const Dataset& dataset, std::size_t begin, std::size_t end, con
 // The given samples (local indices), in that order.
 Batch make_batch(const Dataset& dataset, const std::vector<std::size_t>& samples, const ModelInfo& model);
 
+// Training-time augmentation: each image mirrored left-right with
+// probability 1/2 (flip) and moved by up to `shift` pixels along each axis,
+// the uncovered border black (0). Only for training batches; evaluation and
+// inference see the images as they are.
+struct Augmentation {
+  bool flip = false;
+  int shift = 0;
+  bool any() const { return flip || shift > 0; }
+  friend bool operator==(const Augmentation&, const Augmentation&) = default;
+};
+
+// `image` mirrored left-right if `flip`, then moved right by `dx` and down
+// by `dy` pixels (negative: left, up); what moves out is dropped, what is
+// uncovered is 0.
+Image transform_image(const Image& image, bool flip, int dx, int dy);
+
+// The given samples, each transformed as `augmentation` draws for it from
+// `seed` (the same seed gives the same batch).
+Batch make_batch(const Dataset& dataset, const std::vector<std::size_t>& samples, const ModelInfo& model,
+                 const Augmentation& augmentation, std::uint64_t seed);
+
 // Converts one image to `target` (channel conversion, bilinear resize) and
 // writes it normalised, CHW, to `out` (target.elements() floats).
 void preprocess(const Image& image, const ImageShape& target, const Normalization& normalization, float* out);

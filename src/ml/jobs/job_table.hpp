@@ -98,6 +98,10 @@ struct TrainEntry {
   double lr_decay = 1;
   std::uint64_t workers = 1;
   std::uint64_t seed = 1;
+  // Training-batch augmentation (ml::Augmentation): left-right mirroring,
+  // and moves of up to augment_shift pixels.
+  bool augment_flip = false;
+  std::uint64_t augment_shift = 0;
   std::vector<EpochEntry> history;
   std::vector<std::string> group;  // the current lease, rank order; empty: none
   std::uint64_t attempt = 0;       // leases so far; the current one's number

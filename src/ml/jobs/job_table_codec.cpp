@@ -88,6 +88,8 @@ json::value train_to_json(const TrainEntry& train) {
                    {"lr_decay", train.lr_decay},
                    {"workers", train.workers},
                    {"seed", train.seed},
+                   {"augment_flip", train.augment_flip},
+                   {"augment_shift", train.augment_shift},
                    {"history", std::move(history)},
                    {"group", std::move(group)},
                    {"attempt", train.attempt},
@@ -111,6 +113,11 @@ TrainEntry train_from_json(const json::value& value) {
   train.lr_decay = double_or(*o, "lr_decay", 1.0);
   train.workers = u64_or(*o, "workers", 1);
   train.seed = u64_or(*o, "seed", 1);
+  if (const auto* flip = o->if_contains("augment_flip")) {
+    if (!flip->is_bool()) throw std::invalid_argument("augment_flip is not a boolean");
+    train.augment_flip = flip->as_bool();
+  }
+  train.augment_shift = u64_or(*o, "augment_shift", 0);
   if (const auto* history = o->if_contains("history")) {
     for (const auto& entry : history->as_array()) train.history.push_back(epoch_from_json(entry));
   }

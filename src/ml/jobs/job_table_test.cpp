@@ -190,6 +190,35 @@ TEST(LeaseKeyJson, RoundTripsAndBadShapesThrow) {
   EXPECT_THROW(lease_key_from_json(json::parse(R"([1,2])")), std::invalid_argument);
 }
 
+TEST(TrainTaskJson, RoundTripsWithItsAugmentationAndAnOldTaskHasNone) {
+  TrainTask task;
+  task.job = "t";
+  task.attempt = 2;
+  task.group = {"w1", "w2"};
+  task.rank = 1;
+  task.host_ranks = 2;
+  task.rendezvous_host = "127.0.0.1";
+  task.rendezvous_port = 17001;
+  task.bind_host = "127.0.0.1";
+  task.model = ModelRef{"resnet-fmnist", true, 1, 0};
+  task.checkpoint = "checkpoints/t";
+  task.epochs = 3;
+  task.data.images = "data/x";
+  task.batch = 64;
+  task.augment_flip = true;
+  task.augment_shift = 2;
+  task.model_out = "models/t";
+  auto value = to_json(task);
+  EXPECT_EQ(train_task_from_json(json::parse(json::serialize(value))), task);
+  value.as_object().erase("augment_flip");
+  value.as_object().erase("augment_shift");
+  const TrainTask old = train_task_from_json(value);
+  EXPECT_FALSE(old.augment_flip);
+  EXPECT_EQ(old.augment_shift, 0U);
+  value.as_object()["augment_shift"] = 9;
+  EXPECT_THROW(train_task_from_json(value), std::invalid_argument);
+}
+
 TEST_F(JobTableTest, AJobThatStartsLateIsLiftedToTheOthersVirtualTime) {
   ASSERT_TRUE(ok(add_job_command(job_named("a", 1000, 10), 1)));
   ASSERT_TRUE(ok(lease_command("a", 0, 0, 300, 10, "w1", 2)));
@@ -241,6 +270,8 @@ JobEntry training_job(const std::string& name, std::uint64_t epochs, std::uint64
   job.train.workers = workers;
   job.train.optimizer = "adam";
   job.train.lr = 0.002;
+  job.train.augment_flip = true;
+  job.train.augment_shift = 2;
   return job;
 }
 
@@ -263,6 +294,9 @@ TEST_F(JobTableTest, TrainingJobsRecordEpochsOnceAndResumeAfterAReleasedLease) {
   EXPECT_EQ(error(add_job_command(bad, 1)), "training needs labels: the dataset has none");
   bad = training_job("t", 0, 1);
   EXPECT_NE(error(add_job_command(bad, 1)).find("epochs"), std::string::npos);
+  bad = training_job("t", 1, 1);
+  bad.train.augment_shift = 9;
+  EXPECT_NE(error(add_job_command(bad, 1)).find("at most 8 pixels"), std::string::npos);
   bad = training_job("t", 1, 30);  // 30 ranks x 32 > 600 images
   EXPECT_NE(error(add_job_command(bad, 1)).find("larger than the dataset"), std::string::npos);
   EXPECT_TRUE(table.jobs().empty());

@@ -185,6 +185,8 @@ json::value to_json(const TrainTask& task) {
                    {"lr", task.lr},
                    {"lr_decay", task.lr_decay},
                    {"seed", task.seed},
+                   {"augment_flip", task.augment_flip},
+                   {"augment_shift", task.augment_shift},
                    {"model_out", task.model_out}};
   if (task.eval) out["eval"] = to_json(*task.eval);
   return out;
@@ -217,7 +219,13 @@ TrainTask train_task_from_json(const json::value& value) {
   out.lr = number(o, "lr");
   out.lr_decay = number(o, "lr_decay");
   out.seed = u64(o, "seed");
+  // Absent from a task of a node that predates augmentation: none.
+  if (const auto* flip = o.if_contains("augment_flip"); flip != nullptr && flip->is_bool()) {
+    out.augment_flip = flip->get_bool();
+  }
+  if (o.contains("augment_shift")) out.augment_shift = u64(o, "augment_shift");
   out.model_out = str(o, "model_out");
+  if (out.augment_shift > 8) throw std::invalid_argument("task: augment_shift is over 8 pixels");
   if (out.group.empty() || out.rank >= out.group.size() || out.batch == 0 || out.first_epoch == 0 ||
       out.first_epoch > out.epochs || out.rendezvous_port > 65535 || out.host_ranks == 0) {
     throw std::invalid_argument("task: bad group, rank, batch or epochs");

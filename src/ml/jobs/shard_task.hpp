@@ -104,6 +104,8 @@ struct TrainTask {
   double lr = 0.01;
   double lr_decay = 1;
   std::uint64_t seed = 1;
+  bool augment_flip = false;  // TrainEntry's augmentation
+  std::uint64_t augment_shift = 0;
   std::string model_out;  // SDFS name of the trained model
   friend bool operator==(const TrainTask&, const TrainTask&) = default;
 };
