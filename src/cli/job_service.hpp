@@ -153,6 +153,9 @@ class JobService final : public Service {
   // Returns once the table no longer holds `attempt` as `job`'s current
   // lease (superseded, paused, removed, ended).
   boost::asio::awaitable<void> watch_lease(std::string job, std::uint64_t attempt);
+  // True when a linearizable read of the job table says `job` does not
+  // exist (false when it exists or the read failed).
+  boost::asio::awaitable<bool> job_removed(std::string job);
   boost::asio::awaitable<void> report_epoch(std::string job, std::uint64_t attempt, ml::jobs::EpochEntry epoch,
                                             std::uint64_t model_version);
 

@@ -27,6 +27,10 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto kWatchEvery = 250ms;
+// While this node's copy of the table has not shown a rank's job, the log
+// is asked whether the job still exists this often.
+constexpr int kAskEveryPolls = 4;
+constexpr auto kAskTimeout = 2s;
 // A training job whose lease failed this many times in a row without an
 // epoch recorded fails (its failure is its own: a model that does not
 // train on the data, a dataset that does not load).
@@ -123,13 +127,24 @@ asio::awaitable<std::string> JobService::handle_train(std::string request) {
 asio::awaitable<void> JobService::watch_lease(std::string job, std::uint64_t attempt) {
   // The lease may reach this node's copy of the table after the start
   // call does: only a job seen with this lease, or with a later one, or
-  // gone after it was seen, ends the watch.
+  // gone after it was seen, ends the watch. A job removed before this
+  // node's copy showed it at all (its add, lease and removal can all land
+  // between two polls) is never seen: then the log is asked.
   asio::steady_timer timer(executor_);
   bool seen = false;
+  int unseen_polls = 0;
   for (;;) {
     const ml::jobs::JobEntry* entry = table_.job(job);
     if (entry == nullptr) {
       if (seen) co_return;
+      if (++unseen_polls % kAskEveryPolls == 0) {
+        auto asking = job_removed(job);
+        if (co_await std::move(asking)) {
+          spdlog::info("event=train_job_gone job={} attempt={} node={}", core::log_quote(job), attempt,
+                       core::log_quote(self_));
+          co_return;
+        }
+      }
     } else {
       const auto& t = entry->train;
       if (t.attempt > attempt) co_return;
@@ -141,6 +156,22 @@ asio::awaitable<void> JobService::watch_lease(std::string job, std::uint64_t att
     timer.expires_after(kWatchEvery);
     co_await timer.async_wait(asio::use_awaitable);
   }
+}
+
+asio::awaitable<bool> JobService::job_removed(std::string job) {
+  std::string reply;
+  try {
+    auto reading =
+        coordinator_.raft().read("jobs", json::serialize(json::object{{"q", "job"}, {"job", job}}), kAskTimeout);
+    reply = co_await std::move(reading);
+  } catch (const boost::system::system_error& error) {
+    if (core::is_cancellation(error)) throw;
+    co_return false;  // no answer now: asked again later
+  } catch (const std::exception& /*error*/) {
+    co_return false;
+  }
+  const auto answer = json::parse(reply).as_object();
+  co_return !answer.at("ok").as_bool() && answer.at("error").as_string().starts_with("no job named");
 }
 
 asio::awaitable<void> JobService::report_epoch(std::string job, std::uint64_t attempt, ml::jobs::EpochEntry epoch,
