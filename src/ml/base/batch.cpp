@@ -3,6 +3,7 @@
 #include <stb_image_resize.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "ml/base/errors.hpp"
@@ -22,7 +23,7 @@ Image convert_channels(const Image& image, std::int64_t channels) {
   } else if (image.shape.channels == 3 && channels == 1) {
     for (std::size_t p = 0; p < pixels; ++p) {
       const float luma = 0.299F * image.pixels[3 * p] + 0.587F * image.pixels[3 * p + 1] + 0.114F * image.pixels[3 * p + 2];
-      out.pixels[p] = static_cast<std::uint8_t>(luma + 0.5F);
+      out.pixels[p] = static_cast<std::uint8_t>(std::lround(luma));
     }
   } else {
     throw DatasetError("cannot convert a " + std::to_string(image.shape.channels) + "-channel image to " +
