@@ -194,6 +194,13 @@ asio::awaitable<void> JobService::run_training(ml::jobs::TrainTask task, std::sh
     if (ended.index() == 1) {
       spdlog::info("event=train_lease_ended job={} attempt={} node={}", core::log_quote(job), attempt,
                    core::log_quote(self_));
+    } else {
+      // Every epoch is done here, but the lease lives on until rank 0 has
+      // stored the model and its last epoch is applied: this rank holds it
+      // (held_) until then, or a coordinator asking meanwhile would give
+      // the group's lease back and the last epoch would run again.
+      auto watching = watch_lease(job, attempt);
+      co_await std::move(watching);
     }
   } catch (const boost::system::system_error& error) {
     if (core::is_cancellation(error)) throw;
