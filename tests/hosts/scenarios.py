@@ -141,9 +141,15 @@ class Client(threading.Thread):
         return self.h.client_run(self.node, *args, timeout=CLIENT_TIMEOUT)
 
 
-def unreached(rc):
-    """The client could not reach its node (exit 3): nothing was sent."""
-    return rc == 3
+# What the client says when it could not reach the node before sending
+# anything. Exit 3 also covers a node lost after the command was sent (no
+# reply, a dropped connection): that command's outcome is unknown.
+NOTHING_SENT = ("cannot connect", "cannot resolve the host", "the WebSocket handshake failed")
+
+
+def unreached(rc, err):
+    """The client could not reach its node (exit 3, before sending): nothing was sent."""
+    return rc == 3 and any(words in err for words in NOTHING_SENT)
 
 
 class KvClient(Client):
@@ -152,10 +158,10 @@ class KvClient(Client):
         if self.rng.random() < 0.5:
             value = f"p{self.process}-{self.n}"
             self.history.add(self.process, "invoke", "write", key, value, node=self.node)
-            rc, _, _ = self.call("kv-put", key, value)
+            rc, _, err = self.call("kv-put", key, value)
             if rc == 0:
                 self.history.add(self.process, "ok", "write", key, value, node=self.node)
-            elif unreached(rc):
+            elif unreached(rc, err):
                 self.history.add(self.process, "fail", "write", key, value, node=self.node)
             else:
                 self.unknown("write", key, value)
@@ -202,10 +208,10 @@ class SdfsClient(Client):
             f.write(body)
         d = digest(body)
         self.history.add(self.process, "invoke", "put", key, d, node=self.node)
-        rc, out, _ = self.call("put", local, key)
+        rc, out, err = self.call("put", local, key)
         if rc == 0:
             self.history.add(self.process, "ok", "put", key, d, version=json.loads(out)["version"], node=self.node)
-        elif unreached(rc):
+        elif unreached(rc, err):
             self.history.add(self.process, "fail", "put", key, d, node=self.node)
         else:
             self.unknown("put", key, d)
@@ -228,7 +234,7 @@ class SdfsClient(Client):
         rc, _, err = self.call("delete", key)
         if rc == 0:
             self.history.add(self.process, "ok", "delete", key, node=self.node)
-        elif unreached(rc) or missing(rc, err):
+        elif unreached(rc, err) or missing(rc, err):
             self.history.add(self.process, "fail", "delete", key, node=self.node)
         else:
             self.unknown("delete", key)
