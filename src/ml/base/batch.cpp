@@ -66,19 +66,7 @@ void preprocess(const Image& image, const ImageShape& target, const Normalizatio
 }
 
 Batch make_batch(const Dataset& dataset, const std::vector<std::size_t>& samples, const ModelInfo& model) {
-  Batch batch;
-  batch.shape = model.input;
-  const auto elements = static_cast<std::size_t>(model.input.elements());
-  batch.values.resize(samples.size() * elements);
-  batch.indices.reserve(samples.size());
-  batch.labels.reserve(samples.size());
-  for (std::size_t i = 0; i < samples.size(); ++i) {
-    check_range(dataset, samples[i]);
-    preprocess(dataset.image(samples[i]), model.input, model.normalization, batch.values.data() + i * elements);
-    batch.indices.push_back(static_cast<std::int64_t>(dataset.first_index() + samples[i]));
-    batch.labels.push_back(dataset.label(samples[i]).value_or(-1));
-  }
-  return batch;
+  return make_batch(dataset, samples, model, Augmentation{}, 0);
 }
 
 Image transform_image(const Image& image, bool flip, int dx, int dy) {
@@ -106,7 +94,6 @@ Image transform_image(const Image& image, bool flip, int dx, int dy) {
 
 Batch make_batch(const Dataset& dataset, const std::vector<std::size_t>& samples, const ModelInfo& model,
                  const Augmentation& augmentation, std::uint64_t seed) {
-  if (!augmentation.any()) return make_batch(dataset, samples, model);
   Batch batch;
   batch.shape = model.input;
   const auto elements = static_cast<std::size_t>(model.input.elements());
@@ -117,13 +104,18 @@ Batch make_batch(const Dataset& dataset, const std::vector<std::size_t>& samples
   const auto span = static_cast<std::uint64_t>(2 * std::max(augmentation.shift, 0) + 1);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     check_range(dataset, samples[i]);
-    // Three draws per sample whatever is enabled, so each sample's draws
-    // do not depend on the others'.
-    const bool flip = augmentation.flip && (rng() & 1U) != 0;
-    const int dx = static_cast<int>(rng() % span) - augmentation.shift;
-    const int dy = static_cast<int>(rng() % span) - augmentation.shift;
-    preprocess(transform_image(dataset.image(samples[i]), flip, dx, dy), model.input, model.normalization,
-               batch.values.data() + i * elements);
+    float* out = batch.values.data() + i * elements;
+    if (!augmentation.any()) {
+      preprocess(dataset.image(samples[i]), model.input, model.normalization, out);
+    } else {
+      // Three draws per sample whatever is enabled, so each sample's draws
+      // do not depend on the others'.
+      const bool heads = (rng() & 1U) != 0;
+      const int dx = static_cast<int>(rng() % span) - augmentation.shift;
+      const int dy = static_cast<int>(rng() % span) - augmentation.shift;
+      preprocess(transform_image(dataset.image(samples[i]), augmentation.flip && heads, dx, dy), model.input,
+                 model.normalization, out);
+    }
     batch.indices.push_back(static_cast<std::int64_t>(dataset.first_index() + samples[i]));
     batch.labels.push_back(dataset.label(samples[i]).value_or(-1));
   }
