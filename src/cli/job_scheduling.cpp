@@ -66,6 +66,10 @@ JobService::JobService(asio::any_io_executor executor, const core::Config& confi
       loop_(std::make_unique<core::TaskGroup>(executor, "jobs-loop")),
       starts_(std::make_unique<core::TaskGroup>(executor, "jobs-starts")),
       running_(std::make_unique<core::TaskGroup>(executor, "jobs-shards")) {
+  // Scratch files of inflated() (a crash may leave some).
+  scratch_ = config.node.data_dir / "inflate";
+  std::filesystem::remove_all(scratch_);
+  std::filesystem::create_directories(scratch_);
   metrics.add([this](core::MetricsWriter& w) { write_metrics(w); });
   dispatcher.bind("sub", [this](std::vector<std::string> args) { return sub(std::move(args)); });
   dispatcher.bind("train", [this](std::vector<std::string> args) { return train(std::move(args)); });

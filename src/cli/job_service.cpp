@@ -34,6 +34,11 @@ json::object without_ok(json::object reply) {
   return reply;
 }
 
+// Where the plain copy of gzip'd SDFS file `name` at `version` is kept.
+std::string inflated_name(const std::string& name, std::uint64_t version) {
+  return ".idunno/inflated/" + at_version(name, version);
+}
+
 void check_job_name(const std::string& name) {
   if (name.empty() || name.find('/') != std::string::npos) throw CommandError("a job name is not empty and has no '/'");
 }
@@ -140,9 +145,10 @@ asio::awaitable<ml::jobs::DatasetRef> JobService::resolve_dataset(std::string da
   // file, the first 64 KiB inflate to far more than a header.
   std::string head =
       co_await sdfs_fetch(&sdfs, name, images.entry.version, 0, std::min<std::uint64_t>(images.entry.size, 64 << 10));
+  bool compressed = false;
   try {
     if (ml::is_gzip(head)) {
-      ref.compressed = true;
+      compressed = true;
       head = ml::gunzip_prefix(head, name, 64);
     } else {
       head.resize(std::min<std::size_t>(head.size(), 64));
@@ -156,17 +162,80 @@ asio::awaitable<ml::jobs::DatasetRef> JobService::resolve_dataset(std::string da
     failure = "the dataset " + name + " is not an IDX images file: " + error.what();
   }
   if (!failure.empty()) throw CommandError(failure);
+  if (compressed) {
+    // Workers range-read their shards from a plain copy, made once.
+    const fs::NamedVersion copy =
+        co_await inflated(images, ref.images_header + (ref.queries * ref.item_bytes), "the dataset " + name);
+    ref.images = copy.name;
+    ref.images_version = copy.entry.version;
+  }
   if (labels) {
+    std::optional<fs::NamedVersion> found;
     try {
-      const fs::NamedVersion found = co_await sdfs.stat(*labels);
-      ref.labels = *labels;
-      ref.labels_version = found.entry.version;
-      ref.labels_header = 8;
+      found = co_await sdfs.stat(*labels);
     } catch (const fs::SdfsError& /*missing*/) {
-      ref.labels.reset();  // unlabelled: no accuracy
+      found.reset();  // unlabelled: no accuracy
+    }
+    if (found) {
+      constexpr std::uint64_t kLabelsHeader = 8;  // IDX1: magic, count
+      const std::string magic = co_await sdfs_fetch(&sdfs, found->name, found->entry.version, 0,
+                                                    std::min<std::uint64_t>(found->entry.size, 2));
+      if (ml::is_gzip(magic)) {
+        found = co_await inflated(*found, kLabelsHeader + ref.queries, "the labels of " + name);
+      }
+      ref.labels = found->name;
+      ref.labels_version = found->entry.version;
+      ref.labels_header = kLabelsHeader;
     }
   }
   co_return ref;
+}
+
+asio::awaitable<fs::NamedVersion> JobService::inflated(fs::NamedVersion source, std::uint64_t size, std::string what) {
+  fs::Sdfs& sdfs = sdfs_.sdfs();
+  const std::string copy = inflated_name(source.name, source.entry.version);
+  std::string failure;
+  try {
+    fs::NamedVersion found = co_await sdfs.stat(copy);
+    if (found.entry.size == size) co_return found;
+  } catch (const fs::SdfsError& /*none yet*/) {
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const std::string stem = std::to_string(++scratch_files_);
+  const std::filesystem::path zipped = scratch_ / (stem + ".gz");
+  const std::filesystem::path plain = scratch_ / stem;
+  struct Remove {
+    std::vector<std::filesystem::path> paths;
+    ~Remove() {
+      std::error_code ignored;
+      for (const auto& path : paths) std::filesystem::remove(path, ignored);
+    }
+  } const cleanup{{zipped, plain}};
+  fs::PutResult put;
+  try {
+    co_await sdfs_.get_local(source, zipped.string());
+    auto work = [zipped, plain, what, size] { return ml::gunzip_file(zipped, plain, what, size); };
+    const std::uint64_t written = co_await sdfs_.io_pool().run(std::move(work));
+    if (written != size) {
+      throw std::runtime_error(what + " inflates to " + std::to_string(written) + " bytes; its header says " +
+                               std::to_string(size));
+    }
+    put = co_await sdfs_.put_local(plain.string(), copy);
+  } catch (const boost::system::system_error&) {
+    throw;  // cancellation stays what it is
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  if (!failure.empty())
+    throw CommandError("cannot inflate " + at_version(source.name, source.entry.version) + ": " + failure);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  spdlog::info("event=dataset_inflated name={} version={} copy={} copy_version={} bytes={} ms={}", source.name,
+               source.entry.version, copy, put.version, size, ms.count());
+  fs::NamedVersion made;
+  made.name = copy;
+  made.entry.version = put.version;
+  made.entry.size = put.size;
+  co_return made;
 }
 
 asio::awaitable<ml::jobs::ModelRef> JobService::resolve_model(std::string model, ml::jobs::DatasetRef data) {

@@ -38,6 +38,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -103,6 +104,12 @@ class JobService final : public Service {
   // The dataset a `sub` names, pinned to its current versions (uploading a
   // local path first).
   boost::asio::awaitable<ml::jobs::DatasetRef> resolve_dataset(std::string data);
+  // The plain copy of gzip'd SDFS file `source`, which inflates to `size`
+  // bytes: the newest version of ".idunno/inflated/NAME@vV" when it has that
+  // size, or one made now (fetched to DATA_DIR/inflate, inflated there on
+  // the I/O pool, stored, the local files removed). Throws CommandError
+  // naming `what`.
+  boost::asio::awaitable<fs::NamedVersion> inflated(fs::NamedVersion source, std::uint64_t size, std::string what);
   boost::asio::awaitable<ml::jobs::ModelRef> resolve_model(std::string model, ml::jobs::DatasetRef data);
 
   // Coordinator side (job_scheduling.cpp).
@@ -171,6 +178,8 @@ class JobService final : public Service {
   ml::jobs::SchedulerPolicy policy_;
   std::unique_ptr<ShardRunner> runner_;
   std::unique_ptr<TrainRunner> trainer_;
+  std::filesystem::path scratch_;  // DATA_DIR/inflate (inflated())
+  std::uint64_t scratch_files_ = 0;
 
   bool leading_ = false;
   std::uint64_t leader_term_ = 0;  // the term this node leads in (while leading_)

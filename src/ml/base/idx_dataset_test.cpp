@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "ml/base/errors.hpp"
 #include "ml/base/gzip.hpp"
 #include "ml/base/idx_dataset.hpp"
@@ -59,6 +62,59 @@ TEST(IdxDataset, TheStartOfAGzipFileGivesItsHeader) {
   EXPECT_EQ(parse_idx_header(head, "x.gz").count(), 200U);
   EXPECT_EQ(gunzip_prefix(zipped, "x.gz", plain.size() + 100), plain) << "fewer bytes when the stream ends first";
   EXPECT_THROW(gunzip_prefix(std::string("\x1f\x8b\x08\x00garbage-garbage", 19), "bad.gz", 16), DatasetError);
+}
+
+// Feeds `zipped` to a GunzipStream in pieces of `piece` bytes; returns
+// what came out.
+std::string inflate_in_pieces(const std::string& zipped, std::size_t piece) {
+  std::string out;
+  GunzipStream stream("x.gz", [&](std::string_view bytes) {
+    EXPECT_LE(bytes.size(), std::size_t{256} << 10) << "output comes in bounded pieces";
+    out.append(bytes);
+  });
+  for (std::size_t at = 0; at < zipped.size(); at += piece) stream.feed(std::string_view(zipped).substr(at, piece));
+  stream.finish();
+  return out;
+}
+
+TEST(GunzipStream, GivesTheSameBytesHoweverTheInputIsCutAndAcrossMembers) {
+  // Two members, as `cat a.gz b.gz` makes; the first is large enough to
+  // fill several output pieces.
+  const std::string first = test::idx_images(1000);
+  const std::string second = test::idx_labels(300);
+  const std::string zipped = gzip(first) + gzip(second);
+  for (const std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{4096}, zipped.size()}) {
+    EXPECT_EQ(inflate_in_pieces(zipped, piece), first + second) << "pieces of " << piece;
+  }
+  EXPECT_EQ(gunzip(zipped, "x.gz"), first + second);
+  // Bytes after the last member that do not start another are ignored.
+  EXPECT_EQ(inflate_in_pieces(zipped + "trailing junk", 5), first + second);
+  EXPECT_EQ(inflate_in_pieces(gzip(second) + "\x1f", 1), second) << "a lone byte after the last member";
+}
+
+TEST(GunzipStream, ATruncatedOrCorruptStreamIsAnError) {
+  const std::string zipped = gzip(test::idx_images(50));
+  expect_dataset_error([&] { inflate_in_pieces(zipped.substr(0, zipped.size() - 5), 7); }, "truncated");
+  expect_dataset_error([&] { inflate_in_pieces("", 1); }, "truncated");
+  std::string corrupted = zipped;
+  corrupted[20] = static_cast<char>(corrupted[20] ^ 0x55);
+  corrupted[21] = static_cast<char>(corrupted[21] ^ 0x55);
+  expect_dataset_error([&] { inflate_in_pieces(corrupted, 64); }, "x.gz");
+  expect_dataset_error([&] { gunzip(zipped, "x.gz", 100); }, "exceeds the limit");
+}
+
+TEST(GunzipFile, InflatesFileToFileAndRefusesOutputOverItsLimit) {
+  test::TempDir dir;
+  const std::string plain = test::idx_images(3000);  // 2.3 MB: several reads and pieces
+  test::write_file(dir.file("a.gz"), gzip(plain));
+  EXPECT_EQ(gunzip_file(dir.file("a.gz"), dir.file("a"), "a.gz", plain.size()), plain.size());
+  std::ifstream in(dir.file("a"), std::ios::binary);
+  const std::string back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(back, plain);
+  expect_dataset_error([&] { gunzip_file(dir.file("a.gz"), dir.file("b"), "a.gz", plain.size() - 1); }, "exceeds");
+  expect_dataset_error([&] { gunzip_file(dir.file("missing.gz"), dir.file("c"), "missing.gz", 1); }, "cannot open");
+  test::write_file(dir.file("half.gz"), gzip(plain).substr(0, 1000));
+  expect_dataset_error([&] { gunzip_file(dir.file("half.gz"), dir.file("d"), "half.gz", plain.size()); }, "truncated");
 }
 
 TEST(IdxDataset, ReadsGzipAndPlainTheSame) {

@@ -31,7 +31,9 @@ struct ModelRef {
 };
 
 // An IDX dataset in SDFS, pinned to versions. A plain (uncompressed) images
-// file is read by range (header, then the shard's items); a gzip'd one is
+// file is read by range (header, then the shard's items). `sub` and `train`
+// pin a gzip'd file's plain copy (JobService::inflated), so `compressed` is
+// true only in jobs added by nodes from before those copies: such a file is
 // fetched whole once per worker.
 struct DatasetRef {
   std::string images;
