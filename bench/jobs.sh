@@ -7,7 +7,8 @@
 # cluster queries/s against bare LibTorch on the same cores in the same
 # run; and latency vs throughput as the batch size grows. Prints
 # name=value lines (bench/jobs.py lists them).
-# Knobs: NODES (8).
+# Knobs: NODES (8), REPEAT (3: the side-by-side jobs run over the training
+# images that many times over).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh -DIDUNNO_BUILD_BENCH=ON >/dev/null
