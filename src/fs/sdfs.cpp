@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/logging.hpp"
+#include "core/task_group.hpp"
 #include "core/timeout.hpp"
 #include "fs/data_node.hpp"
 #include "fs/placement.hpp"
@@ -51,6 +52,7 @@ struct ChainOutcome {
   std::uint64_t checksum = 0;
   std::string failure;  // the chain as a whole failed (empty: the ack counts)
   bool source_failed = false;
+  bool cancelled = false;  // the source's read was cancelled (the put's caller went away)
 };
 
 // Fills `result` (owned by the awaiting caller; GCC 12 fails to copy the
@@ -80,6 +82,11 @@ asio::awaitable<void> send_chain(net::DataStreamClient* streams, ByteSource sour
         n += got;
         if (got == 0 || n == buffer.size()) break;
       }
+    } catch (const boost::system::system_error& e) {
+      // A cancellation reaches the source first when the put waits on it
+      // (a local file read on the I/O pool).
+      out.cancelled = core::is_cancellation(e);
+      source_error = e.what();
     } catch (const std::exception& e) {
       source_error = e.what();
     }
@@ -251,6 +258,10 @@ asio::awaitable<PutResult> Sdfs::put(ByteSource source, std::uint64_t size, std:
   if (!abort_error.empty()) {
     spdlog::warn("event=sdfs_abort_failed name={} version={} error={}", core::log_quote(name), version,
                  core::log_quote(abort_error));
+  }
+  if (outcome.cancelled) {
+    stats_.record({"put", name, version, size, "", "cancelled"});
+    throw boost::system::system_error(asio::error::operation_aborted);  // cancelled, not failed
   }
   stats_.record({"put", name, version, size, "", why});
   throw SdfsError(outcome.source_failed ? SdfsErrorKind::failed : SdfsErrorKind::unavailable,

@@ -167,6 +167,28 @@ TEST_F(SdfsTest, AShortSourceFailsThePutAndLeavesNothing) {
   for (const auto& n : nodes_) EXPECT_FALSE(n->store->contains("short", 1)) << n->name;
 }
 
+TEST_F(SdfsTest, ACancelledSourceCancelsThePutAndLeavesNothing) {
+  // A source whose read is cancelled, as a local file read on the I/O pool
+  // is when the put's command is cancelled: the put ends as cancelled (the
+  // dispatcher says "cancelled"), not as a failure naming the cancellation.
+  auto reads = std::make_shared<int>(0);
+  ByteSource source = [reads](std::span<std::uint8_t> buffer) -> asio::awaitable<std::size_t> {
+    if (++*reads > 2) throw boost::system::system_error(asio::error::operation_aborted);
+    std::fill(buffer.begin(), buffer.end(), std::uint8_t{7});
+    co_return buffer.size();
+  };
+  try {
+    run(sdfs_->put(std::move(source), 50 * test::kTestChunk, "cancelled"));
+    FAIL() << "the put should have been cancelled";
+  } catch (const SdfsError& e) {
+    FAIL() << "the cancellation became a failure: " << e.what();
+  } catch (const boost::system::system_error& e) {
+    EXPECT_EQ(e.code(), asio::error::operation_aborted) << e.what();
+  }
+  EXPECT_FALSE(ns_.latest("cancelled"));
+  for (const auto& n : nodes_) EXPECT_FALSE(n->store->contains("cancelled", 1)) << n->name;
+}
+
 TEST_F(SdfsTest, GetFallsBackFromDeadAndCorruptReplicas) {
   const std::string content = net::testing::pattern(5 * test::kTestChunk + 3);
   const auto stored = put("data/x", content).replicas;
