@@ -198,8 +198,10 @@ asio::awaitable<fs::NamedVersion> JobService::inflated(fs::NamedVersion source, 
   try {
     fs::NamedVersion found = co_await sdfs.stat(copy);
     if (found.entry.size == size) co_return found;
-  } catch (const fs::SdfsError& /*none yet*/) {
+  } catch (const fs::SdfsError& error) {
+    if (error.kind() != fs::SdfsErrorKind::not_found) failure = error.what();  // not_found: none made yet
   }
+  if (!failure.empty()) throw CommandError("cannot look for " + copy + ": " + failure);
   const auto started = std::chrono::steady_clock::now();
   const std::string stem = std::to_string(++scratch_files_);
   const std::filesystem::path zipped = scratch_ / (stem + ".gz");
