@@ -73,6 +73,7 @@ asio::awaitable<pb::TransferReply> DataNode::serve_replicate(core::HostPort peer
     if (got.bytes > 0) co_await sink.append(std::span<const std::uint8_t>(buffer.data(), got.bytes));
     if (got.ended) break;
   }
+  co_await stream.finish();  // our empty half: the stream ends instead of being cancelled when dropped
   if (received != request.size()) {
     sink.fail("received " + std::to_string(received) + " of " + std::to_string(request.size()) + " bytes");
   }

@@ -314,6 +314,10 @@ asio::awaitable<net::StreamStatus> Sdfs::read_from(core::HostPort from, std::str
     co_return net::StreamStatus::failure(net::StreamCode::protocol_violation,
                                          "the replica ended after " + std::to_string(got_here) + " bytes");
   }
+  // Our (empty) half ends too, so that the stream ends on both sides
+  // instead of being cancelled when it is dropped. The bytes are all here:
+  // how the end goes does not matter.
+  co_await stream.finish();
   co_return net::StreamStatus{};
 }
 
