@@ -17,7 +17,10 @@ figure beside a baseline measured in the same run on the same disk.
   rss_client_mb, rss_node_growth_max_mb, rss_node_peak_max_mb
       a PUT_GB (1) GB put: the client's peak RSS, and the nodes' peak RSS
       (VmHWM) before and after, the growth being what the transfer cost.
-Ratios are baseline/SDFS time (1.0: as fast as the plain copies)."""
+  client_call_s  a client command that moves no data (`coordinator`), the
+      fixed cost inside every put and get time.
+Sizes up to 100 MB run ROUNDS (5) rounds, baseline and SDFS back to back,
+and report medians (and each round's times). Ratios are baseline/SDFS time (1.0: as fast as the plain copies)."""
 import json
 import os
 import re
@@ -31,6 +34,7 @@ BIN = "build/bin"
 NODES = int(os.environ.get("NODES", "6"))
 SIZES = [int(s) for s in os.environ.get("SIZES", "25 500").split()]
 PUT_GB = float(os.environ.get("PUT_GB", "1"))
+ROUNDS = int(os.environ.get("ROUNDS", "5"))
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})")
 
 
@@ -98,6 +102,12 @@ def replicas(k, name):
     return json.loads(client(k, "--json", "ls", name).stdout)["replicas"]
 
 
+def median(values):
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def out(name, value):
     print(f"{name}={value:.3f}" if isinstance(value, float) else f"{name}={value}", flush=True)
 
@@ -122,28 +132,39 @@ def main():
     data = f"{RUN}/data"
     os.makedirs(data, exist_ok=True)
     wait_ready()
+    # What any client command costs (process start, connection, token,
+    # one round trip): part of every put and get time below.
+    out("client_call_s", median([timed(lambda: client(1, "--json", "coordinator")) for _ in range(5)]))
     for mb in SIZES:
         src = f"{data}/f{mb}"
         make_file(src, mb)
-        base_put = timed(lambda: [fsynced_copy(src, f"{data}/copy{i}") for i in range(4)])
-        for i in range(4):
-            os.remove(f"{data}/copy{i}")
-        put_s = timed(lambda: client(1, "put", src, f"bench/f{mb}"))
-        holders = set(replicas(1, f"bench/f{mb}"))
-        reader = next(k for k in range(1, NODES + 1) if f"node{k}" not in holders)
-        base_get = timed(lambda: fsynced_copy(src, f"{data}/back-baseline"))
-        get_s = timed(lambda: client(reader, "get", f"bench/f{mb}", f"{data}/back"))
-        if subprocess.run(["cmp", "-s", src, f"{data}/back"]).returncode != 0:
-            raise SystemExit(f"get of bench/f{mb} returned different bytes")
-        for f in ("back", "back-baseline"):
-            os.remove(f"{data}/{f}")
-        out(f"put_{mb}mb_s", put_s)
-        out(f"put_{mb}mb_baseline_s", base_put)
-        out(f"put_{mb}mb_ratio", base_put / put_s)
-        out(f"get_{mb}mb_s", get_s)
-        out(f"get_{mb}mb_baseline_s", base_get)
-        out(f"get_{mb}mb_ratio", base_get / get_s)
-        client(1, "delete", f"bench/f{mb}")
+        # This disk's fsync times vary 2-4x from one moment to the next, so a
+        # small file's figures are medians of ROUNDS rounds, each timing the
+        # baseline and SDFS back to back.
+        rounds = ROUNDS if mb <= 100 else 1
+        put_s, base_put, get_s, base_get = [], [], [], []
+        for i in range(rounds):
+            name = f"bench/f{mb}-{i}"
+            base_put.append(timed(lambda: [fsynced_copy(src, f"{data}/copy{c}") for c in range(4)]))
+            for c in range(4):
+                os.remove(f"{data}/copy{c}")
+            put_s.append(timed(lambda: client(1, "put", src, name)))
+            holders = set(replicas(1, name))
+            reader = next(k for k in range(1, NODES + 1) if f"node{k}" not in holders)
+            base_get.append(timed(lambda: fsynced_copy(src, f"{data}/back-baseline")))
+            get_s.append(timed(lambda: client(reader, "get", name, f"{data}/back")))
+            if subprocess.run(["cmp", "-s", src, f"{data}/back"]).returncode != 0:
+                raise SystemExit(f"get of {name} returned different bytes")
+            for f in ("back", "back-baseline"):
+                os.remove(f"{data}/{f}")
+            client(1, "delete", name)
+        for kind, sdfs, base in (("put", put_s, base_put), ("get", get_s, base_get)):
+            out(f"{kind}_{mb}mb_s", median(sdfs))
+            out(f"{kind}_{mb}mb_baseline_s", median(base))
+            out(f"{kind}_{mb}mb_ratio", median(base) / median(sdfs))
+            if rounds > 1:
+                print(f"{kind}_{mb}mb_rounds_s={' '.join(f'{x:.3f}' for x in sdfs)}", flush=True)
+                print(f"{kind}_{mb}mb_baseline_rounds_s={' '.join(f'{x:.3f}' for x in base)}", flush=True)
         os.remove(src)
 
     # get-versions of 1..5 versions of a 25 MB file.
