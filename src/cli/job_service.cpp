@@ -7,6 +7,7 @@
 #include "cli/commands/command_table.hpp"
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 
 #include "cli/job_service.hpp"
 #include "cli/shard_runner.hpp"
@@ -298,18 +299,19 @@ asio::awaitable<json::value> JobService::sub(std::vector<std::string> args) {
 }
 
 // train JOB --model MODEL --data DATASET [--eval DATASET] [--epochs E]
-//       [--batch B] [--lr LR] [--workers K]
+//       [--batch B] [--lr LR] [--workers K] [--seed S]
 asio::awaitable<json::value> JobService::train(std::vector<std::string> args) {
   constexpr const char* kUsage =
       " (usage: train JOB --model MODEL --data DATASET [--eval DATASET] [--epochs E] [--batch B] [--lr LR] "
-      "[--workers K])";
+      "[--workers K] [--seed S])";
   ml::jobs::JobEntry job;
   job.name = args.at(0);
   job.kind = "train";
   check_job_name(job.name);
   std::map<std::string, std::string> given;
   for (std::size_t i = 1; i < args.size(); i += 2) {
-    static const std::set<std::string> known{"--model", "--data", "--eval", "--epochs", "--batch", "--lr", "--workers"};
+    static const std::set<std::string> known{"--model", "--data", "--eval",    "--epochs",
+                                             "--batch", "--lr",   "--workers", "--seed"};
     if (!known.contains(args[i])) throw CommandError("unknown option " + args[i] + kUsage);
     if (i + 1 >= args.size()) throw CommandError(args[i] + " needs a value");
     given[args[i]] = args[i + 1];
@@ -329,6 +331,7 @@ asio::awaitable<json::value> JobService::train(std::vector<std::string> args) {
   const auto epochs = whole("--epochs", 1, 1000);
   const auto batch = whole("--batch", 1, 1U << 20);
   const auto workers = whole("--workers", 1, 64);
+  const auto seed = whole("--seed", 0, std::numeric_limits<std::uint32_t>::max());
   std::optional<double> lr;
   if (given.contains("--lr")) lr = parse_rate(given["--lr"]);
   if (table_.job(job.name) != nullptr) throw CommandError("a job named '" + job.name + "' exists already");
@@ -351,6 +354,12 @@ asio::awaitable<json::value> JobService::train(std::vector<std::string> args) {
     job.train.eval = std::move(eval);
   }
   job.model = co_await resolve_model(given["--model"], job.data);
+  // The seed draws a zoo model's initial weights and every epoch's order
+  // and augmentation; the same seed gives the same run.
+  if (seed) {
+    job.train.seed = *seed;
+    if (job.model.zoo) job.model.seed = *seed;
+  }
   const TrainDefaults defaults = train_defaults(job.model);
   // On K workers each rank takes the default batch, so the group's batch
   // is K times larger, and the default learning rate grows with it (the

@@ -10,7 +10,7 @@
 # Phases: an inference job added during training waits (queued), `phase
 # infer` starts it, `phase stop` pauses it, `phase infer` resumes it, and
 # it loses nothing. Also: every bad input of `train` is a clear error, and
-# `remove` stops a training job's worker.
+# `remove` stops a training job's worker, and `--seed` makes a run repeat.
 TEST_TIMEOUT=290
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/jobs_lib.sh"
@@ -37,6 +37,7 @@ expect_error "takes 3x224x224" train bad --model resnet18 --data "$train"
 expect_error "--epochs takes" train bad --model lenet --data "$train" --epochs 0
 expect_error "--batch takes" train bad --model lenet --data "$train" --batch 0
 expect_error "--lr takes" train bad --model lenet --data "$train" --lr -1
+expect_error "--seed takes" train bad --model lenet --data "$train" --seed -1
 expect_error "--workers takes" train bad --model lenet --data "$train" --workers 0
 expect_error "live workers" train bad --model lenet --data "$train" --workers 9
 expect_error "required" train bad --data "$train" --eval "$test_set"
@@ -59,6 +60,17 @@ client $talk remove gone >/dev/null || fail "remove gone"
 stopped() { grep -q "event=train_lease_ended job=gone " "$IDUNNO_RUN/$gone_worker/stderr.log"; }
 wait_until 20 stopped || fail "the removed job's worker $gone_worker did not stop"
 log "remove stopped the training on $gone_worker"
+# --seed draws the initial weights and every epoch's order: the same seed
+# gives the same run, to the last digit of its loss; another seed another.
+for run in s7:7 s7again:7 s8:8; do
+  client $talk train "${run%:*}" --model lenet --data "$test_set" --epochs 1 --seed "${run#*:}" >/dev/null ||
+    fail "train ${run%:*}"
+  wait_until 60 is_done $talk "${run%:*}" || fail "${run%:*} did not finish: $(client $talk get-results "${run%:*}")"
+done
+loss_of() { client $talk --json get-results "$1" | json_get 'repr(v["epochs"][0]["loss"])'; }
+[ "$(loss_of s7)" = "$(loss_of s7again)" ] || fail "seed 7 gave losses $(loss_of s7) and $(loss_of s7again)"
+[ "$(loss_of s7)" != "$(loss_of s8)" ] || fail "seeds 7 and 8 gave the same loss $(loss_of s7)"
+log "seed 7 twice: loss $(loss_of s7); seed 8: $(loss_of s8)"
 client $talk train tj --model lenet --data "$train" --eval "$test_set" --epochs 2 --workers 2 >/dev/null || fail "train tj"
 expect_error "exists already" train tj --model lenet --data "$train"
 # Added during the training phase, an inference job waits.

@@ -106,8 +106,10 @@ std::vector<CommandSpec> job_command_specs() {
   return {
       {"sub", "JOB DATA BATCH [--model MODEL] [--share W]",
        "add an inference job over DATA (a path or sdfs:NAME) in batches of BATCH", 3, 7, render_sub},
-      {"train", "JOB --model MODEL --data DATASET [--eval DATASET] [--epochs E] [--batch B] [--lr LR] [--workers K]",
-       "add a training job; the trained model goes to SDFS as models/JOB", 5, 15, render_sub},
+      {"train",
+       "JOB --model MODEL --data DATASET [--eval DATASET] [--epochs E] [--batch B] [--lr LR] [--workers K] "
+       "[--seed S]",
+       "add a training job; the trained model goes to SDFS as models/JOB", 5, 17, render_sub},
       {"remove", "JOB", "stop and remove a job", 1, 1, render_done},
       {"set-batch", "JOB BATCH", "change a job's batch size (for its next shards)", 2, 2, render_done},
       {"phase", "train|infer|stop", "start a phase (pausing the other) or pause everything", 1, 1, render_done},
