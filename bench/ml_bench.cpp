@@ -12,7 +12,15 @@
 //   bare_intraop: one thread running module.forward with T intra-op threads
 //                 (a fresh thread, and so a fresh OpenMP team, per
 //                 measurement).
-// All three allocate tensors through the same allocator: the executor
+// With --images PATH (an IDX file, gzip or plain) every case whose model
+// takes that file's images also measures, in the same rounds:
+//   bare_threads_real: bare_threads on a batch of the file's first images
+//                      (the synthetic batch is a ramp of pixel values, and
+//                      real images take longer through the same model);
+//   executor_shard_real: the executor's infer_shard over the whole file,
+//                      a fresh batch per forward pass, as a worker runs a
+//                      shard.
+// All of them allocate tensors through the same allocator: the executor
 // installs the node's tensor cache (ml.tensor_cache_mb) for the whole
 // process before anything runs; --tensor-cache-mb 0 keeps LibTorch's own.
 // ratio_vs_libtorch = executor / the better baseline in images per wall
@@ -25,7 +33,8 @@
 // e.g. resnet18_b8), --intraop 0 (skip the intra-op baseline), --wide N
 // (the executor's wide_batch_elements; 0 never runs a batch wide),
 // --tensor-cache-mb N (the executor's tensor cache; 0: none), --in-flight N
-// (batches the executor is given at once; default one per pool thread).
+// (batches the executor is given at once; default one per pool thread),
+// --images PATH (see above).
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
@@ -48,6 +57,8 @@
 #include "ml/inference.hpp"
 #include "ml/model_impl.hpp"
 #include "ml/tensor_allocator.hpp"
+#include "ml/base/batch.hpp"
+#include "ml/base/dataset.hpp"
 #include "ml/zoo.hpp"
 
 namespace {
@@ -205,6 +216,31 @@ Rate executor_images_per_s(ml::Executor& executor, const ml::ModelPtr& model, st
   return rate_since(*images, start, cpu_start);
 }
 
+// The executor's infer_shard over `data`, as a worker runs its shards, in
+// shards of 8 batches (a fresh batch per forward pass), again and again.
+Rate shard_images_per_s(ml::Executor& executor, const ml::ModelPtr& model, const ml::DatasetPtr& data,
+                        std::size_t batch, std::size_t in_flight, double seconds) {
+  asio::io_context io;
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const double cpu_start = cpu_seconds();
+  const auto start = Clock::now();
+  std::size_t images = 0;
+  auto run = [](ml::Executor* ex, ml::ModelPtr m, ml::DatasetPtr d, std::size_t b, std::size_t n,
+                Clock::time_point until, std::size_t* count) -> asio::awaitable<void> {
+    const std::size_t shard = std::min(d->size(), b * 8);
+    for (std::size_t begin = 0; Clock::now() < until; begin = begin + 2 * shard > d->size() ? 0 : begin + shard) {
+      auto pending = ex->infer_shard(m, d, begin, begin + shard, b, n);
+      const ml::ShardResult result = co_await std::move(pending);
+      *count += result.queries;
+    }
+  };
+  auto done = asio::co_spawn(io, run(&executor, model, data, batch, in_flight, deadline, &images), asio::use_future);
+  io.run();
+  done.get();
+  return rate_since(images, start, cpu_start);
+}
+
 std::string key(const Case& c) {
   std::string name = c.model;
   for (auto& ch : name) {
@@ -221,6 +257,7 @@ int main(int argc, char** argv) {
   double scale = 1.0;
   bool verbose = false;
   std::string only;  // run just this case (e.g. resnet18_b8)
+  std::string images_path;
   bool intraop = true;  // also measure the intra-op baseline
   long long wide = -1;  // executor's wide_batch_elements; -1: its default
   long long tensor_cache_mb = -1;  // -1: the executor's default
@@ -235,6 +272,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--wide") == 0) wide = std::stoll(argv[i + 1]);
     if (std::strcmp(argv[i], "--tensor-cache-mb") == 0) tensor_cache_mb = std::stoll(argv[i + 1]);
     if (std::strcmp(argv[i], "--in-flight") == 0) in_flight = std::stoul(argv[i + 1]);
+    if (std::strcmp(argv[i], "--images") == 0) images_path = argv[i + 1];
   }
   const std::vector<Case> cases{{"lenet", 1, 2.0},         {"lenet", 16, 2.0},   {"lenet", 64, 2.0},
                                 {"resnet-fmnist", 16, 3.0}, {"resnet18", 1, 6.0}, {"resnet18", 8, 10.0}};
@@ -255,17 +293,25 @@ int main(int argc, char** argv) {
     BareThreads one(1, threads);
     return one.measure(m, b, seconds);
   };
+  const ml::DatasetPtr images = images_path.empty() ? nullptr : ml::open_dataset(images_path);
   std::printf("threads=%d\nrounds=%d\ntensor_cache_mb=%zu\n", threads, rounds, ml::tensor_cache_stats().limit_bytes >> 20);
   for (const auto& c : cases) {
     if (!only.empty() && key(c) != only) continue;
     const ml::ModelPtr model = ml::make_zoo_model(c.model, 1);
     const auto shared = std::make_shared<const ml::Batch>(random_batch(model->info().input, c.batch));
     const ml::Batch& batch = *shared;
+    const bool real = images && images->sample_shape() == model->info().input && images->size() >= c.batch;
+    const auto real_batch =
+        real ? std::make_shared<const ml::Batch>(ml::make_batch(*images, 0, c.batch, model->info())) : nullptr;
     // Warm both paths (profiling executor, allocator, OpenMP teams).
     bare_threads.measure(*model, batch, 0.3 * scale);
+    if (real) {
+      bare_threads.measure(*model, *real_batch, 0.3 * scale);
+      shard_images_per_s(executor, model, images, c.batch, in_flight, 0.3 * scale);
+    }
     if (intraop) intraop_rate(*model, batch, 0.3 * scale);
     executor_images_per_s(executor, model, shared, in_flight, 0.3 * scale);
-    Rate best_exec, best_threads, best_intra;
+    Rate best_exec, best_threads, best_intra, best_real, best_shard;
     const double seconds = c.seconds * scale;
     for (int r = 0; r < rounds; ++r) {
       // Odd rounds run the executor first, so that neither side always
@@ -275,10 +321,16 @@ int main(int argc, char** argv) {
       const Rate threads_rate = bare_threads.measure(*model, batch, seconds);
       if (r % 2 == 0) exec = executor_images_per_s(executor, model, shared, in_flight, seconds);
       const Rate intra_rate = intraop ? intraop_rate(*model, batch, seconds) : Rate{};
+      const Rate real_rate = real ? bare_threads.measure(*model, *real_batch, seconds) : Rate{};
+      const Rate shard_rate = real ? shard_images_per_s(executor, model, images, c.batch, in_flight, seconds) : Rate{};
+      best_real = best(best_real, real_rate);
+      best_shard = best(best_shard, shard_rate);
       if (verbose) {
-        std::fprintf(stderr, "%s round %d: bare_threads=%.1f executor=%.1f bare_intraop=%.1f (per cpu-s %.1f %.1f %.1f)\n",
-                     key(c).c_str(), r, threads_rate.wall, exec.wall, intra_rate.wall, threads_rate.cpu, exec.cpu,
-                     intra_rate.cpu);
+        std::fprintf(stderr,
+                     "%s round %d: bare_threads=%.1f executor=%.1f bare_intraop=%.1f bare_threads_real=%.1f "
+                     "executor_shard_real=%.1f (per cpu-s %.1f %.1f %.1f %.1f %.1f)\n",
+                     key(c).c_str(), r, threads_rate.wall, exec.wall, intra_rate.wall, real_rate.wall, shard_rate.wall,
+                     threads_rate.cpu, exec.cpu, intra_rate.cpu, real_rate.cpu, shard_rate.cpu);
       }
       best_threads = best(best_threads, threads_rate);
       best_exec = best(best_exec, exec);
@@ -290,6 +342,12 @@ int main(int argc, char** argv) {
     std::printf("infer_%s_bare_intraop_images_per_s=%.1f\n", k.c_str(), best_intra.wall);
     std::printf("infer_%s_ratio_vs_libtorch=%.3f\n", k.c_str(), best_exec.wall / std::max(best_threads.wall, best_intra.wall));
     std::printf("infer_%s_cpu_ratio_vs_libtorch=%.3f\n", k.c_str(), best_exec.cpu / std::max(best_threads.cpu, best_intra.cpu));
+    if (real) {
+      std::printf("infer_%s_bare_threads_real_images_per_s=%.1f\n", k.c_str(), best_real.wall);
+      std::printf("infer_%s_executor_shard_real_images_per_s=%.1f\n", k.c_str(), best_shard.wall);
+      std::printf("infer_%s_real_vs_synthetic=%.3f\n", k.c_str(), best_real.wall / best_threads.wall);
+      std::printf("infer_%s_shard_ratio_vs_libtorch_real=%.3f\n", k.c_str(), best_shard.wall / best_real.wall);
+    }
     std::fflush(stdout);
   }
   return 0;
