@@ -105,6 +105,9 @@ def main():
     bare = subprocess.run([f"{BIN}/idunno-ml-bench", "--case", "lenet_b64", "--intraop", "0", "--images",
                            f"{DATA}/train-images-idx3-ubyte.gz"], capture_output=True, text=True, timeout=300).stdout
     figures = dict(l.split("=", 1) for l in bare.splitlines() if "=" in l)
+    if "infer_lenet_b64_bare_threads_real_images_per_s" not in figures:
+        raise SystemExit(f"idunno-ml-bench gave no real-image figure: is {DATA}/train-images-idx3-ubyte.gz "
+                         "a 28x28 IDX images file?")
     bare_qps = float(figures["infer_lenet_b64_bare_threads_real_images_per_s"])
     synthetic_qps = float(figures["infer_lenet_b64_bare_threads_images_per_s"])
     emit("bare_libtorch_lenet_b64_images_per_s", f"{bare_qps:.0f}")

@@ -314,14 +314,16 @@ int main(int argc, char** argv) {
     Rate best_exec, best_threads, best_intra, best_real, best_shard;
     const double seconds = c.seconds * scale;
     for (int r = 0; r < rounds; ++r) {
-      // Odd rounds run the executor first, so that neither side always
-      // follows the other.
+      // Odd rounds run the executor (and the real-image loop) first, so
+      // that neither side always follows the other.
       Rate exec;
+      Rate real_rate;
       if (r % 2 == 1) exec = executor_images_per_s(executor, model, shared, in_flight, seconds);
+      if (real && r % 2 == 1) real_rate = bare_threads.measure(*model, *real_batch, seconds);
       const Rate threads_rate = bare_threads.measure(*model, batch, seconds);
       if (r % 2 == 0) exec = executor_images_per_s(executor, model, shared, in_flight, seconds);
+      if (real && r % 2 == 0) real_rate = bare_threads.measure(*model, *real_batch, seconds);
       const Rate intra_rate = intraop ? intraop_rate(*model, batch, seconds) : Rate{};
-      const Rate real_rate = real ? bare_threads.measure(*model, *real_batch, seconds) : Rate{};
       const Rate shard_rate = real ? shard_images_per_s(executor, model, images, c.batch, in_flight, seconds) : Rate{};
       best_real = best(best_real, real_rate);
       best_shard = best(best_shard, shard_rate);
