@@ -70,6 +70,11 @@ done
 loss_of() { client $talk --json get-results "$1" | json_get 'repr(v["epochs"][0]["loss"])'; }
 [ "$(loss_of s7)" = "$(loss_of s7again)" ] || fail "seed 7 gave losses $(loss_of s7) and $(loss_of s7again)"
 [ "$(loss_of s7)" != "$(loss_of s8)" ] || fail "seeds 7 and 8 gave the same loss $(loss_of s7)"
+# The seed reached the model's initial weights, not only the shuffling.
+for seed in 7 8; do
+  grep -q "event=model_loaded key=zoo:lenet:$seed " "$IDUNNO_RUN"/node*/stderr.log ||
+    fail "no worker built lenet from seed $seed"
+done
 log "seed 7 twice: loss $(loss_of s7); seed 8: $(loss_of s8)"
 client $talk train tj --model lenet --data "$train" --eval "$test_set" --epochs 2 --workers 2 >/dev/null || fail "train tj"
 expect_error "exists already" train tj --model lenet --data "$train"
