@@ -73,6 +73,11 @@ client "$reader" get data/big "$IDUNNO_RUN/back.bin" >/dev/null || fail "get aft
 cmp "$big" "$IDUNNO_RUN/back.bin" || fail "get returned different bytes"
 log "get of 64 MiB with 3 replicas dead in $((SECONDS - t0)) s: identical"
 wait_replicas "$reader" data/big "${victims[*]}"
+# Re-replication pulled its copies on fetch streams that ended cleanly too
+# (the puller ends its empty half, as a get's reader does).
+if grep -h "event=stream_failed.*method=sdfs.fetch.*dropped before it ended" "$IDUNNO_RUN"/node*/node.log; then
+  fail "a fetch of re-replication was dropped before it ended"
+fi
 
 # Two more versions, then the newest three in one file, newest first.
 wait_until 30 has_coordinator "$reader" || fail "no coordinator after the crashes"
