@@ -188,57 +188,61 @@ class BareThreads {
   Clock::time_point deadline_;
 };
 
-// The executor with `in_flight` coroutines each awaiting infer() in a loop.
-Rate executor_images_per_s(ml::Executor& executor, const ml::ModelPtr& model, std::shared_ptr<const ml::Batch> batch,
-                             std::size_t in_flight, double seconds) {
+// Images per second of `work(until, &images)`, a coroutine run on a fresh
+// io_context that counts what it did until `until`, `seconds` from now.
+template <typename Work>
+Rate images_per_s_on_a_loop(double seconds, Work work) {
   asio::io_context io;
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  const double cpu_start = cpu_seconds();
-  const auto start = Clock::now();
-  auto images = std::make_shared<std::size_t>(0);
-  auto run = [](ml::Executor* ex, ml::ModelPtr m, std::shared_ptr<const ml::Batch> b, std::size_t n, Clock::time_point until,
-                std::shared_ptr<std::size_t> count) -> asio::awaitable<void> {
-    core::TaskGroup group(co_await asio::this_coro::executor, "bench");
-    for (std::size_t i = 0; i < n; ++i) {
-      group.spawn([](ml::Executor* e, ml::ModelPtr mm, std::shared_ptr<const ml::Batch> bb, Clock::time_point u,
-                     std::shared_ptr<std::size_t> c) -> asio::awaitable<void> {
-        while (Clock::now() < u) {
-          const auto result = co_await e->infer(mm, bb);
-          *c += result.predictions.size();
-        }
-      }(ex, m, b, until, count));
-    }
-    co_await group.join();
-  };
-  auto done = asio::co_spawn(io, run(&executor, model, batch, in_flight, deadline, images), asio::use_future);
-  io.run();
-  done.get();
-  return rate_since(*images, start, cpu_start);
-}
-
-// The executor's infer_shard over `data`, as a worker runs its shards, in
-// shards of 8 batches (a fresh batch per forward pass), again and again.
-Rate shard_images_per_s(ml::Executor& executor, const ml::ModelPtr& model, const ml::DatasetPtr& data,
-                        std::size_t batch, std::size_t in_flight, double seconds) {
-  asio::io_context io;
-  const auto deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   const double cpu_start = cpu_seconds();
   const auto start = Clock::now();
   std::size_t images = 0;
-  auto run = [](ml::Executor* ex, ml::ModelPtr m, ml::DatasetPtr d, std::size_t b, std::size_t n,
-                Clock::time_point until, std::size_t* count) -> asio::awaitable<void> {
-    const std::size_t shard = std::min(d->size(), b * 8);
-    for (std::size_t begin = 0; Clock::now() < until; begin = begin + 2 * shard > d->size() ? 0 : begin + shard) {
-      auto pending = ex->infer_shard(m, d, begin, begin + shard, b, n);
-      const ml::ShardResult result = co_await std::move(pending);
-      *count += result.queries;
-    }
-  };
-  auto done = asio::co_spawn(io, run(&executor, model, data, batch, in_flight, deadline, &images), asio::use_future);
+  auto done = asio::co_spawn(io, work(until, &images), asio::use_future);
   io.run();
   done.get();
   return rate_since(images, start, cpu_start);
+}
+
+// `in_flight` coroutines each awaiting infer() of the same batch in a loop.
+asio::awaitable<void> infer_loops(ml::Executor* ex, ml::ModelPtr m, std::shared_ptr<const ml::Batch> b, std::size_t n,
+                                  Clock::time_point until, std::size_t* count) {
+  core::TaskGroup group(co_await asio::this_coro::executor, "bench");
+  for (std::size_t i = 0; i < n; ++i) {
+    group.spawn([](ml::Executor* e, ml::ModelPtr mm, std::shared_ptr<const ml::Batch> bb, Clock::time_point u,
+                   std::size_t* c) -> asio::awaitable<void> {
+      while (Clock::now() < u) {
+        const auto result = co_await e->infer(mm, bb);
+        *c += result.predictions.size();
+      }
+    }(ex, m, b, until, count));
+  }
+  co_await group.join();
+}
+
+// infer_shard over `d` in shards of 8 batches, walking the file, again and
+// again, as a worker runs its shards (a fresh batch per forward pass).
+asio::awaitable<void> shard_loop(ml::Executor* ex, ml::ModelPtr m, ml::DatasetPtr d, std::size_t b, std::size_t n,
+                                 Clock::time_point until, std::size_t* count) {
+  const std::size_t shard = std::min(d->size(), b * 8);
+  for (std::size_t begin = 0; Clock::now() < until; begin = begin + 2 * shard > d->size() ? 0 : begin + shard) {
+    auto pending = ex->infer_shard(m, d, begin, begin + shard, b, n);
+    const ml::ShardResult result = co_await std::move(pending);
+    *count += result.queries;
+  }
+}
+
+Rate executor_images_per_s(ml::Executor& executor, const ml::ModelPtr& model, std::shared_ptr<const ml::Batch> batch,
+                           std::size_t in_flight, double seconds) {
+  return images_per_s_on_a_loop(seconds, [&](Clock::time_point until, std::size_t* count) {
+    return infer_loops(&executor, model, batch, in_flight, until, count);
+  });
+}
+
+Rate shard_images_per_s(ml::Executor& executor, const ml::ModelPtr& model, const ml::DatasetPtr& data,
+                        std::size_t batch, std::size_t in_flight, double seconds) {
+  return images_per_s_on_a_loop(seconds, [&](Clock::time_point until, std::size_t* count) {
+    return shard_loop(&executor, model, data, batch, in_flight, until, count);
+  });
 }
 
 std::string key(const Case& c) {
