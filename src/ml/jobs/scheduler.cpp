@@ -26,7 +26,12 @@ std::uint64_t next_shard_queries(const JobTable& table, const JobEntry& job, std
                                  const SchedulerPolicy& policy) {
   const std::uint64_t batch = std::max<std::uint64_t>(1, job.batch);
   const auto batch_time = core::Duration(static_cast<std::int64_t>(job.cost_ns * batch));
-  std::uint64_t batches = batches_per_shard_for(batch_time, policy.shard_target, policy.max_batches_per_shard);
+  const bool alone = std::none_of(table.jobs().begin(), table.jobs().end(), [&job](const auto& entry) {
+    const JobEntry& other = entry.second;
+    return other.name != job.name && other.state == JobState::running && other.kind == "infer" && other.has_work();
+  });
+  const auto target = alone ? policy.solo_shard_target : policy.shard_target;
+  std::uint64_t batches = batches_per_shard_for(batch_time, target, policy.max_batches_per_shard);
   // Every worker should get a part of the job: at most a share of the
   // whole for each slot (in whole batches).
   const std::uint64_t slots = std::max<std::size_t>(1, workers * std::max<std::size_t>(1, policy.leases_per_worker));

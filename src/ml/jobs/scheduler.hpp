@@ -12,8 +12,9 @@
 // are behind (time-sharing), so fairness does not hinge on how many
 // workers there are. Re-queued shards go first (their range and batch are
 // fixed); otherwise the next shard is cut at the job's current batch size,
-// sized by its measured cost to about `shard_target` of one worker's time,
-// and small enough that every worker gets a share of the job.
+// sized by its measured cost to about `shard_target` of one worker's time
+// (`solo_shard_target` for a job that runs alone), and small enough that
+// every worker gets a share of the job.
 //
 // Pure functions of the table (sans-I/O, deterministic); the coordinator
 // service proposes what they return through the log.
@@ -30,8 +31,16 @@
 namespace idunno::ml::jobs {
 
 struct SchedulerPolicy {
-  // A shard should take about this long on one worker.
+  // A shard should take about this long on one worker while other
+  // inference jobs have work too: short shards keep the jobs' rates level
+  // (scheduler_sim_test holds 1.05 with 400 ms, and failed it with 700).
   std::chrono::milliseconds shard_target{400};
+  // ... and while the job runs alone, with no rate to keep level: every
+  // shard costs the cluster's event loops a lease, its fetches, its
+  // results put and its completion, about 20 ms of CPU over 8 nodes, so
+  // longer shards leave more of the machines to the forward passes. A
+  // job that arrives makes the running one's next shards short again.
+  std::chrono::milliseconds solo_shard_target{2000};
   std::size_t max_batches_per_shard = 64;
   // A shard holds at most this fraction of what a job should complete in
   // one rate window (10 s at the fair rate the measured costs predict), so

@@ -334,6 +334,29 @@ TEST(SchedulerSim, ANewJobStartsAtOnceWhileEveryWorkerIsBusy) {
   EXPECT_EQ(leases[0].end - leases[0].begin, 32U) << "one batch, its cost being unknown";
 }
 
+TEST(SchedulerSim, AJobAloneGetsLongShardsUntilAnotherArrives) {
+  // 500 us a query, batches of 32: 16 ms a batch on one worker.
+  auto jobs = level_jobs({{"first", 500}}, 4, 60);
+  Sim sim(4, jobs, 5);
+  sim.add_jobs();
+  sim.run(5'000'000);
+  const SchedulerPolicy policy;
+  const JobEntry* first = sim.table().job("first");
+  ASSERT_NE(first, nullptr);
+  ASSERT_EQ(first->cost_ns, 500'000U);
+  // Alone: about solo_shard_target (125 batches), held to the window's cap:
+  // 4 workers x 2,000 queries/s x 10 s / 40 = 2,000 queries, 62 batches.
+  EXPECT_EQ(next_shard_queries(sim.table(), *first, 4, policy), 62U * 32U);
+  JobEntry late;
+  late.name = "late";
+  late.model = ModelRef{"lenet", true, 1, 0};
+  late.data.queries = 5000;
+  late.batch = 32;
+  ASSERT_TRUE(sim.apply(add_job_command(late, 5000)).at("ok").as_bool());
+  // Sharing: about shard_target, 400 ms / 16 ms = 25 batches.
+  EXPECT_EQ(next_shard_queries(sim.table(), *sim.table().job("first"), 4, policy), 25U * 32U);
+}
+
 TEST(SchedulerSim, AJobFinishingLeavesItsShareToTheOthers) {
   // "short" has a tenth of the queries: once it is done, "long" gets every
   // worker (work conservation is checked after every step).
