@@ -15,7 +15,10 @@
 // them), so a wide batch is neither starved nor shares the cores with other
 // batches. A training run takes max(1, TrainOptions::threads) slots for its
 // whole length, so inference queues behind it rather than oversubscribing
-// the cores; model loads take none. Loaded models are cached under a key,
+// the cores; with more than one thread it runs on the wide thread too, so
+// that the process never holds more than one OpenMP team however many runs
+// it made (libgomp shortens its spin-wait to almost nothing once it manages
+// more threads than cores). Model loads take no slots. Loaded models are cached under a key,
 // bounded by ml.model_cache_mb, and warmed up on load.
 //
 // Cancellation (engine.hpp): every pool job is cancellable; a batch not yet
@@ -142,7 +145,8 @@ class Executor final : public Engine {
   ModelCache cache_;
   std::map<std::string, ModelInfo> loaded_;  // by model name
   std::shared_ptr<core::SlotGate> slots_;  // one per pool thread
-  // Runs wide batches (holding every slot); only when they are enabled.
+  // Runs every LibTorch run on more than one thread: wide batches (holding
+  // every slot) and training runs with TrainOptions::threads > 1.
   std::unique_ptr<core::ThreadPool> wide_thread_;
   std::size_t batches_ = 0;
   std::size_t wide_batches_ = 0;

@@ -2,6 +2,11 @@
 // epoch; stopping, bad inputs, and the executor's awaitable wrapper.
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <latch>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/coro_test.hpp"
@@ -176,6 +181,75 @@ TEST(Trainer, ExecutorTrainsACloneAndReportsOnTheLoop) {
   EXPECT_TRUE(all_on_loop);
   EXPECT_EQ(start->flat_state(), before);  // the shared model is untouched
   EXPECT_NE(trained->flat_state(), before);
+}
+
+// Records the threads that read its images (the training thread).
+class ThreadRecordingDataset final : public Dataset {
+ public:
+  explicit ThreadRecordingDataset(DatasetPtr inner) : inner_(std::move(inner)) {}
+  std::size_t size() const override { return inner_->size(); }
+  Image image(std::size_t index) const override {
+    const std::lock_guard lock(mutex_);
+    threads_.insert(std::this_thread::get_id());
+    return inner_->image(index);
+  }
+  std::optional<std::int64_t> label(std::size_t index) const override { return inner_->label(index); }
+  bool has_labels() const override { return inner_->has_labels(); }
+  std::int64_t classes() const override { return inner_->classes(); }
+  ImageShape sample_shape() const override { return inner_->sample_shape(); }
+  std::string describe() const override { return inner_->describe(); }
+  std::set<std::thread::id> threads() const {
+    const std::lock_guard lock(mutex_);
+    return threads_;
+  }
+
+ private:
+  DatasetPtr inner_;
+  mutable std::mutex mutex_;
+  mutable std::set<std::thread::id> threads_;
+};
+
+TEST(Trainer, RunsOnSeveralThreadsShareOneThreadOutsideThePool) {
+  // libgomp keeps a team per thread that ran a parallel region and spins
+  // less once it manages more threads than cores: every multi-threaded run
+  // must come from the same thread, whichever pool thread is free.
+  asio::io_context io;
+  core::ThreadPool pool(2);
+  Executor executor(pool, ExecutorOptions{});
+  const auto start = idunno::testing::run_until_done(io, executor.zoo_model("lenet", 3));
+  auto wide =
+      std::make_shared<ThreadRecordingDataset>(IdxDataset::from_bytes(test::idx_images(40), test::idx_labels(40)));
+  auto narrow =
+      std::make_shared<ThreadRecordingDataset>(IdxDataset::from_bytes(test::idx_images(40), test::idx_labels(40)));
+  TrainOptions options;
+  options.batch_size = 20;
+  for (int run = 0; run < 6; ++run) {
+    options.threads = 2;
+    idunno::testing::run_until_done(io, executor.train(start, wide, nullptr, options, {}));
+    options.threads = 1;
+    idunno::testing::run_until_done(io, executor.train(start, narrow, nullptr, options, {}));
+  }
+  ASSERT_EQ(wide->threads().size(), 1U);
+  // That thread is none of the pool's (two jobs that wait for each other
+  // name both), where one-thread runs stay.
+  std::latch both(2);
+  std::mutex mutex;
+  std::set<std::thread::id> pool_threads;
+  auto name_thread = [&] {
+    {
+      const std::lock_guard lock(mutex);
+      pool_threads.insert(std::this_thread::get_id());
+    }
+    both.arrive_and_wait();
+    return 0;
+  };
+  asio::co_spawn(io, pool.run(name_thread), asio::detached);
+  asio::co_spawn(io, pool.run(name_thread), asio::detached);
+  io.restart();
+  io.run();
+  ASSERT_EQ(pool_threads.size(), 2U);
+  EXPECT_FALSE(pool_threads.contains(*wide->threads().begin()));
+  for (const auto& id : narrow->threads()) EXPECT_TRUE(pool_threads.contains(id));
 }
 
 }  // namespace
