@@ -25,9 +25,11 @@
 #include <system_error>
 
 #include "cli/command_dispatcher.hpp"
+#include "cli/executor_service.hpp"
 #include "cli/node_composition.hpp"
 #include "cli/terminal.hpp"
 #include "core/logging.hpp"
+#include "ml/engine/engine.hpp"
 
 namespace idunno::cli {
 
@@ -198,12 +200,15 @@ int Node::run() {
 
   io_.run();
   if (terminal) terminal->stop();
-  if (services_->ml_pool().active() + services_->io_pool().active() > 0) {
+  ml::Engine* engine = services_->executor_service().engine();
+  const std::size_t abandoned = services_->ml_pool().active() + services_->io_pool().active() +
+                                (engine != nullptr ? engine->stats().own_thread_jobs : 0);
+  if (abandoned > 0) {
     // A pool job that did not stop at its token within the budget (a single
-    // LibTorch operation longer than that): joining it would break the
-    // promised exit time, and the services are stopped, so exit without it.
-    spdlog::warn("event=node_stopped abandoned_pool_jobs={}",
-                 services_->ml_pool().active() + services_->io_pool().active());
+    // LibTorch operation longer than that, or a training rank blocked in a
+    // collective): joining it would break the promised exit time, and the
+    // services are stopped, so exit without it.
+    spdlog::warn("event=node_stopped abandoned_pool_jobs={}", abandoned);
     spdlog::default_logger()->flush();
     std::_Exit(0);
   }

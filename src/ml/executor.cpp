@@ -268,7 +268,8 @@ asio::awaitable<std::string> Executor::save_model(ModelPtr model) {
 }
 
 EngineStats Executor::stats() const {
-  return EngineStats{slots_->capacity(), slots_->in_use(), slots_->queued(), batches_, wide_batches_, training_runs_};
+  return EngineStats{slots_->capacity(), slots_->in_use(), slots_->queued(),      batches_,
+                     wide_batches_,      training_runs_,   wide_thread_->active()};
 }
 
 asio::awaitable<bool> Executor::stop(std::chrono::steady_clock::time_point deadline) {

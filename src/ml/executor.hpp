@@ -16,15 +16,17 @@
 // batches. A training run takes max(1, TrainOptions::threads) slots for its
 // whole length, so inference queues behind it rather than oversubscribing
 // the cores; with more than one thread it runs on the wide thread too, so
-// that the process never holds more than one OpenMP team however many runs
-// it made (libgomp shortens its spin-wait to almost nothing once it manages
-// more threads than cores). Model loads take no slots. Loaded models are cached under a key,
+// that with intra_op_threads = 1 the process holds one OpenMP team however
+// many runs it made (libgomp shortens its spin-wait to almost nothing once
+// it manages more threads than cores). Two such runs that both fit in the
+// slots therefore take turns (a node is in one training group at a time).
+// Model loads take no slots. Loaded models are cached under a key,
 // bounded by ml.model_cache_mb, and warmed up on load.
 //
 // Cancellation (engine.hpp): every pool job is cancellable; a batch not yet
 // started is dropped, a training run stops between steps (and between
 // evaluation batches), and stop() cancels everything and waits for the
-// pool. It implements the node's torch-free ml::Engine interface.
+// pool and the wide thread. It implements the node's torch-free ml::Engine interface.
 //
 // Constructed with a tensor cache limit (as the node does, from
 // ml.tensor_cache_mb), it installs the process's tensor cache

@@ -55,6 +55,9 @@ struct EngineStats {
   std::size_t batches = 0;         // inference batches run so far
   std::size_t wide_batches = 0;    // of them, batches that ran wide
   std::size_t training_runs = 0;   // running now
+  // Jobs queued or running on the engine's own threads, outside the ML
+  // pool (the wide thread: wide batches, multi-threaded training runs).
+  std::size_t own_thread_jobs = 0;
 };
 
 // Cancellation, for every awaitable below: cancelling the awaiting coroutine

@@ -38,7 +38,10 @@ struct SchedulerPolicy {
   // ... and while the job runs alone, with no rate to keep level: every
   // shard costs the cluster's event loops a lease, its fetches, its
   // results put and its completion, about 20 ms of CPU over 8 nodes, so
-  // longer shards leave more of the machines to the forward passes. A
+  // longer shards leave more of the machines to the forward passes. The
+  // caps below still hold (max_batches_per_shard, and 1/shards_per_window
+  // of a window: 0.25 s x workers of one worker's time for a job alone),
+  // so a shard reaches this only on many workers with slow batches. A
   // job that arrives makes the running one's next shards short again.
   std::chrono::milliseconds solo_shard_target{2000};
   std::size_t max_batches_per_shard = 64;
