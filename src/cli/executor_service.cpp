@@ -46,9 +46,12 @@ asio::awaitable<void> ExecutorService::drain(StopDeadline deadline) {
 asio::awaitable<void> ExecutorService::stop(StopDeadline deadline) {
   const bool idle = co_await ml_pool_.wait_idle(deadline.at);
   if (!idle || !stopped_in_time_) {
-    spdlog::warn("event=ml_pool_not_idle active={}",
-                 ml_pool_.active() + (engine_ ? engine_->stats().own_thread_jobs : 0));
+    spdlog::warn("event=ml_pool_not_idle active={}", active_jobs());
   }
+}
+
+std::size_t ExecutorService::active_jobs() const {
+  return ml_pool_.active() + (engine_ ? engine_->stats().own_thread_jobs : 0);
 }
 
 ml::Engine& ExecutorService::require_engine() {

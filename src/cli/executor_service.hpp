@@ -46,6 +46,8 @@ class ExecutorService final : public Service {
 
   // Null without an engine (then problem() says why).
   ml::Engine* engine() { return engine_.get(); }
+  // Jobs queued or running on the ML pool and on the engine's own threads.
+  std::size_t active_jobs() const;
   const std::string& problem() const { return problem_; }
 
  private:

@@ -29,7 +29,6 @@
 #include "cli/node_composition.hpp"
 #include "cli/terminal.hpp"
 #include "core/logging.hpp"
-#include "ml/engine/engine.hpp"
 
 namespace idunno::cli {
 
@@ -200,9 +199,7 @@ int Node::run() {
 
   io_.run();
   if (terminal) terminal->stop();
-  ml::Engine* engine = services_->executor_service().engine();
-  const std::size_t abandoned = services_->ml_pool().active() + services_->io_pool().active() +
-                                (engine != nullptr ? engine->stats().own_thread_jobs : 0);
+  const std::size_t abandoned = services_->executor_service().active_jobs() + services_->io_pool().active();
   if (abandoned > 0) {
     // A pool job that did not stop at its token within the budget (a single
     // LibTorch operation longer than that, or a training rank blocked in a

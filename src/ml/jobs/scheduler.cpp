@@ -26,9 +26,12 @@ std::uint64_t next_shard_queries(const JobTable& table, const JobEntry& job, std
                                  const SchedulerPolicy& policy) {
   const std::uint64_t batch = std::max<std::uint64_t>(1, job.batch);
   const auto batch_time = core::Duration(static_cast<std::int64_t>(job.cost_ns * batch));
-  const bool alone = std::none_of(table.jobs().begin(), table.jobs().end(), [&job](const auto& entry) {
-    const JobEntry& other = entry.second;
-    return other.name != job.name && other.state == JobState::running && other.kind == "infer" && other.has_work();
+  // The running inference jobs with work share the workers' time.
+  const auto sharing = [](const JobEntry& other) {
+    return other.state == JobState::running && other.kind == "infer" && other.has_work();
+  };
+  const bool alone = std::none_of(table.jobs().begin(), table.jobs().end(), [&](const auto& entry) {
+    return entry.second.name != job.name && sharing(entry.second);
   });
   const auto target = alone ? policy.solo_shard_target : policy.shard_target;
   std::uint64_t batches = batches_per_shard_for(batch_time, target, policy.max_batches_per_shard);
@@ -42,7 +45,7 @@ std::uint64_t next_shard_queries(const JobTable& table, const JobEntry& job, std
   // window; a shard is at most 1/shards_per_window of that.
   double weighted_cost_ns = 0;
   for (const auto& [name, other] : table.jobs()) {
-    if (other.state == JobState::running && other.kind == "infer" && other.cost_ns > 0 && other.has_work()) {
+    if (sharing(other) && other.cost_ns > 0) {
       weighted_cost_ns += static_cast<double>(other.share) * static_cast<double>(other.cost_ns);
     }
   }

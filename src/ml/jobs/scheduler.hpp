@@ -33,7 +33,8 @@ namespace idunno::ml::jobs {
 struct SchedulerPolicy {
   // A shard should take about this long on one worker while other
   // inference jobs have work too: short shards keep the jobs' rates level
-  // (scheduler_sim_test holds 1.05 with 400 ms, and failed it with 700).
+  // (scheduler_sim_test holds 1.05 with 400 ms; run by hand with 700, it
+  // failed).
   std::chrono::milliseconds shard_target{400};
   // ... and while the job runs alone, with no rate to keep level: every
   // shard costs the cluster's event loops a lease, its fetches, its

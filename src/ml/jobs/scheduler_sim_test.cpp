@@ -315,17 +315,22 @@ TEST(SchedulerSim, SharesWeightTheRates) {
   }
 }
 
-TEST(SchedulerSim, ANewJobStartsAtOnceWhileEveryWorkerIsBusy) {
-  auto jobs = level_jobs({{"first", 500}}, 4, 60);
-  Sim sim(4, jobs, 5);
-  sim.add_jobs();
-  sim.run(5'000'000);
+// Adds "late", 5,000 queries in batches of 32, at 5 s; whether it was taken.
+bool add_late_job(Sim& sim) {
   JobEntry late;
   late.name = "late";
   late.model = ModelRef{"lenet", true, 1, 0};
   late.data.queries = 5000;
   late.batch = 32;
-  ASSERT_TRUE(sim.apply(add_job_command(late, 5000)).at("ok").as_bool());
+  return sim.apply(add_job_command(late, 5000)).at("ok").as_bool();
+}
+
+TEST(SchedulerSim, ANewJobStartsAtOnceWhileEveryWorkerIsBusy) {
+  auto jobs = level_jobs({{"first", 500}}, 4, 60);
+  Sim sim(4, jobs, 5);
+  sim.add_jobs();
+  sim.run(5'000'000);
+  ASSERT_TRUE(add_late_job(sim));
   std::vector<std::string> live;
   for (const auto& w : sim.workers()) live.push_back(w.name);
   const auto leases = plan_leases(sim.table(), live, SchedulerPolicy{});
@@ -347,12 +352,7 @@ TEST(SchedulerSim, AJobAloneGetsLongShardsUntilAnotherArrives) {
   // Alone: about solo_shard_target (125 batches), held to the window's cap:
   // 4 workers x 2,000 queries/s x 10 s / 40 = 2,000 queries, 62 batches.
   EXPECT_EQ(next_shard_queries(sim.table(), *first, 4, policy), 62U * 32U);
-  JobEntry late;
-  late.name = "late";
-  late.model = ModelRef{"lenet", true, 1, 0};
-  late.data.queries = 5000;
-  late.batch = 32;
-  ASSERT_TRUE(sim.apply(add_job_command(late, 5000)).at("ok").as_bool());
+  ASSERT_TRUE(add_late_job(sim));
   // Sharing: about shard_target, 400 ms / 16 ms = 25 batches.
   EXPECT_EQ(next_shard_queries(sim.table(), *sim.table().job("first"), 4, policy), 25U * 32U);
 }
