@@ -12,7 +12,9 @@ namespace idunno::fs {
 BlockReader::BlockReader(std::unique_ptr<core::DiskFile> file, BlockInfo info, BlockLayout layout)
     : file_(std::move(file)), info_(std::move(info)), layout_(layout) {}
 
-std::string BlockReader::read_chunk(std::uint64_t index) {
+const std::string& BlockReader::read_chunk(std::uint64_t index) {
+  if (cached_index_ == index) return cached_;
+  cached_index_.reset();
   const auto length = layout_.chunk_length(index);
   auto bytes = file_->read(layout_.chunk_offset(index), std::uint64_t{length} + kChunkChecksumBytes);
   if (bytes.size() != length + kChunkChecksumBytes) {
@@ -24,7 +26,9 @@ std::string BlockReader::read_chunk(std::uint64_t index) {
     throw CorruptBlock(info_.name, info_.version, index, "checksum mismatch");
   }
   bytes.resize(length);
-  return bytes;
+  cached_ = std::move(bytes);
+  cached_index_ = index;
+  return cached_;
 }
 
 std::size_t BlockReader::read(std::uint64_t offset, std::span<std::uint8_t> out) {
@@ -35,7 +39,7 @@ std::size_t BlockReader::read(std::uint64_t offset, std::span<std::uint8_t> out)
     const std::uint64_t position = offset + done;
     const std::uint64_t index = position / layout_.chunk_size;
     const auto within = static_cast<std::size_t>(position % layout_.chunk_size);
-    const auto chunk = read_chunk(index);
+    const std::string& chunk = read_chunk(index);
     const auto take = std::min(chunk.size() - within, total - done);
     std::memcpy(out.data() + done, chunk.data() + within, take);
     done += take;
@@ -48,7 +52,7 @@ void BlockReader::verify_all() {
   if (!hash) throw std::bad_alloc();
   XXH3_64bits_reset(hash.get());
   for (std::uint64_t index = 0; index < layout_.chunk_count(); ++index) {
-    const auto chunk = read_chunk(index);
+    const std::string& chunk = read_chunk(index);
     XXH3_64bits_update(hash.get(), chunk.data(), chunk.size());
   }
   if (XXH3_64bits_digest(hash.get()) != info_.checksum) {

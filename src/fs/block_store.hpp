@@ -144,7 +144,9 @@ class BlockWriter {
 };
 
 // Reads ranges of one block, verifying each chunk it touches. Made by
-// BlockStore::open; one thread at a time.
+// BlockStore::open; one thread at a time. The last chunk read is kept, so a
+// stream reading in pieces smaller than a chunk reads and hashes each chunk
+// once (not once per piece).
 class BlockReader {
  public:
   const BlockInfo& info() const { return info_; }
@@ -159,12 +161,14 @@ class BlockReader {
  private:
   friend class BlockStore;
   BlockReader(std::unique_ptr<core::DiskFile> file, BlockInfo info, BlockLayout layout);
-  // The verified bytes of chunk `index`.
-  std::string read_chunk(std::uint64_t index);
+  // The verified bytes of chunk `index`, valid until the next call.
+  const std::string& read_chunk(std::uint64_t index);
 
   std::unique_ptr<core::DiskFile> file_;
   BlockInfo info_;
   BlockLayout layout_;
+  std::optional<std::uint64_t> cached_index_;
+  std::string cached_;
 };
 
 // What list() found in dir/blocks/.

@@ -40,8 +40,8 @@ TEST(BlockStoreStreaming, A64MiBWriteAndReadKeepMemoryToOneChunk) {
   EXPECT_LE(disk.largest_write(), kChunk + kChunkChecksumBytes);
   EXPECT_EQ(disk.file_size(store.block_path("datasets/big", 1)), store.disk_bytes_for("datasets/big", kSize));
 
-  disk.reset_counts();
   auto reader = store.open("datasets/big", 1);
+  disk.reset_counts();
   std::vector<std::uint8_t> out(256 << 10);
   std::uint64_t mismatches = 0;
   for (std::uint64_t at = 0; at < kSize; at += out.size()) {
@@ -50,12 +50,18 @@ TEST(BlockStoreStreaming, A64MiBWriteAndReadKeepMemoryToOneChunk) {
   }
   EXPECT_EQ(mismatches, 0u);
   EXPECT_LE(disk.largest_read(), std::uint64_t{kChunk} + kChunkChecksumBytes);
+  // Four pieces to a chunk, and each chunk read (and hashed) once.
+  EXPECT_EQ(disk.bytes_read(), kSize / kChunk * (kChunk + kChunkChecksumBytes));
 
-  disk.reset_counts();
   std::vector<std::uint8_t> small(100);
-  ASSERT_EQ(reader->read(kSize - 50, small), 50u);  // the tail of the last chunk
-  EXPECT_EQ(disk.bytes_read(), kChunk + kChunkChecksumBytes);
+  disk.reset_counts();
+  ASSERT_EQ(reader->read(kSize - 50, small), 50u);  // the tail of the last chunk, still kept
+  EXPECT_EQ(disk.bytes_read(), 0u);
   for (std::size_t i = 0; i < 50; ++i) EXPECT_EQ(small[i], byte_at(kSize - 50 + i, kSeed));
+  disk.reset_counts();
+  ASSERT_EQ(reader->read(kChunk - 50, small), 100u);  // the first two chunks
+  EXPECT_EQ(disk.bytes_read(), 2 * (kChunk + kChunkChecksumBytes));
+  for (std::size_t i = 0; i < 100; ++i) EXPECT_EQ(small[i], byte_at(kChunk - 50 + i, kSeed));
 
   disk.reset_counts();
   EXPECT_EQ(store.verify("datasets/big", 1), info);

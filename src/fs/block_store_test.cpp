@@ -121,7 +121,10 @@ TEST_P(BlockStoreTest, ARangeReadReadsOnlyTheChunksItCovers) {
   read_range(*reader, 16 * 40 + 3, 5);  // inside chunk 40
   EXPECT_EQ(counting.bytes_read(), kChunk + kChunkChecksumBytes);
   counting.reset_counts();
-  read_range(*reader, 16 * 40 + 10, 10);  // chunks 40 and 41
+  read_range(*reader, 16 * 40 + 10, 10);  // chunks 40 (kept from the last read) and 41
+  EXPECT_EQ(counting.bytes_read(), kChunk + kChunkChecksumBytes);
+  counting.reset_counts();
+  read_range(*reader, 16 * 39 + 10, 10);  // chunks 39 and 40 (41 is the one kept now)
   EXPECT_EQ(counting.bytes_read(), 2 * (kChunk + kChunkChecksumBytes));
 }
 
