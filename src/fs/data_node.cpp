@@ -241,19 +241,9 @@ asio::awaitable<void> DataNode::serve_store(net::DataStream upstream) {
   co_await upstream.finish(ack.SerializeAsString());
 }
 
-asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {
-  pb::FetchHeader header;
-  if (!header.ParseFromString(stream.header())) {
-    stream.reject(code(FetchCode::bad_request), "a fetch stream needs a FetchHeader");
-    co_return;
-  }
-  const std::string peer = stream.peer().to_string();
-  struct Opened {
-    std::shared_ptr<BlockReader> reader;
-    FetchCode failure = FetchCode::bad_request;
-    std::string error;
-  };
-  auto open_job = [&store = store_, name = header.name(), version = header.version()]() -> Opened {
+asio::awaitable<OpenedBlock> open_block(BlockStore& store, core::ThreadPool& io_pool, std::string name,
+                                        std::uint64_t version) {
+  auto job = [&store, name = std::move(name), version]() -> OpenedBlock {
     try {
       return {std::shared_ptr<BlockReader>(store.open(name, version)), {}, {}};
     } catch (const BlockNotFound& e) {
@@ -264,12 +254,71 @@ asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {
       return {nullptr, FetchCode::disk_error, e.what()};
     }
   };
-  auto opening = io_pool_.run(std::move(open_job));
-  Opened opened = co_await std::move(opening);
+  auto opening = io_pool.run(std::move(job));
+  co_return co_await std::move(opening);
+}
+
+asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool& io_pool, std::shared_ptr<BlockReader> reader,
+                                                 std::uint64_t offset, std::uint64_t length, std::size_t piece_bytes,
+                                                 PieceConsumer consume) {
+  // Two buffers: the next piece is read on the pool while the consumer
+  // takes this one.
+  std::array<std::vector<std::uint8_t>, 2> buffers{std::vector<std::uint8_t>(piece_bytes),
+                                                   std::vector<std::uint8_t>(piece_bytes)};
+  const auto read_at = [&](std::uint64_t at, std::size_t which) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(piece_bytes, offset + length - at));
+    return io_pool.run([reader, at, out = std::span(buffers[which]).first(want)]() -> FetchPiece {
+      try {
+        return {reader->read(at, out), false, {}};
+      } catch (const CorruptBlock& e) {
+        return {0, true, e.what()};
+      } catch (const std::exception& e) {
+        return {0, false, e.what()};
+      }
+    });
+  };
+  BlockRangeRead out;
+  std::size_t current = 0;
+  FetchPiece piece;
+  if (length > 0) {
+    auto first = read_at(offset, current);
+    piece = co_await std::move(first);
+  }
+  while (out.sent < length) {
+    if (!piece.error.empty() || piece.bytes == 0) {
+      out.read_error = piece.error.empty() ? "the block ended early" : piece.error;
+      out.corrupt = piece.corrupt;
+      co_return out;
+    }
+    const std::span<const std::uint8_t> bytes(buffers[current].data(), piece.bytes);
+    const std::uint64_t next_at = offset + out.sent + piece.bytes;
+    FetchPiece next;
+    if (next_at < offset + length) {
+      auto both = read_at(next_at, 1 - current) && consume(bytes);
+      std::tie(next, out.consumer) = co_await std::move(both);
+    } else {
+      out.consumer = co_await consume(bytes);
+    }
+    if (!out.consumer.ok()) co_return out;
+    out.sent += piece.bytes;
+    piece = std::move(next);
+    current = 1 - current;
+  }
+  co_return out;
+}
+
+asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {
+  pb::FetchHeader header;
+  if (!header.ParseFromString(stream.header())) {
+    stream.reject(code(FetchCode::bad_request), "a fetch stream needs a FetchHeader");
+    co_return;
+  }
+  const std::string peer = stream.peer().to_string();
+  auto opening = open_block(store_, io_pool_, header.name(), header.version());
+  OpenedBlock opened = co_await std::move(opening);
   if (!opened.reader) {
     if (opened.failure == FetchCode::corrupt) {
-      spdlog::warn("event=sdfs_corrupt_replica name={} version={} node={} error={}", core::log_quote(header.name()),
-                   header.version(), options_.self_name, core::log_quote(opened.error));
+      log_corrupt_replica(options_.self_name, header.name(), header.version(), opened.error);
     }
     stats_.record({"fetch", header.name(), header.version(), 0, peer, opened.error});
     stream.reject(code(opened.failure), opened.error);
@@ -285,61 +334,31 @@ asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {
   reply.set_length(length);
   net::StreamStatus accepted = co_await stream.accept(reply.SerializeAsString(), length);
   if (!accepted.ok()) co_return;
-  // Two buffers: the next piece is read on the pool while this one is
-  // written to the stream.
-  std::array<std::vector<std::uint8_t>, 2> buffers{std::vector<std::uint8_t>(options_.piece_bytes),
-                                                   std::vector<std::uint8_t>(options_.piece_bytes)};
-  const auto read_at = [&](std::uint64_t at, std::size_t which) {
-    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(options_.piece_bytes, offset + length - at));
-    return io_pool_.run([reader = opened.reader, at, out = std::span(buffers[which]).first(want)]() -> FetchPiece {
-      try {
-        return {reader->read(at, out), false, {}};
-      } catch (const CorruptBlock& e) {
-        return {0, true, e.what()};
-      } catch (const std::exception& e) {
-        return {0, false, e.what()};
-      }
-    });
+  auto send = [this, stream](std::span<const std::uint8_t> piece) mutable -> asio::awaitable<net::StreamStatus> {
+    net::StreamStatus status = co_await stream.write(piece);
+    if (status.ok()) stats_.add_bytes_out(piece.size());
+    co_return status;
   };
-  std::uint64_t sent = 0;
-  std::size_t current = 0;
-  FetchPiece piece;
-  if (length > 0) {
-    auto first = read_at(offset, current);
-    piece = co_await std::move(first);
+  auto sending = read_block_range(io_pool_, opened.reader, offset, length, options_.piece_bytes, std::move(send));
+  BlockRangeRead sent = co_await std::move(sending);
+  if (!sent.read_error.empty()) {
+    if (sent.corrupt) log_corrupt_replica(options_.self_name, header.name(), header.version(), sent.read_error);
+    stream.cancel(code(sent.corrupt ? FetchCode::corrupt : FetchCode::disk_error), sent.read_error);
+    stats_.record({"fetch", header.name(), header.version(), sent.sent, peer, sent.read_error});
+    co_return;
   }
-  while (sent < length) {
-    if (!piece.error.empty() || piece.bytes == 0) {
-      if (piece.corrupt) {
-        spdlog::warn("event=sdfs_corrupt_replica name={} version={} node={} error={}", core::log_quote(header.name()),
-                     header.version(), options_.self_name, core::log_quote(piece.error));
-      }
-      const std::string why = piece.error.empty() ? "the block ended early" : piece.error;
-      stream.cancel(code(piece.corrupt ? FetchCode::corrupt : FetchCode::disk_error), why);
-      stats_.record({"fetch", header.name(), header.version(), sent, peer, why});
-      co_return;
-    }
-    const std::span<const std::uint8_t> out(buffers[current].data(), piece.bytes);
-    const std::uint64_t next_at = offset + sent + piece.bytes;
-    net::StreamStatus status;
-    FetchPiece next;
-    if (next_at < offset + length) {
-      auto both = read_at(next_at, 1 - current) && stream.write(out);
-      std::tie(next, status) = co_await std::move(both);
-    } else {
-      status = co_await stream.write(out);
-    }
-    if (!status.ok()) {
-      stats_.record({"fetch", header.name(), header.version(), sent, peer, status.describe()});
-      co_return;
-    }
-    sent += piece.bytes;
-    stats_.add_bytes_out(piece.bytes);
-    piece = std::move(next);
-    current = 1 - current;
+  if (!sent.consumer.ok()) {
+    stats_.record({"fetch", header.name(), header.version(), sent.sent, peer, sent.consumer.describe()});
+    co_return;
   }
   co_await stream.finish();
-  stats_.record({"fetch", header.name(), header.version(), sent, peer, "ok"});
+  stats_.record({"fetch", header.name(), header.version(), sent.sent, peer, "ok"});
+}
+
+void log_corrupt_replica(const std::string& self, const std::string& name, std::uint64_t version,
+                         const std::string& error) {
+  spdlog::warn("event=sdfs_corrupt_replica name={} version={} node={} error={}", core::log_quote(name), version, self,
+               core::log_quote(error));
 }
 
 }  // namespace idunno::fs

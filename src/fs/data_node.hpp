@@ -32,7 +32,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -123,6 +125,39 @@ boost::asio::awaitable<net::DataStream> open_store_chain(net::DataStreamClient& 
 // then as large as the buffer however the bytes arrived, so the disk and
 // the next hop see few large writes instead of many small ones.
 boost::asio::awaitable<net::DataRead> read_piece(net::DataStream stream, std::span<std::uint8_t> buffer);
+
+// A local block opened for reading on the I/O pool: the reader, or why
+// there is none (not_found, corrupt: its header or footer did not verify,
+// disk_error).
+struct OpenedBlock {
+  std::shared_ptr<BlockReader> reader;
+  FetchCode failure = FetchCode::bad_request;
+  std::string error;
+};
+boost::asio::awaitable<OpenedBlock> open_block(BlockStore& store, core::ThreadPool& io_pool, std::string name,
+                                               std::uint64_t version);
+
+// What read_block_range came to.
+struct BlockRangeRead {
+  std::uint64_t sent = 0;      // bytes `consume` took
+  std::string read_error;      // reading the block failed after `sent` bytes (empty: it did not)
+  bool corrupt = false;        // ... because a chunk did not verify
+  net::StreamStatus consumer;  // not ok: `consume` failed, and the read stopped
+};
+using PieceConsumer = std::function<boost::asio::awaitable<net::StreamStatus>(std::span<const std::uint8_t> piece)>;
+// Reads `length` bytes from `offset` of an opened block in pieces of
+// `piece_bytes` on the I/O pool, each chunk verified, and hands each piece
+// to `consume` while the next one is read, so the disk and whatever takes
+// the bytes (a fetch stream, a node's own reader) overlap. What a fetch
+// serves and a node reading its own replica both use.
+boost::asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool& io_pool, std::shared_ptr<BlockReader> reader,
+                                                        std::uint64_t offset, std::uint64_t length,
+                                                        std::size_t piece_bytes, PieceConsumer consume);
+
+// Logs `event=sdfs_corrupt_replica` for a copy on node `self` that did not
+// verify (it is never served).
+void log_corrupt_replica(const std::string& self, const std::string& name, std::uint64_t version,
+                         const std::string& error);
 
 // The outcome of replicate() and drop(): ok, or what went wrong (the
 // target's error, or why it could not be asked: unreachable, timed out).

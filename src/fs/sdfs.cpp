@@ -321,6 +321,44 @@ asio::awaitable<net::StreamStatus> Sdfs::read_from(core::HostPort from, std::str
   co_return net::StreamStatus{};
 }
 
+asio::awaitable<std::string> Sdfs::read_own(std::string name, std::uint64_t version, std::uint64_t offset,
+                                            std::uint64_t length, ByteSink* sink, std::uint64_t* delivered,
+                                            bool* sink_failed) {
+  auto opening = open_block(store_, io_pool_, name, version);
+  OpenedBlock opened = co_await std::move(opening);
+  if (!opened.reader) {
+    if (opened.failure == FetchCode::corrupt) log_corrupt_replica(options_.self_name, name, version, opened.error);
+    co_return "this node's copy: " + opened.error;
+  }
+  if (opened.reader->info().size < offset + length) {
+    co_return "this node's copy holds " + std::to_string(opened.reader->info().size) + " bytes";
+  }
+  auto consume = [sink, delivered,
+                  sink_failed](std::span<const std::uint8_t> piece) -> asio::awaitable<net::StreamStatus> {
+    std::string sink_error;
+    try {
+      auto write = (*sink)(piece);
+      co_await std::move(write);
+    } catch (const std::exception& e) {
+      sink_error = e.what();
+    }
+    if (!sink_error.empty()) {
+      *sink_failed = true;
+      co_return net::StreamStatus::failure(net::StreamCode::cancelled_locally, sink_error);
+    }
+    *delivered += piece.size();
+    co_return net::StreamStatus{};
+  };
+  auto reading = read_block_range(io_pool_, opened.reader, offset, length, options_.piece_bytes, std::move(consume));
+  BlockRangeRead read = co_await std::move(reading);
+  if (!read.consumer.ok()) co_return read.consumer.message;
+  if (!read.read_error.empty()) {
+    if (read.corrupt) log_corrupt_replica(options_.self_name, name, version, read.read_error);
+    co_return "this node's copy: " + read.read_error;
+  }
+  co_return std::string();
+}
+
 asio::awaitable<std::uint64_t> Sdfs::read(NamedVersion version, ReadRange range, ByteSink sink) {
   const std::uint64_t size = version.entry.size;
   if (range.offset > size) {
@@ -336,24 +374,32 @@ asio::awaitable<std::uint64_t> Sdfs::read(NamedVersion version, ReadRange range,
   std::string errors;
   for (const auto& node : order) {
     if (delivered == length) break;
-    auto address = address_of(node);
-    if (!address) {
-      errors += (errors.empty() ? "" : "; ") + node + ": not alive";
-      continue;
-    }
     bool sink_failed = false;
-    net::StreamStatus status =
-        co_await read_from(*address, version.name, version.entry.version, range.offset + delivered, length - delivered,
-                           &sink, &delivered, &sink_failed);
+    std::string error;
+    if (node == options_.self_name) {
+      auto reading = read_own(version.name, version.entry.version, range.offset + delivered, length - delivered, &sink,
+                              &delivered, &sink_failed);
+      error = co_await std::move(reading);
+    } else if (auto address = address_of(node)) {
+      auto reading = read_from(*address, version.name, version.entry.version, range.offset + delivered,
+                               length - delivered, &sink, &delivered, &sink_failed);
+      net::StreamStatus status = co_await std::move(reading);
+      if (!status.ok()) error = sink_failed ? status.message : status.describe();
+    } else {
+      error = "not alive";
+    }
     if (sink_failed) {
       stats_.record({"get", version.name, version.entry.version, delivered, "", "reader failed"});
       throw SdfsError(SdfsErrorKind::failed,
-                      "writing " + describe(version.name, version.entry.version) + " failed: " + status.message);
+                      "writing " + describe(version.name, version.entry.version) + " failed: " + error);
     }
-    if (!status.ok()) {
-      errors += (errors.empty() ? "" : "; ") + node + ": " + status.describe();
-      spdlog::info("event=sdfs_read_fallback name={} version={} node={} at={} error={}", core::log_quote(version.name),
-                   version.entry.version, node, range.offset + delivered, core::log_quote(status.describe()));
+    if (!error.empty()) {
+      errors += (errors.empty() ? "" : "; ") + node + ": " + error;
+      if (error != "not alive") {
+        spdlog::info("event=sdfs_read_fallback name={} version={} node={} at={} error={}",
+                     core::log_quote(version.name), version.entry.version, node, range.offset + delivered,
+                     core::log_quote(error));
+      }
     }
   }
   if (delivered < length) {

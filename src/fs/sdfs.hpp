@@ -15,8 +15,9 @@
 //    namespace by a ReadIndex read; when no coordinator answers within the
 //    read timeout (an election), from this node's own copy of the
 //    namespace. The bytes stream from one replica (this node first when it
-//    holds one); an error mid-stream resumes on the next replica from the
-//    byte reached, so the sink sees every byte once.
+//    holds one, read straight from its block store); an error mid-stream
+//    resumes on the next replica from the byte reached, so the sink sees
+//    every byte once.
 //  - Memory never depends on a file's size: one piece in flight per call.
 //
 // Sources and sinks are coroutines over a caller's buffer, so a local file
@@ -156,6 +157,11 @@ class Sdfs {
   boost::asio::awaitable<net::StreamStatus> read_from(core::HostPort from, std::string name, std::uint64_t version,
                                                       std::uint64_t offset, std::uint64_t length, ByteSink* sink,
                                                       std::uint64_t* delivered, bool* sink_failed);
+  // Reads this node's own copy from its block store on the I/O pool, with
+  // no stream and no socket. Returns what failed (empty: all of it came).
+  boost::asio::awaitable<std::string> read_own(std::string name, std::uint64_t version, std::uint64_t offset,
+                                               std::uint64_t length, ByteSink* sink, std::uint64_t* delivered,
+                                               bool* sink_failed);
   std::optional<core::HostPort> address_of(const std::string& node) const;
 
   boost::asio::any_io_executor executor_;

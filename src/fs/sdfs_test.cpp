@@ -208,6 +208,40 @@ TEST_F(SdfsTest, GetFallsBackFromDeadAndCorruptReplicas) {
   EXPECT_THROW(get("data/x"), SdfsError);
 }
 
+TEST_F(SdfsTest, AReplicaReadsItsOwnCopyFromItsStoreAndFallsBackWhenItIsCorrupt) {
+  // A name whose replicas include the reading node.
+  const std::string content = net::testing::pattern(5 * test::kTestChunk + 3);
+  std::string name;
+  for (int i = 0; name.empty() && i < 50; ++i) {
+    const std::string candidate = "own/" + std::to_string(i);
+    const auto stored = put(candidate, content).replicas;
+    if (std::find(stored.begin(), stored.end(), node(5).name) != stored.end()) name = candidate;
+  }
+  ASSERT_FALSE(name.empty()) << "no name was placed on " << node(5).name;
+  // With every other replica dead, its own copy serves it, and from the
+  // store: no fetch stream to its own data node (which counts the fetches
+  // it serves), no socket between a node and its own copy.
+  const auto replicas = ns_.latest(name)->replicas;
+  for (const auto& r : replicas) {
+    if (r != node(5).name) dead_.insert(r);
+  }
+  const auto fetches = node(5).stats.count("fetch", "ok");
+  const auto sent = node(5).stats.bytes_out();
+  EXPECT_EQ(get(name), content);
+  EXPECT_EQ(get(name, std::nullopt, {test::kTestChunk - 2, 7}), content.substr(test::kTestChunk - 2, 7));
+  EXPECT_EQ(node(5).stats.count("fetch", "ok"), fetches);
+  EXPECT_EQ(node(5).stats.bytes_out(), sent);
+  // A copy of its own that does not verify is never served: the read goes
+  // to another replica, and with none left it fails.
+  const auto path = node(5).store->block_path(name, 1);
+  std::string bytes = *node(5).disk.content(path);
+  bytes[bytes.size() - 100] = static_cast<char>(bytes[bytes.size() - 100] ^ 1);
+  node(5).disk.put_durable(path, bytes);
+  EXPECT_THROW(get(name), SdfsError);
+  dead_.clear();
+  EXPECT_EQ(get(name), content);
+}
+
 TEST_F(SdfsTest, ReadsUseTheLocalCopyWhenNoCoordinatorAnswersOnceItWasSeenCurrent) {
   const std::string content = net::testing::pattern(50'000);
   put("during-election", content);
