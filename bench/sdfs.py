@@ -9,6 +9,8 @@ figure beside a baseline measured in the same run on the same disk.
   get_<S>mb_s, get_<S>mb_baseline_s, get_<S>mb_ratio
       `idunno get` through a node that holds no replica against one read of
       the file and one fsynced write of it;
+  get_<S>mb_via_replica_s, get_<S>mb_via_replica_ratio
+      the same through a node that holds one (it reads its own copy);
   repair_after_detection_s, repair_after_kill_s, repair_mb_per_s
       a 40 MB file, one replica killed with SIGKILL: from its death being
       declared on the coordinator (its log) to the copy's AddReplica, and
@@ -142,7 +144,7 @@ def main():
         # small file's figures are medians of ROUNDS rounds, each timing the
         # baseline and SDFS back to back.
         rounds = ROUNDS if mb <= 100 else 1
-        put_s, base_put, get_s, base_get = [], [], [], []
+        put_s, base_put, get_s, base_get, near_s = [], [], [], [], []
         for i in range(rounds):
             name = f"bench/f{mb}-{i}"
             base_put.append(timed(lambda: [fsynced_copy(src, f"{data}/copy{c}") for c in range(4)]))
@@ -155,6 +157,11 @@ def main():
             get_s.append(timed(lambda: client(reader, "get", name, f"{data}/back")))
             if subprocess.run(["cmp", "-s", src, f"{data}/back"]).returncode != 0:
                 raise SystemExit(f"get of {name} returned different bytes")
+            os.remove(f"{data}/back")
+            holder = int(sorted(holders)[0].removeprefix("node"))
+            near_s.append(timed(lambda: client(holder, "get", name, f"{data}/back")))
+            if subprocess.run(["cmp", "-s", src, f"{data}/back"]).returncode != 0:
+                raise SystemExit(f"get of {name} through {holder} returned different bytes")
             for f in ("back", "back-baseline"):
                 os.remove(f"{data}/{f}")
             client(1, "delete", name)
@@ -165,6 +172,8 @@ def main():
             if rounds > 1:
                 print(f"{kind}_{mb}mb_rounds_s={' '.join(f'{x:.3f}' for x in sdfs)}", flush=True)
                 print(f"{kind}_{mb}mb_baseline_rounds_s={' '.join(f'{x:.3f}' for x in base)}", flush=True)
+        out(f"get_{mb}mb_via_replica_s", median(near_s))
+        out(f"get_{mb}mb_via_replica_ratio", median(base_get) / median(near_s))
         os.remove(src)
 
     # get-versions of 1..5 versions of a 25 MB file.

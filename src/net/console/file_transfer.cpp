@@ -182,6 +182,37 @@ asio::awaitable<TransferOutcome> upload(Transfer* t, std::string method, std::st
   co_return out;
 }
 
+void write_all(int fd, const char* data, std::size_t size) {
+  for (std::size_t at = 0; at < size;) {
+    const ssize_t put = ::write(fd, data + at, size - at);
+    if (put < 0 && errno == EINTR) continue;
+    if (put < 0) throw std::runtime_error("cannot write the local file: " + errno_text());
+    at += static_cast<std::size_t>(put);
+  }
+}
+
+// The `length` bytes of a body whose header was read: first what the
+// header's read left in the buffer, then straight from the socket.
+asio::awaitable<void> receive_exact(Transfer* t, std::uint64_t length, std::vector<char>& chunk, int fd,
+                                    TransferOutcome* out) {
+  const auto buffered = static_cast<std::size_t>(std::min<std::uint64_t>(t->buffer.size(), length));
+  if (buffered > 0) {
+    write_all(fd, static_cast<const char*>(t->buffer.data().data()), buffered);
+    t->buffer.consume(buffered);
+    out->bytes += buffered;
+    t->progress(out->bytes, length);
+  }
+  while (out->bytes < length) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), length - out->bytes));
+    t->stream->expires_after(t->options->io_timeout);
+    auto [error, got] = co_await t->stream->async_read_some(asio::buffer(chunk.data(), want), as_tuple(use_awaitable));
+    if (error) t->lost("receiving the file", error);
+    write_all(fd, chunk.data(), got);
+    out->bytes += got;
+    t->progress(out->bytes, length);
+  }
+}
+
 asio::awaitable<TransferOutcome> download(Transfer* t, std::string target, int fd) {
   co_await connect(t);
   http::request<http::empty_body> request{http::verb::get, target, 11};
@@ -201,6 +232,13 @@ asio::awaitable<TransferOutcome> download(Transfer* t, std::string target, int f
   const auto length = parser.content_length();
   const std::optional<std::uint64_t> total = length ? std::optional<std::uint64_t>(*length) : std::nullopt;
   std::vector<char> chunk(t->options->chunk_bytes);
+  if (out.ok() && length && !parser.chunked()) {
+    // A body of known length goes from the socket straight into `chunk`
+    // and then to the file, not through the parser's buffer first (one
+    // copy fewer of every byte).
+    co_await receive_exact(t, *length, chunk, fd, &out);
+    co_return out;
+  }
   // A read takes at most the buffer's free capacity (at least 512 bytes):
   // without room, a file would come in 512-byte reads.
   t->buffer.reserve(chunk.size());
@@ -217,12 +255,7 @@ asio::awaitable<TransferOutcome> download(Transfer* t, std::string target, int f
       out.body.append(chunk.data(), got);
       continue;
     }
-    for (std::size_t at = 0; at < got;) {
-      const ssize_t put = ::write(fd, chunk.data() + at, got - at);
-      if (put < 0 && errno == EINTR) continue;
-      if (put < 0) throw std::runtime_error("cannot write the local file: " + errno_text());
-      at += static_cast<std::size_t>(put);
-    }
+    write_all(fd, chunk.data(), got);
     out.bytes += got;
     t->progress(out.bytes, total);
   }
