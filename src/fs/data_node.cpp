@@ -102,25 +102,19 @@ DataNode::DataNode(asio::any_io_executor executor, BlockStore& store, core::Thre
       });
 }
 
-asio::awaitable<net::DataStream> DataNode::open_downstream(pb::StoreHeader header, pb::StoreAck* errors,
-                                                           std::vector<std::string>* reached) {
-  std::vector<ChainNode> chain;
-  for (const auto& node : header.downstream()) {
-    auto address = core::parse_host_port(node.address());
-    if (!address) {
-      add_error(*errors, node.name(), "bad chain address '" + node.address() + "'");
-      continue;
-    }
-    chain.push_back({node.name(), *address});
+pb::StoreHeader store_header(const std::string& name, std::uint64_t version, std::uint64_t size, std::uint64_t checksum,
+                             const std::vector<ChainNode>& chain, std::size_t from) {
+  pb::StoreHeader header;
+  header.set_name(name);
+  header.set_version(version);
+  header.set_size(size);
+  header.set_checksum(checksum);
+  for (std::size_t j = from + 1; j < chain.size(); ++j) {
+    auto* next = header.add_downstream();
+    next->set_name(chain[j].name);
+    next->set_address(chain[j].address.to_string());
   }
-  std::vector<pb::NodeError> skipped;
-  net::DataStream stream = co_await open_store_chain(stream_client_, header.name(), header.version(), header.size(),
-                                                     header.checksum(), chain, &skipped);
-  for (auto& e : skipped) *errors->add_errors() = std::move(e);
-  if (stream.valid() && stream.status().ok()) {
-    for (std::size_t i = skipped.size(); i < chain.size(); ++i) reached->push_back(chain[i].name);
-  }
-  co_return stream;
+  return header;
 }
 
 namespace {
@@ -130,16 +124,7 @@ asio::awaitable<net::DataStream> open_chain(net::DataStreamClient* client, std::
                                             std::vector<pb::NodeError>* skipped) {
   net::DataStream last;
   for (std::size_t i = 0; i < chain.size(); ++i) {
-    pb::StoreHeader header;
-    header.set_name(name);
-    header.set_version(version);
-    header.set_size(size);
-    header.set_checksum(checksum);
-    for (std::size_t j = i + 1; j < chain.size(); ++j) {
-      auto* next = header.add_downstream();
-      next->set_name(chain[j].name);
-      next->set_address(chain[j].address.to_string());
-    }
+    const pb::StoreHeader header = store_header(name, version, size, checksum, chain, i);
     net::StreamOpenOptions options;
     options.declared_bytes = size;
     net::DataStream stream = co_await client->open(chain[i].address, kStoreMethod, header.SerializeAsString(), options);
@@ -161,6 +146,75 @@ asio::awaitable<net::DataStream> open_store_chain(net::DataStreamClient& client,
   return open_chain(&client, std::move(name), version, size, checksum, std::move(chain), skipped);
 }
 
+ChainHop::ChainHop(BlockStore& store, core::ThreadPool& io_pool, net::DataStreamClient& client, SdfsStats& stats,
+                   std::string self)
+    : sink_(store, io_pool), client_(client), stats_(stats), self_(std::move(self)) {}
+
+asio::awaitable<void> ChainHop::open(pb::StoreHeader header) {
+  co_await sink_.open(header.name(), header.version(), header.size());
+  std::vector<ChainNode> chain;
+  for (const auto& node : header.downstream()) {
+    auto address = core::parse_host_port(node.address());
+    if (!address) {
+      add_error(ack_, node.name(), "bad chain address '" + node.address() + "'");
+      continue;
+    }
+    chain.push_back({node.name(), *address});
+  }
+  if (chain.empty()) co_return;
+  std::vector<pb::NodeError> skipped;
+  auto opening =
+      open_store_chain(client_, header.name(), header.version(), header.size(), header.checksum(), chain, &skipped);
+  net::DataStream stream = co_await std::move(opening);
+  for (auto& e : skipped) *ack_.add_errors() = std::move(e);
+  if (stream.valid() && stream.status().ok()) {
+    for (std::size_t i = skipped.size(); i < chain.size(); ++i) reached_.push_back(chain[i].name);
+    downstream_ = stream;
+  }
+}
+
+asio::awaitable<void> ChainHop::append(std::span<const std::uint8_t> piece) {
+  if (!downstream_.valid()) {
+    co_await sink_.append(piece);
+    co_return;
+  }
+  auto both = sink_.append(piece) && forward(downstream_, piece);
+  net::StreamStatus sent = co_await std::move(both);
+  if (sent.ok()) {
+    stats_.add_bytes_out(piece.size());
+    co_return;
+  }
+  const std::string& next = reached_.front();
+  add_error(ack_, next, "the chain broke at " + next + ": " + sent.describe());
+  for (std::size_t j = 1; j < reached_.size(); ++j) {
+    add_error(ack_, reached_[j], "not reached: the chain broke before it");
+  }
+  downstream_.cancel(code(FetchCode::bad_request), "the forward failed");
+  downstream_ = net::DataStream();
+}
+
+asio::awaitable<pb::StoreAck> ChainHop::finish(std::uint64_t checksum, std::string end) {
+  if (downstream_.valid()) {
+    auto both = sink_.finish(checksum) && finish_downstream(downstream_, std::move(end), reached_.front());
+    pb::StoreAck below = co_await std::move(both);
+    ack_.MergeFrom(below);
+  } else {
+    co_await sink_.finish(checksum);
+  }
+  if (sink_.durable()) {
+    ack_.add_stored(self_);
+  } else {
+    add_error(ack_, self_, sink_.error());
+  }
+  co_return ack_;
+}
+
+asio::awaitable<void> ChainHop::abandon() {
+  co_await sink_.abandon();
+  if (downstream_.valid()) downstream_.cancel(code(FetchCode::bad_request), "the upstream of the chain failed");
+  downstream_ = net::DataStream();
+}
+
 asio::awaitable<void> DataNode::serve_store(net::DataStream upstream) {
   pb::StoreHeader header;
   if (!header.ParseFromString(upstream.header()) || header.name().empty()) {
@@ -168,21 +222,12 @@ asio::awaitable<void> DataNode::serve_store(net::DataStream upstream) {
     co_return;
   }
   const std::string peer = upstream.peer().to_string();
-  BlockSink sink(store_, io_pool_);
-  co_await sink.open(header.name(), header.version(), header.size());
-  pb::StoreAck ack;
-  // The node the stream goes to first, then the ones it forwards to.
-  std::vector<std::string> reached;
-  net::DataStream downstream = co_await open_downstream(header, &ack, &reached);
-  std::string downstream_name;
-  if (downstream.valid() && downstream.status().ok() && !reached.empty()) {
-    downstream_name = reached.front();
-  } else {
-    downstream = net::DataStream();
-  }
+  ChainHop hop(store_, io_pool_, stream_client_, stats_, options_.self_name);
+  auto opening = hop.open(header);
+  co_await std::move(opening);
   net::StreamStatus accepted = co_await upstream.accept();
   if (!accepted.ok()) {
-    co_await sink.abandon();
+    co_await hop.abandon();
     co_return;
   }
   std::vector<std::uint8_t> buffer(options_.piece_bytes);
@@ -191,31 +236,14 @@ asio::awaitable<void> DataNode::serve_store(net::DataStream upstream) {
     net::DataRead got = co_await read_piece(upstream, buffer);
     if (!got.status.ok()) {
       // The sender is gone: nothing of this version may become visible.
-      co_await sink.abandon();
-      if (downstream.valid()) downstream.cancel(code(FetchCode::bad_request), "the upstream of the chain failed");
+      co_await hop.abandon();
       stats_.record({"store", header.name(), header.version(), received, peer, "upstream failed"});
       co_return;
     }
     if (got.bytes == 0) break;  // ended
-    const std::span<const std::uint8_t> piece(buffer.data(), got.bytes);
     received += got.bytes;
     stats_.add_bytes_in(got.bytes);
-    if (downstream.valid()) {
-      auto both = sink.append(piece) && forward(downstream, piece);
-      net::StreamStatus sent = co_await std::move(both);
-      if (!sent.ok()) {
-        add_error(ack, downstream_name, "the chain broke at " + downstream_name + ": " + sent.describe());
-        for (std::size_t j = 1; j < reached.size(); ++j) {
-          add_error(ack, reached[j], "not reached: the chain broke before it");
-        }
-        downstream.cancel(code(FetchCode::bad_request), "the forward failed");
-        downstream = net::DataStream();
-      } else {
-        stats_.add_bytes_out(got.bytes);
-      }
-    } else {
-      co_await sink.append(piece);
-    }
+    co_await hop.append(std::span<const std::uint8_t>(buffer.data(), got.bytes));
     if (got.ended) break;
   }
   pb::StoreEnd end;
@@ -223,21 +251,11 @@ asio::awaitable<void> DataNode::serve_store(net::DataStream upstream) {
   const std::uint64_t expected = header.checksum() != 0 ? header.checksum() : end.checksum();
   end.set_checksum(expected);
   if (received != header.size()) {
-    sink.fail("received " + std::to_string(received) + " of " + std::to_string(header.size()) + " bytes");
+    hop.fail("received " + std::to_string(received) + " of " + std::to_string(header.size()) + " bytes");
   }
-  if (downstream.valid()) {
-    auto both = sink.finish(expected) && finish_downstream(downstream, end.SerializeAsString(), downstream_name);
-    pb::StoreAck below = co_await std::move(both);
-    ack.MergeFrom(below);
-  } else {
-    co_await sink.finish(expected);
-  }
-  if (sink.durable()) {
-    ack.add_stored(options_.self_name);
-  } else {
-    add_error(ack, options_.self_name, sink.error());
-  }
-  stats_.record({"store", header.name(), header.version(), received, peer, sink.durable() ? "ok" : sink.error()});
+  auto finishing = hop.finish(expected, end.SerializeAsString());
+  pb::StoreAck ack = co_await std::move(finishing);
+  stats_.record({"store", header.name(), header.version(), received, peer, hop.durable() ? "ok" : hop.error()});
   co_await upstream.finish(ack.SerializeAsString());
 }
 

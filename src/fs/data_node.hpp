@@ -40,6 +40,7 @@
 
 #include "core/config.hpp"
 #include "core/thread_pool.hpp"
+#include "fs/block_sink.hpp"
 #include "fs/block_store.hpp"
 #include "fs/sdfs_stats.hpp"
 #include "fs/transfer.pb.h"
@@ -94,11 +95,6 @@ class DataNode {
   boost::asio::awaitable<void> serve_fetch(net::DataStream stream);
   boost::asio::awaitable<pb::TransferReply> serve_replicate(core::HostPort peer, pb::ReplicateRequest request);
   boost::asio::awaitable<pb::TransferReply> serve_drop(core::HostPort peer, pb::DropRequest request);
-  // Opens the first node of `chain` that accepts a store stream (carrying
-  // the nodes after it); the skipped ones go to `errors`. `reached` gets
-  // the opened node's name and those after it (empty when none opened).
-  boost::asio::awaitable<net::DataStream> open_downstream(pb::StoreHeader header, pb::StoreAck* errors,
-                                                          std::vector<std::string>* reached);
 
   boost::asio::any_io_executor executor_;
   BlockStore& store_;
@@ -118,6 +114,50 @@ boost::asio::awaitable<net::DataStream> open_store_chain(net::DataStreamClient& 
                                                          std::uint64_t version, std::uint64_t size,
                                                          std::uint64_t checksum, std::vector<ChainNode> chain,
                                                          std::vector<pb::NodeError>* skipped);
+
+// The StoreHeader for chain[from] of a store chain: the version, its size
+// and checksum (0: in the StoreEnd trailer), and the nodes after it.
+pb::StoreHeader store_header(const std::string& name, std::uint64_t version, std::uint64_t size, std::uint64_t checksum,
+                             const std::vector<ChainNode>& chain, std::size_t from);
+
+// One node's part of a store chain: each piece goes into this node's block
+// and to the next node of the chain at once. A downstream node that cannot
+// be reached or refuses is skipped (the next one is tried); one that fails
+// mid-stream is dropped and reported; a local disk failure is reported and
+// the forwarding goes on. A data node runs one for every store stream it
+// serves, and a put whose first replica is its own node runs one over its
+// source, so that copy never crosses a socket. Event loop only.
+class ChainHop {
+ public:
+  ChainHop(BlockStore& store, core::ThreadPool& io_pool, net::DataStreamClient& client, SdfsStats& stats,
+           std::string self);
+  // Starts this node's block and opens the chain below it (`header`'s
+  // downstream nodes).
+  boost::asio::awaitable<void> open(pb::StoreHeader header);
+  // The bytes must stay valid until the call returns.
+  boost::asio::awaitable<void> append(std::span<const std::uint8_t> piece);
+  // Every byte came (else fail() first): makes the block durable if its
+  // content's XXH3-64 is `checksum` (0: not checked), ends the downstream
+  // with `end` (a StoreEnd) and returns the acknowledgement of this node and
+  // of those below it.
+  boost::asio::awaitable<pb::StoreAck> finish(std::uint64_t checksum, std::string end);
+  // The bytes' source failed: nothing of this version stays, here or below.
+  boost::asio::awaitable<void> abandon();
+  // A failure not of the disk (a short stream); this node's block is dropped.
+  void fail(std::string error) { sink_.fail(std::move(error)); }
+  bool durable() const { return sink_.durable(); }
+  const std::string& error() const { return sink_.error(); }
+
+ private:
+  BlockSink sink_;
+  net::DataStreamClient& client_;
+  SdfsStats& stats_;
+  std::string self_;
+  pb::StoreAck ack_;
+  net::DataStream downstream_;  // invalid: none (the end of the chain, or it broke)
+  // The node the stream goes to first, then the ones it forwards to.
+  std::vector<std::string> reached_;
+};
 
 // Reads from `stream` until `buffer` is full, the peer's direction ended
 // (`ended`, with the bytes before the end in `bytes`) or the stream failed

@@ -55,14 +55,80 @@ struct ChainOutcome {
   bool cancelled = false;  // the source's read was cancelled (the put's caller went away)
 };
 
+// Where a put's bytes go first: this node's own ChainHop when it is the
+// first replica (its copy never crosses a socket, and the hop forwards to
+// the rest), else a store stream to the first replica that accepts.
+class ChainStart {
+ public:
+  ChainStart(net::DataStreamClient& streams, ChainHop* own) : streams_(streams), own_(own) {}
+  bool own() const { return own_ != nullptr; }
+  // False when no replica accepted the data.
+  asio::awaitable<bool> open(std::string name, std::uint64_t version, std::uint64_t size, std::vector<ChainNode> chain,
+                             std::vector<pb::NodeError>* skipped) {
+    if (own_) {
+      auto opening = own_->open(store_header(name, version, size, 0, chain, 0));
+      co_await std::move(opening);
+      co_return true;
+    }
+    auto opening = open_store_chain(streams_, std::move(name), version, size, 0, std::move(chain), skipped);
+    stream_ = co_await std::move(opening);
+    co_return stream_.valid() && stream_.status().ok();
+  }
+  // Empty, or why the chain as a whole failed.
+  asio::awaitable<std::string> write(std::span<const std::uint8_t> piece) {
+    if (own_) {
+      co_await own_->append(piece);
+      co_return std::string();
+    }
+    net::StreamStatus status = co_await stream_.write(piece);
+    co_return status.ok() ? std::string() : "the replica chain failed: " + status.describe();
+  }
+  asio::awaitable<void> cancel() {
+    if (own_) {
+      co_await own_->abandon();
+    } else {
+      stream_.cancel(static_cast<std::uint32_t>(FetchCode::bad_request), "the put's source failed");
+    }
+  }
+  // The chain's acknowledgement; empty `failure` when it came.
+  asio::awaitable<pb::StoreAck> finish(std::uint64_t checksum, std::string* failure) {
+    pb::StoreEnd end;
+    end.set_checksum(checksum);
+    if (own_) {
+      auto finishing = own_->finish(checksum, end.SerializeAsString());
+      co_return co_await std::move(finishing);
+    }
+    pb::StoreAck ack;
+    net::StreamStatus finished = co_await stream_.finish(end.SerializeAsString());
+    std::vector<std::uint8_t> scratch(64);
+    while (finished.ok()) {
+      net::DataRead got = co_await stream_.read(scratch);
+      if (!got.status.ok()) {
+        finished = got.status;
+        break;
+      }
+      if (got.ended) break;
+    }
+    if (!finished.ok() || !ack.ParseFromString(stream_.trailer())) {
+      *failure = "no acknowledgement from the replica chain: " + finished.describe();
+    }
+    co_return ack;
+  }
+
+ private:
+  net::DataStreamClient& streams_;
+  ChainHop* own_;
+  net::DataStream stream_;
+};
+
 // Fills `result` (owned by the awaiting caller; GCC 12 fails to copy the
 // outcome out of a coroutine with several co_returns).
-asio::awaitable<void> send_chain(net::DataStreamClient* streams, ByteSource source, std::uint64_t size,
-                                 std::string name, std::uint64_t version, std::vector<ChainNode> chain,
-                                 std::size_t piece_bytes, SdfsStats* stats, ChainOutcome* result) {
+asio::awaitable<void> send_chain(ChainStart* start, ByteSource source, std::uint64_t size, std::string name,
+                                 std::uint64_t version, std::vector<ChainNode> chain, std::size_t piece_bytes,
+                                 SdfsStats* stats, ChainOutcome* result) {
   ChainOutcome& out = *result;
-  net::DataStream stream = co_await open_store_chain(*streams, name, version, size, 0, chain, &out.skipped);
-  if (!stream.valid() || !stream.status().ok()) {
+  auto opening = start->open(name, version, size, std::move(chain), &out.skipped);
+  if (!co_await std::move(opening)) {
     out.failure = "no replica accepted the data";
     co_return;
   }
@@ -97,39 +163,26 @@ asio::awaitable<void> send_chain(net::DataStreamClient* streams, ByteSource sour
       break;
     }
     XXH3_64bits_update(content_hash.get(), buffer.data(), n);
-    net::StreamStatus status = co_await stream.write(std::span<const std::uint8_t>(buffer.data(), n));
-    if (!status.ok()) {
-      out.failure = "the replica chain failed: " + status.describe();
+    std::string failed = co_await start->write(std::span<const std::uint8_t>(buffer.data(), n));
+    if (!failed.empty()) {
+      out.failure = std::move(failed);
       co_return;
     }
     sent += n;
-    stats->add_bytes_out(n);
+    if (!start->own()) stats->add_bytes_out(n);  // the own hop counts what it forwards
   }
   if (source_error.empty() && sent != size) {
     source_error = "the source ended after " + std::to_string(sent) + " of " + std::to_string(size) + " bytes";
   }
   if (!source_error.empty()) {
-    stream.cancel(static_cast<std::uint32_t>(FetchCode::bad_request), "the put's source failed");
+    co_await start->cancel();
     out.failure = source_error;
     out.source_failed = true;
     co_return;
   }
   out.checksum = XXH3_64bits_digest(content_hash.get());
-  pb::StoreEnd end;
-  end.set_checksum(out.checksum);
-  net::StreamStatus finished = co_await stream.finish(end.SerializeAsString());
-  std::vector<std::uint8_t> scratch(64);
-  while (finished.ok()) {
-    net::DataRead got = co_await stream.read(scratch);
-    if (!got.status.ok()) {
-      finished = got.status;
-      break;
-    }
-    if (got.ended) break;
-  }
-  if (!finished.ok() || !out.ack.ParseFromString(stream.trailer())) {
-    out.failure = "no acknowledgement from the replica chain: " + finished.describe();
-  }
+  auto finishing = start->finish(out.checksum, &out.failure);
+  out.ack = co_await std::move(finishing);
   co_return;
 }
 
@@ -222,8 +275,13 @@ asio::awaitable<PutResult> Sdfs::put(ByteSource source, std::uint64_t size, std:
     if (auto address = address_of(node)) chain.push_back({node, *address});
   }
   ChainOutcome outcome;
+  std::optional<ChainHop> own;
+  if (!chain.empty() && chain.front().name == options_.self_name) {
+    own.emplace(store_, io_pool_, streams_, stats_, options_.self_name);
+  }
+  ChainStart start(streams_, own ? &*own : nullptr);
   auto sending =
-      send_chain(&streams_, std::move(source), size, name, version, chain, options_.piece_bytes, &stats_, &outcome);
+      send_chain(&start, std::move(source), size, name, version, chain, options_.piece_bytes, &stats_, &outcome);
   co_await std::move(sending);
   std::vector<std::string> stored(outcome.ack.stored().begin(), outcome.ack.stored().end());
   std::sort(stored.begin(), stored.end());

@@ -155,6 +155,37 @@ TEST_F(SdfsTest, TooFewDurableReplicasAbortAndLeaveNothingVisible) {
   EXPECT_THROW(run(sdfs_->stat("full")), SdfsError);
 }
 
+TEST_F(SdfsTest, APutThroughAReplicaKeepsItsOwnCopyOffTheSocketAndSurvivesItsOwnFullDisk) {
+  std::vector<std::string> live;
+  for (const auto& n : nodes_) live.push_back(n->name);
+  // Names whose version 1 goes to the writing node among others.
+  std::vector<std::string> names;
+  for (int i = 0; names.size() < 2 && i < 100; ++i) {
+    const std::string candidate = "mine/" + std::to_string(i);
+    const auto chosen = choose_replicas(candidate, 1, live, 4);
+    if (std::find(chosen.begin(), chosen.end(), node(5).name) != chosen.end()) names.push_back(candidate);
+  }
+  ASSERT_EQ(names.size(), 2U);
+  const std::string content = net::testing::pattern(3 * test::kTestChunk + 11);
+  // Its own copy is written by the put itself: no store stream to its own
+  // data node (which counts the ones it serves), and the other three get
+  // the bytes along the chain as before.
+  const auto stored = put(names[0], content).replicas;
+  EXPECT_EQ(stored.size(), 4U);
+  EXPECT_TRUE(node(5).store->contains(names[0], 1));
+  EXPECT_EQ(node(5).stats.count("store", "ok"), 0U);
+  for (const auto& r : stored) EXPECT_TRUE(node(index_of(r)).store->contains(names[0], 1)) << r;
+  EXPECT_EQ(get(names[0]), content);
+  // Its own disk full: the others still take the write, which the quorum
+  // of 3 acknowledges.
+  node(5).disk.set_capacity(1000);
+  const auto without = put(names[1], content).replicas;
+  EXPECT_EQ(without.size(), 3U);
+  EXPECT_EQ(std::find(without.begin(), without.end(), node(5).name), without.end());
+  EXPECT_FALSE(node(5).store->contains(names[1], 1));
+  EXPECT_EQ(get(names[1]), content);
+}
+
 TEST_F(SdfsTest, AShortSourceFailsThePutAndLeavesNothing) {
   auto data = std::make_shared<std::string>(net::testing::pattern(10'000));
   try {
