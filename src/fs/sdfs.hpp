@@ -7,8 +7,9 @@
 //  - put: Begin through the coordinator's log (the next version, the
 //    replicas chosen by rendezvous placement over the live members, up to
 //    sdfs.replicas), the bytes streamed once along the replica chain (the
-//    data nodes forward them, fs/data_node.hpp) while their XXH3-64 is
-//    computed, then Commit on the nodes that stored them durably if they
+//    data nodes forward them, fs/data_node.hpp; this node, when it is a
+//    replica, comes first and writes its own copy itself) while their
+//    XXH3-64 is computed, then Commit on the nodes that stored them durably if they
 //    are at least sdfs.write_quorum, else Abort and an error naming what
 //    failed. A version that was not committed is never visible.
 //  - get: the newest committed version (or the one asked for) from the
