@@ -37,6 +37,14 @@ asio::awaitable<net::StreamStatus> forward(net::DataStream downstream, std::span
   co_return co_await downstream.write(piece);
 }
 
+// A piece of a fetch, counted once the stream took it.
+asio::awaitable<net::StreamStatus> send_piece(net::DataStream stream, SdfsStats* stats,
+                                              std::span<const std::uint8_t> piece) {
+  net::StreamStatus status = co_await stream.write(piece);
+  if (status.ok()) stats->add_bytes_out(piece.size());
+  co_return status;
+}
+
 // Ends the downstream direction and waits for its ack.
 asio::awaitable<pb::StoreAck> finish_downstream(net::DataStream downstream, std::string end, std::string name) {
   pb::StoreAck ack;
@@ -259,11 +267,11 @@ asio::awaitable<void> DataNode::serve_store(net::DataStream upstream) {
   co_await upstream.finish(ack.SerializeAsString());
 }
 
-asio::awaitable<OpenedBlock> open_block(BlockStore& store, core::ThreadPool& io_pool, std::string name,
+asio::awaitable<OpenedBlock> open_block(BlockStore* store, core::ThreadPool* io_pool, std::string name,
                                         std::uint64_t version) {
-  auto job = [&store, name = std::move(name), version]() -> OpenedBlock {
+  auto job = [store, name = std::move(name), version]() -> OpenedBlock {
     try {
-      return {std::shared_ptr<BlockReader>(store.open(name, version)), {}, {}};
+      return {std::shared_ptr<BlockReader>(store->open(name, version)), {}, {}};
     } catch (const BlockNotFound& e) {
       return {nullptr, FetchCode::not_found, e.what()};
     } catch (const CorruptBlock& e) {
@@ -272,11 +280,11 @@ asio::awaitable<OpenedBlock> open_block(BlockStore& store, core::ThreadPool& io_
       return {nullptr, FetchCode::disk_error, e.what()};
     }
   };
-  auto opening = io_pool.run(std::move(job));
+  auto opening = io_pool->run(std::move(job));
   co_return co_await std::move(opening);
 }
 
-asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool& io_pool, std::shared_ptr<BlockReader> reader,
+asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool* io_pool, std::shared_ptr<BlockReader> reader,
                                                  std::uint64_t offset, std::uint64_t length, std::size_t piece_bytes,
                                                  PieceConsumer consume) {
   // Two buffers: the next piece is read on the pool while the consumer
@@ -285,7 +293,7 @@ asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool& io_pool, std:
                                                    std::vector<std::uint8_t>(piece_bytes)};
   const auto read_at = [&](std::uint64_t at, std::size_t which) {
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(piece_bytes, offset + length - at));
-    return io_pool.run([reader, at, out = std::span(buffers[which]).first(want)]() -> FetchPiece {
+    return io_pool->run([reader, at, out = std::span(buffers[which]).first(want)]() -> FetchPiece {
       try {
         return {reader->read(at, out), false, {}};
       } catch (const CorruptBlock& e) {
@@ -332,7 +340,7 @@ asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {
     co_return;
   }
   const std::string peer = stream.peer().to_string();
-  auto opening = open_block(store_, io_pool_, header.name(), header.version());
+  auto opening = open_block(&store_, &io_pool_, header.name(), header.version());
   OpenedBlock opened = co_await std::move(opening);
   if (!opened.reader) {
     if (opened.failure == FetchCode::corrupt) {
@@ -352,12 +360,10 @@ asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {
   reply.set_length(length);
   net::StreamStatus accepted = co_await stream.accept(reply.SerializeAsString(), length);
   if (!accepted.ok()) co_return;
-  auto send = [this, stream](std::span<const std::uint8_t> piece) mutable -> asio::awaitable<net::StreamStatus> {
-    net::StreamStatus status = co_await stream.write(piece);
-    if (status.ok()) stats_.add_bytes_out(piece.size());
-    co_return status;
+  auto send = [stream, stats = &stats_](std::span<const std::uint8_t> piece) {
+    return send_piece(stream, stats, piece);
   };
-  auto sending = read_block_range(io_pool_, opened.reader, offset, length, options_.piece_bytes, std::move(send));
+  auto sending = read_block_range(&io_pool_, opened.reader, offset, length, options_.piece_bytes, std::move(send));
   BlockRangeRead sent = co_await std::move(sending);
   if (!sent.read_error.empty()) {
     if (sent.corrupt) log_corrupt_replica(options_.self_name, header.name(), header.version(), sent.read_error);

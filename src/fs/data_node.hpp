@@ -174,7 +174,7 @@ struct OpenedBlock {
   FetchCode failure = FetchCode::bad_request;
   std::string error;
 };
-boost::asio::awaitable<OpenedBlock> open_block(BlockStore& store, core::ThreadPool& io_pool, std::string name,
+boost::asio::awaitable<OpenedBlock> open_block(BlockStore* store, core::ThreadPool* io_pool, std::string name,
                                                std::uint64_t version);
 
 // What read_block_range came to.
@@ -190,7 +190,7 @@ using PieceConsumer = std::function<boost::asio::awaitable<net::StreamStatus>(st
 // to `consume` while the next one is read, so the disk and whatever takes
 // the bytes (a fetch stream, a node's own reader) overlap. What a fetch
 // serves and a node reading its own replica both use.
-boost::asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool& io_pool, std::shared_ptr<BlockReader> reader,
+boost::asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool* io_pool, std::shared_ptr<BlockReader> reader,
                                                         std::uint64_t offset, std::uint64_t length,
                                                         std::size_t piece_bytes, PieceConsumer consume);
 

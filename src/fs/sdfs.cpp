@@ -379,10 +379,33 @@ asio::awaitable<net::StreamStatus> Sdfs::read_from(core::HostPort from, std::str
   co_return net::StreamStatus{};
 }
 
+namespace {
+
+// A piece of a node's own copy into a get's sink; a sink that throws stops
+// the read.
+asio::awaitable<net::StreamStatus> give_to_sink(ByteSink* sink, std::uint64_t* delivered, bool* sink_failed,
+                                                std::span<const std::uint8_t> piece) {
+  std::string sink_error;
+  try {
+    auto write = (*sink)(piece);
+    co_await std::move(write);
+  } catch (const std::exception& e) {
+    sink_error = e.what();
+  }
+  if (!sink_error.empty()) {
+    *sink_failed = true;
+    co_return net::StreamStatus::failure(net::StreamCode::cancelled_locally, sink_error);
+  }
+  *delivered += piece.size();
+  co_return net::StreamStatus{};
+}
+
+}  // namespace
+
 asio::awaitable<std::string> Sdfs::read_own(std::string name, std::uint64_t version, std::uint64_t offset,
                                             std::uint64_t length, ByteSink* sink, std::uint64_t* delivered,
                                             bool* sink_failed) {
-  auto opening = open_block(store_, io_pool_, name, version);
+  auto opening = open_block(&store_, &io_pool_, name, version);
   OpenedBlock opened = co_await std::move(opening);
   if (!opened.reader) {
     if (opened.failure == FetchCode::corrupt) log_corrupt_replica(options_.self_name, name, version, opened.error);
@@ -391,23 +414,10 @@ asio::awaitable<std::string> Sdfs::read_own(std::string name, std::uint64_t vers
   if (opened.reader->info().size < offset + length) {
     co_return "this node's copy holds " + std::to_string(opened.reader->info().size) + " bytes";
   }
-  auto consume = [sink, delivered,
-                  sink_failed](std::span<const std::uint8_t> piece) -> asio::awaitable<net::StreamStatus> {
-    std::string sink_error;
-    try {
-      auto write = (*sink)(piece);
-      co_await std::move(write);
-    } catch (const std::exception& e) {
-      sink_error = e.what();
-    }
-    if (!sink_error.empty()) {
-      *sink_failed = true;
-      co_return net::StreamStatus::failure(net::StreamCode::cancelled_locally, sink_error);
-    }
-    *delivered += piece.size();
-    co_return net::StreamStatus{};
+  auto consume = [sink, delivered, sink_failed](std::span<const std::uint8_t> piece) {
+    return give_to_sink(sink, delivered, sink_failed, piece);
   };
-  auto reading = read_block_range(io_pool_, opened.reader, offset, length, options_.piece_bytes, std::move(consume));
+  auto reading = read_block_range(&io_pool_, opened.reader, offset, length, options_.piece_bytes, std::move(consume));
   BlockRangeRead read = co_await std::move(reading);
   if (!read.consumer.ok()) co_return read.consumer.message;
   if (!read.read_error.empty()) {

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <exception>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <vector>
 
@@ -193,7 +194,7 @@ void write_all(int fd, const char* data, std::size_t size) {
 
 // The `length` bytes of a body whose header was read: first what the
 // header's read left in the buffer, then straight from the socket.
-asio::awaitable<void> receive_exact(Transfer* t, std::uint64_t length, std::vector<char>& chunk, int fd,
+asio::awaitable<void> receive_exact(Transfer* t, std::uint64_t length, std::span<char> chunk, int fd,
                                     TransferOutcome* out) {
   const auto buffered = static_cast<std::size_t>(std::min<std::uint64_t>(t->buffer.size(), length));
   if (buffered > 0) {
@@ -236,7 +237,7 @@ asio::awaitable<TransferOutcome> download(Transfer* t, std::string target, int f
     // A body of known length goes from the socket straight into `chunk`
     // and then to the file, not through the parser's buffer first (one
     // copy fewer of every byte).
-    co_await receive_exact(t, *length, chunk, fd, &out);
+    co_await receive_exact(t, *length, std::span<char>(chunk), fd, &out);
     co_return out;
   }
   // A read takes at most the buffer's free capacity (at least 512 bytes):
