@@ -136,6 +136,8 @@ class JobService final : public Service {
   boost::asio::awaitable<void> reconcile_loop();
   // Gives back the leases of `worker` it does not hold.
   boost::asio::awaitable<void> reconcile_worker(std::string worker);
+  // A finished job's results merged into results/JOB, then its shard
+  // files removed (job_results.cpp).
   boost::asio::awaitable<void> merge(std::string job);
   boost::asio::awaitable<void> remove_shard_results(std::string job);
   void log_applied(std::string_view command, std::string_view result);
@@ -148,7 +150,7 @@ class JobService final : public Service {
   boost::asio::awaitable<void> start_training(ml::jobs::TrainTask task, std::string worker,
                                               std::shared_ptr<void> starting);
 
-  // Worker side (job_scheduling.cpp).
+  // Worker side (job_worker.cpp; training runs in job_training.cpp).
   boost::asio::awaitable<std::string> handle_run(std::string request);
   boost::asio::awaitable<std::string> handle_held();
   // Until the returned token is dropped, `lease` is in held_.
