@@ -110,6 +110,10 @@ DataNode::DataNode(asio::any_io_executor executor, BlockStore& store, core::Thre
       });
 }
 
+namespace {
+
+// The StoreHeader for chain[from] of a store chain: the version, its size
+// and checksum (0: in the StoreEnd trailer), and the nodes after it.
 pb::StoreHeader store_header(const std::string& name, std::uint64_t version, std::uint64_t size, std::uint64_t checksum,
                              const std::vector<ChainNode>& chain, std::size_t from) {
   pb::StoreHeader header;
@@ -124,8 +128,6 @@ pb::StoreHeader store_header(const std::string& name, std::uint64_t version, std
   }
   return header;
 }
-
-namespace {
 
 asio::awaitable<net::DataStream> open_chain(net::DataStreamClient* client, std::string name, std::uint64_t version,
                                             std::uint64_t size, std::uint64_t checksum, std::vector<ChainNode> chain,
@@ -159,7 +161,6 @@ ChainHop::ChainHop(BlockStore& store, core::ThreadPool& io_pool, net::DataStream
     : sink_(store, io_pool), client_(client), stats_(stats), self_(std::move(self)) {}
 
 asio::awaitable<void> ChainHop::open(pb::StoreHeader header) {
-  co_await sink_.open(header.name(), header.version(), header.size());
   std::vector<ChainNode> chain;
   for (const auto& node : header.downstream()) {
     auto address = core::parse_host_port(node.address());
@@ -169,10 +170,16 @@ asio::awaitable<void> ChainHop::open(pb::StoreHeader header) {
     }
     chain.push_back({node.name(), *address});
   }
+  auto opening = open(header.name(), header.version(), header.size(), header.checksum(), std::move(chain));
+  co_await std::move(opening);
+}
+
+asio::awaitable<void> ChainHop::open(std::string name, std::uint64_t version, std::uint64_t size,
+                                     std::uint64_t checksum, std::vector<ChainNode> chain) {
+  co_await sink_.open(name, version, size);
   if (chain.empty()) co_return;
   std::vector<pb::NodeError> skipped;
-  auto opening =
-      open_store_chain(client_, header.name(), header.version(), header.size(), header.checksum(), chain, &skipped);
+  auto opening = open_store_chain(client_, std::move(name), version, size, checksum, chain, &skipped);
   net::DataStream stream = co_await std::move(opening);
   for (auto& e : skipped) *ack_.add_errors() = std::move(e);
   if (stream.valid() && stream.status().ok()) {

@@ -115,11 +115,6 @@ boost::asio::awaitable<net::DataStream> open_store_chain(net::DataStreamClient& 
                                                          std::uint64_t checksum, std::vector<ChainNode> chain,
                                                          std::vector<pb::NodeError>* skipped);
 
-// The StoreHeader for chain[from] of a store chain: the version, its size
-// and checksum (0: in the StoreEnd trailer), and the nodes after it.
-pb::StoreHeader store_header(const std::string& name, std::uint64_t version, std::uint64_t size, std::uint64_t checksum,
-                             const std::vector<ChainNode>& chain, std::size_t from);
-
 // One node's part of a store chain: each piece goes into this node's block
 // and to the next node of the chain at once. A downstream node that cannot
 // be reached or refuses is skipped (the next one is tried); one that fails
@@ -131,8 +126,12 @@ class ChainHop {
  public:
   ChainHop(BlockStore& store, core::ThreadPool& io_pool, net::DataStreamClient& client, SdfsStats& stats,
            std::string self);
-  // Starts this node's block and opens the chain below it (`header`'s
-  // downstream nodes).
+  // Starts this node's block of `size` bytes and opens the chain below it
+  // (`downstream`; `checksum` 0: it comes in the StoreEnd trailer).
+  boost::asio::awaitable<void> open(std::string name, std::uint64_t version, std::uint64_t size, std::uint64_t checksum,
+                                    std::vector<ChainNode> downstream);
+  // The same for a store stream's header; a downstream node whose address
+  // does not parse is reported and skipped.
   boost::asio::awaitable<void> open(pb::StoreHeader header);
   // The bytes must stay valid until the call returns.
   boost::asio::awaitable<void> append(std::span<const std::uint8_t> piece);

@@ -14,7 +14,8 @@ namespace asio = boost::asio;
 asio::awaitable<bool> ChainStart::open(std::string name, std::uint64_t version, std::uint64_t size,
                                        std::vector<ChainNode> chain, std::vector<pb::NodeError>* skipped) {
   if (own_) {
-    auto opening = own_->open(store_header(name, version, size, 0, chain, 0));
+    auto opening =
+        own_->open(std::move(name), version, size, 0, std::vector<ChainNode>(chain.begin() + 1, chain.end()));
     co_await std::move(opening);
     co_return true;
   }

@@ -313,7 +313,8 @@ asio::awaitable<std::uint64_t> Sdfs::read(NamedVersion version, ReadRange range,
       net::StreamStatus status = co_await std::move(reading);
       if (!status.ok()) error = sink_failed ? status.message : status.describe();
     } else {
-      error = "not alive";
+      errors += (errors.empty() ? "" : "; ") + node + ": not alive";
+      continue;
     }
     if (sink_failed) {
       stats_.record({"get", version.name, version.entry.version, delivered, "", "reader failed"});
@@ -322,11 +323,8 @@ asio::awaitable<std::uint64_t> Sdfs::read(NamedVersion version, ReadRange range,
     }
     if (!error.empty()) {
       errors += (errors.empty() ? "" : "; ") + node + ": " + error;
-      if (error != "not alive") {
-        spdlog::info("event=sdfs_read_fallback name={} version={} node={} at={} error={}",
-                     core::log_quote(version.name), version.entry.version, node, range.offset + delivered,
-                     core::log_quote(error));
-      }
+      spdlog::info("event=sdfs_read_fallback name={} version={} node={} at={} error={}", core::log_quote(version.name),
+                   version.entry.version, node, range.offset + delivered, core::log_quote(error));
     }
   }
   if (delivered < length) {
