@@ -20,6 +20,12 @@ DiskError::DiskError(int code, std::string operation, fs::path path)
       operation_(std::move(operation)),
       path_(std::move(path)) {}
 
+std::string DiskFile::read(std::uint64_t offset, std::uint64_t length) {
+  std::string out(static_cast<std::size_t>(length), '\0');
+  out.resize(read_into(offset, std::span(reinterpret_cast<std::uint8_t*>(out.data()), out.size())));
+  return out;
+}
+
 namespace {
 
 [[noreturn]] void fail(const std::string& operation, const fs::path& path) {
@@ -39,8 +45,7 @@ class PosixFile final : public DiskFile {
     return static_cast<std::uint64_t>(st.st_size);
   }
 
-  std::string read(std::uint64_t offset, std::uint64_t length) override {
-    std::string out(static_cast<std::size_t>(length), '\0');
+  std::size_t read_into(std::uint64_t offset, std::span<std::uint8_t> out) override {
     std::size_t done = 0;
     while (done < out.size()) {
       const auto n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
@@ -51,8 +56,7 @@ class PosixFile final : public DiskFile {
       if (n == 0) break;
       done += static_cast<std::size_t>(n);
     }
-    out.resize(done);
-    return out;
+    return done;
   }
 
   void write(std::uint64_t offset, std::string_view data) override {

@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <span>
 #include <system_error>
 #include <vector>
 
@@ -50,8 +51,12 @@ class DiskFile {
  public:
   virtual ~DiskFile() = default;
   virtual std::uint64_t size() = 0;
+  // Up to out.size() bytes from `offset` into `out` (fewer at the end of
+  // the file); returns how many. Reads into the caller's buffer, so a
+  // stream reading a large file reuses one buffer.
+  virtual std::size_t read_into(std::uint64_t offset, std::span<std::uint8_t> out) = 0;
   // Up to `length` bytes from `offset` (fewer at the end of the file).
-  virtual std::string read(std::uint64_t offset, std::uint64_t length) = 0;
+  std::string read(std::uint64_t offset, std::uint64_t length);
   // All of `data` at `offset`, extending the file as needed. On failure a
   // prefix of `data` may have been written.
   virtual void write(std::uint64_t offset, std::string_view data) = 0;

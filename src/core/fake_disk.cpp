@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 namespace idunno::core {
@@ -48,12 +49,14 @@ class FakeDiskFile final : public DiskFile {
     disk_.check_fault(DiskOp::stat, path_);
     return inode_->data.size();
   }
-  std::string read(std::uint64_t offset, std::uint64_t length) override {
+  std::size_t read_into(std::uint64_t offset, std::span<std::uint8_t> out) override {
     std::lock_guard lock(disk_.mutex_);
     disk_.check_alive(generation_);
     disk_.check_fault(DiskOp::read, path_);
-    if (offset >= inode_->data.size()) return {};
-    return inode_->data.substr(offset, length);
+    if (offset >= inode_->data.size()) return 0;
+    const std::size_t n = std::min<std::uint64_t>(out.size(), inode_->data.size() - offset);
+    std::memcpy(out.data(), inode_->data.data() + offset, n);
+    return n;
   }
   void write(std::uint64_t offset, std::string_view data) override {
     std::lock_guard lock(disk_.mutex_);

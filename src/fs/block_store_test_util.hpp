@@ -103,11 +103,11 @@ class CountingDisk final : public core::Disk {
    public:
     File(CountingDisk& disk, std::unique_ptr<core::DiskFile> inner) : disk_(disk), inner_(std::move(inner)) {}
     std::uint64_t size() override { return inner_->size(); }
-    std::string read(std::uint64_t offset, std::uint64_t length) override {
-      disk_.largest_read_ = std::max<std::uint64_t>(disk_.largest_read_, length);
-      auto bytes = inner_->read(offset, length);
-      disk_.bytes_read_ += bytes.size();
-      return bytes;
+    std::size_t read_into(std::uint64_t offset, std::span<std::uint8_t> out) override {
+      disk_.largest_read_ = std::max<std::uint64_t>(disk_.largest_read_, out.size());
+      const std::size_t n = inner_->read_into(offset, out);
+      disk_.bytes_read_ += n;
+      return n;
     }
     void write(std::uint64_t offset, std::string_view data) override {
       disk_.largest_write_ = std::max<std::uint64_t>(disk_.largest_write_, data.size());

@@ -291,18 +291,39 @@ asio::awaitable<OpenedBlock> open_block(BlockStore* store, core::ThreadPool* io_
   co_return co_await std::move(opening);
 }
 
+namespace {
+
+// Hands `bytes` to `consume` in pieces of at most `piece_bytes`, counting
+// what it took in *sent; stops at the first piece it refuses.
+asio::awaitable<net::StreamStatus> consume_pieces(const PieceConsumer* consume, std::span<const std::uint8_t> bytes,
+                                                  std::size_t piece_bytes, std::uint64_t* sent) {
+  net::StreamStatus status;
+  for (std::size_t at = 0; at < bytes.size() && status.ok();) {
+    const std::size_t n = std::min(piece_bytes, bytes.size() - at);
+    auto consuming = (*consume)(bytes.subspan(at, n));
+    status = co_await std::move(consuming);
+    if (status.ok()) *sent += n;
+    at += n;
+  }
+  co_return status;
+}
+
+}  // namespace
+
 asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool* io_pool, std::shared_ptr<BlockReader> reader,
                                                  std::uint64_t offset, std::uint64_t length, std::size_t piece_bytes,
                                                  PieceConsumer consume) {
-  // Two buffers: the next piece is read on the pool while the consumer
-  // takes this one.
-  std::array<std::vector<std::uint8_t>, 2> buffers{std::vector<std::uint8_t>(piece_bytes),
-                                                   std::vector<std::uint8_t>(piece_bytes)};
-  const auto read_at = [&](std::uint64_t at, std::size_t which) {
-    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(piece_bytes, offset + length - at));
-    return io_pool->run([reader, at, out = std::span(buffers[which]).first(want)]() -> FetchPiece {
+  BlockRangeRead out;
+  if (length == 0) co_return out;
+  // Two chunk buffers: each chunk is read and verified on the pool straight
+  // into one, and handed out from there (no copy) while the next chunk is
+  // read into the other.
+  std::array<std::vector<std::uint8_t>, 2> buffers{std::vector<std::uint8_t>(reader->chunk_buffer_bytes()),
+                                                   std::vector<std::uint8_t>(reader->chunk_buffer_bytes())};
+  const auto read_chunk = [&](std::uint64_t index, std::size_t which) {
+    return io_pool->run([reader, index, into = std::span(buffers[which])]() -> FetchPiece {
       try {
-        return {reader->read(at, out), false, {}};
+        return {reader->read_chunk_into(index, into).size(), false, {}};
       } catch (const CorruptBlock& e) {
         return {0, true, e.what()};
       } catch (const std::exception& e) {
@@ -310,34 +331,33 @@ asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool* io_pool, std:
       }
     });
   };
-  BlockRangeRead out;
+  const std::uint64_t chunk_size = reader->chunk_size();
+  const std::uint64_t end = offset + length;
+  const std::uint64_t last = (end - 1) / chunk_size;
   std::size_t current = 0;
-  FetchPiece piece;
-  if (length > 0) {
-    auto first = read_at(offset, current);
-    piece = co_await std::move(first);
-  }
-  while (out.sent < length) {
-    if (!piece.error.empty() || piece.bytes == 0) {
-      out.read_error = piece.error.empty() ? "the block ended early" : piece.error;
-      out.corrupt = piece.corrupt;
+  auto first = read_chunk(offset / chunk_size, current);
+  FetchPiece chunk = co_await std::move(first);
+  for (std::uint64_t index = offset / chunk_size;; ++index) {
+    const std::uint64_t chunk_start = index * chunk_size;
+    const std::uint64_t from = std::max(offset, chunk_start);
+    const std::uint64_t to = std::min(end, chunk_start + chunk.bytes);
+    if (!chunk.error.empty() || to <= from) {
+      out.read_error = chunk.error.empty() ? "the block ended early" : chunk.error;
+      out.corrupt = chunk.corrupt;
       co_return out;
     }
-    const std::span<const std::uint8_t> bytes(buffers[current].data(), piece.bytes);
-    const std::uint64_t next_at = offset + out.sent + piece.bytes;
-    FetchPiece next;
-    if (next_at < offset + length) {
-      auto both = read_at(next_at, 1 - current) && consume(bytes);
-      std::tie(next, out.consumer) = co_await std::move(both);
-    } else {
-      out.consumer = co_await consume(bytes);
+    const std::span<const std::uint8_t> bytes(buffers[current].data() + (from - chunk_start), to - from);
+    if (index == last) {
+      out.consumer = co_await consume_pieces(&consume, bytes, piece_bytes, &out.sent);
+      co_return out;
     }
+    FetchPiece next;
+    auto both = read_chunk(index + 1, 1 - current) && consume_pieces(&consume, bytes, piece_bytes, &out.sent);
+    std::tie(next, out.consumer) = co_await std::move(both);
     if (!out.consumer.ok()) co_return out;
-    out.sent += piece.bytes;
-    piece = std::move(next);
+    chunk = std::move(next);
     current = 1 - current;
   }
-  co_return out;
 }
 
 asio::awaitable<void> DataNode::serve_fetch(net::DataStream stream) {

@@ -184,11 +184,12 @@ struct BlockRangeRead {
   net::StreamStatus consumer;  // not ok: `consume` failed, and the read stopped
 };
 using PieceConsumer = std::function<boost::asio::awaitable<net::StreamStatus>(std::span<const std::uint8_t> piece)>;
-// Reads `length` bytes from `offset` of an opened block in pieces of
-// `piece_bytes` on the I/O pool, each chunk verified, and hands each piece
-// to `consume` while the next one is read, so the disk and whatever takes
-// the bytes (a fetch stream, a node's own reader) overlap. What a fetch
-// serves and a node reading its own replica both use.
+// Reads `length` bytes from `offset` of an opened block, chunk by chunk on
+// the I/O pool, each chunk verified in the buffer it was read into, and
+// hands it to `consume` from there in pieces of at most `piece_bytes` while
+// the next chunk is read, so the disk and whatever takes the bytes (a fetch
+// stream, a node's own reader) overlap. What a fetch serves and a node
+// reading its own replica both use; it holds two chunks' buffers.
 boost::asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool* io_pool, std::shared_ptr<BlockReader> reader,
                                                         std::uint64_t offset, std::uint64_t length,
                                                         std::size_t piece_bytes, PieceConsumer consume);

@@ -7,7 +7,10 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
+#include <span>
+#include <string>
 
 #include "fs/block_store_test_util.hpp"
 #include "fs/data_node.hpp"
@@ -181,6 +184,82 @@ TEST_F(DataNodeTest, FetchServesExactRanges) {
   const auto missing = run(fetch(node(4).stream_client.get(), node(0).stream_address, "ranges", 9, 0, 0));
   EXPECT_EQ(missing.status.code, net::StreamCode::rejected);
   EXPECT_EQ(missing.status.peer_code, static_cast<std::uint32_t>(FetchCode::not_found));
+}
+
+// What a consumer of read_block_range took.
+struct Taken {
+  std::string bytes;
+  std::size_t pieces = 0;
+  std::size_t largest = 0;
+  std::size_t refuse_after = SIZE_MAX;  // refuses the piece after this many bytes
+};
+
+asio::awaitable<net::StreamStatus> answer(net::StreamStatus status) { co_return status; }
+
+PieceConsumer taking(Taken* taken) {
+  return [taken](std::span<const std::uint8_t> piece) {
+    if (taken->bytes.size() >= taken->refuse_after) {
+      return answer(net::StreamStatus::failure(net::StreamCode::cancelled_locally, "the test refuses"));
+    }
+    taken->bytes.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    ++taken->pieces;
+    taken->largest = std::max(taken->largest, piece.size());
+    return answer({});
+  };
+}
+
+TEST_F(DataNodeTest, ARangeReadReadsEachChunkItCoversOnceAndHandsOutPiecesOfAtMostPieceBytes) {
+  constexpr std::uint32_t kChunk = 1000;
+  constexpr std::size_t kPiece = 300;
+  core::FakeDisk fake;
+  test::CountingDisk disk(fake);
+  BlockStore store(disk, "/ranges", kChunk);
+  const std::string content = net::testing::pattern(5 * kChunk + 77);
+  test::write_block(store, "r", 1, std::span(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()));
+  const std::shared_ptr<BlockReader> reader(store.open("r", 1));
+  struct Case {
+    std::uint64_t offset, length;
+  };
+  for (const Case c : {Case{0, content.size()}, Case{kChunk - 10, 20}, Case{2 * kChunk, kChunk},
+                       Case{2 * kChunk + 1, kChunk - 2}, Case{5 * kChunk + 70, 7}, Case{10, 0}}) {
+    disk.reset_counts();
+    Taken taken;
+    const auto read = run(read_block_range(&pool_, reader, c.offset, c.length, kPiece, taking(&taken)));
+    EXPECT_TRUE(read.read_error.empty()) << read.read_error;
+    EXPECT_TRUE(read.consumer.ok());
+    EXPECT_EQ(read.sent, c.length);
+    EXPECT_EQ(taken.bytes, content.substr(c.offset, c.length)) << "offset " << c.offset;
+    EXPECT_LE(taken.largest, kPiece);
+    // Each chunk the range covers read (and hashed) once, nothing else.
+    std::uint64_t expected = 0;
+    for (std::uint64_t i = c.offset / kChunk; c.length > 0 && i <= (c.offset + c.length - 1) / kChunk; ++i) {
+      expected += std::min<std::uint64_t>(kChunk, content.size() - (i * kChunk)) + kChunkChecksumBytes;
+    }
+    EXPECT_EQ(disk.bytes_read(), expected) << "offset " << c.offset;
+  }
+
+  // A consumer that refuses a piece stops the read there.
+  Taken refusing;
+  refusing.refuse_after = 2 * kPiece;
+  const auto refused = run(read_block_range(&pool_, reader, 0, content.size(), kPiece, taking(&refusing)));
+  EXPECT_FALSE(refused.consumer.ok());
+  EXPECT_EQ(refused.sent, 2 * kPiece);
+  EXPECT_EQ(refusing.bytes, content.substr(0, 2 * kPiece));
+
+  // A chunk that does not verify ends the read after the chunks before it.
+  const auto path = store.block_path("r", 1);
+  std::string bytes = *fake.content(path);
+  const std::size_t chunks_start = bytes.size() - kFooterBytes - content.size() - (6 * kChunkChecksumBytes);
+  const std::size_t third_chunk = chunks_start + (2 * (kChunk + kChunkChecksumBytes));
+  bytes[third_chunk + 5] = static_cast<char>(bytes[third_chunk + 5] ^ 0x5a);
+  fake.put_durable(path, bytes);
+  const std::shared_ptr<BlockReader> rotten(store.open("r", 1));
+  Taken before;
+  const auto bad = run(read_block_range(&pool_, rotten, 500, content.size() - 500, kPiece, taking(&before)));
+  EXPECT_TRUE(bad.corrupt);
+  EXPECT_NE(bad.read_error.find("checksum"), std::string::npos) << bad.read_error;
+  EXPECT_EQ(bad.sent, 2 * kChunk - 500);
+  EXPECT_EQ(before.bytes, content.substr(500, 2 * kChunk - 500));
 }
 
 TEST_F(DataNodeTest, ACorruptReplicaIsNeverServed) {
