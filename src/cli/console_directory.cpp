@@ -106,6 +106,15 @@ bool ConsoleDirectory::trusted_origin(std::string_view origin) const {
   return std::ranges::any_of(urls_, [&](const auto& entry) { return normal_origin(entry.second) == wanted; });
 }
 
+std::optional<std::string> ConsoleDirectory::url_of(const std::string& node) const {
+  if (node == self_) return own_url_();
+  for (const auto& m : membership_.active_members()) {
+    if (m.id.name != node || m.state != swim::MemberState::alive) continue;
+    if (const auto it = urls_.find(m.id.to_string()); it != urls_.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<json::value> ConsoleDirectory::consoles(std::vector<std::string> /*args*/) {
   // Members not known yet are asked in the background: a suspected one may
   // not answer, and the reply should not wait for it.

@@ -14,6 +14,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <memory>
 #include <string>
@@ -50,6 +51,9 @@ class ConsoleDirectory final : public Service {
 
   // True when `origin` (an Origin header) is the console of a live member.
   bool trusted_origin(std::string_view origin) const;
+  // The console URL of the alive member named `node` (not a suspect one),
+  // once it was learned; this node's own too.
+  std::optional<std::string> url_of(const std::string& node) const;
 
  private:
   boost::asio::awaitable<void> learn(swim::Member member);

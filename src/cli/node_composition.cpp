@@ -50,6 +50,7 @@ NodeComposition::NodeComposition(asio::any_io_executor executor, const core::Con
     return console_url(console_->local_address(), config_.advertise_address().host);
   });
   console_->set_trusted_origin([this](std::string_view origin) { return consoles_->trusted_origin(origin); });
+  sdfs_->set_console_lookup([this](const std::string& node) { return consoles_->url_of(node); });
   // The executor starts before membership and consensus: loading LibTorch
   // takes most of a second, during which the loop does not run yet, and
   // their timers must start from when the node can actually answer.

@@ -1,6 +1,8 @@
 // The HTTP file API of SDFS on the console (CONTRACT.md "The console"):
 //   PUT    /v1/files/NAME              body -> 201 {"name","version","size"}
-//   GET    /v1/files/NAME[?version=V]  200 bytes (Range: bytes=A-B -> 206)
+//   GET    /v1/files/NAME[?version=V]  200 bytes (Range: bytes=A-B -> 206);
+//          with X-Idunno-Redirect: replica, on a node without a replica,
+//          307 to a replica's console (the idunno client asks so)
 //   GET    /v1/files/NAME?versions=N   the newest N versions, delimited
 //   HEAD   /v1/files/NAME              the GET's headers
 //   DELETE /v1/files/NAME              200 {"name","deleted":true}
@@ -18,8 +20,11 @@
 #include <charconv>
 #include <cstdio>
 #include <optional>
+#include <spdlog/spdlog.h>
 
+#include "cli/commands/command_table.hpp"
 #include "cli/sdfs_service.hpp"
+#include "core/logging.hpp"
 #include "fs/sdfs_local.hpp"
 #include "fs/sdfs_name.hpp"
 #include "net/console/http_access.hpp"
@@ -255,7 +260,29 @@ asio::awaitable<void> serve_versions(fs::Sdfs* sdfs, StreamExchange* exchange, s
   }
 }
 
-asio::awaitable<void> serve_get(fs::Sdfs* sdfs, StreamExchange* exchange, std::string name) {
+// The console of a live replica of `found` to send a GET to, when the
+// request asked for one and this node holds none: its bytes then go from
+// that node's disk to the client with no hop through this node (the
+// WebHDFS way). The replicas are tried in the order a read takes them.
+std::optional<std::string> replica_console(const fs::Sdfs& sdfs, const ConsoleLookup& consoles,
+                                           const StreamExchange& exchange, const fs::NamedVersion& found) {
+  if (!consoles || exchange.method() != http::verb::get || exchange.header("X-Idunno-Redirect") != "replica") {
+    return std::nullopt;
+  }
+  const auto& replicas = found.entry.replicas;
+  if (std::ranges::find(replicas, sdfs.options().self_name) != replicas.end()) return std::nullopt;
+  for (const auto& node : replicas) {
+    if (auto url = consoles(node)) {
+      spdlog::info("event=sdfs_get_redirect name={} version={} to={}", core::log_quote(found.name), found.entry.version,
+                   node);
+      return *url + "/v1/files/" + percent_encode(found.name) + "?version=" + std::to_string(found.entry.version);
+    }
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<void> serve_get(fs::Sdfs* sdfs, const ConsoleLookup* consoles, StreamExchange* exchange,
+                                std::string name) {
   const auto& query = exchange->target().query;
   std::optional<std::uint64_t> version;
   if (query.contains("version")) {
@@ -307,6 +334,16 @@ asio::awaitable<void> serve_get(fs::Sdfs* sdfs, StreamExchange* exchange, std::s
       }
     }
     if (!failure) {
+      if (auto location = replica_console(*sdfs, *consoles, *exchange, found)) {
+        download.headers.emplace_back("Location", *location);
+        {
+          auto op = exchange->respond(http::status::temporary_redirect,
+                                      json::serialize(json::object{{"redirect", *location}}), "application/json",
+                                      download.headers);
+          co_await std::move(op);
+        }
+        co_return;
+      }
       download.length = length;
       if (exchange->method() == http::verb::head) {
         {
@@ -373,7 +410,8 @@ asio::awaitable<void> serve_delete(fs::Sdfs* sdfs, StreamExchange* exchange, std
   }
 }
 
-asio::awaitable<void> serve_file(fs::Sdfs* sdfs, UploadSpool spool, std::uint64_t serial, StreamExchange* exchange) {
+asio::awaitable<void> serve_file(fs::Sdfs* sdfs, const ConsoleLookup* consoles, UploadSpool spool, std::uint64_t serial,
+                                 StreamExchange* exchange) {
   const std::string& path = exchange->target().path;
   auto name = net::console::percent_decode(path.substr(std::min(kFilesPrefix, path.size())));
   if (!name) {
@@ -390,7 +428,7 @@ asio::awaitable<void> serve_file(fs::Sdfs* sdfs, UploadSpool spool, std::uint64_
   switch (exchange->method()) {
     case http::verb::put: co_await serve_put(sdfs, std::move(spool), serial, exchange, *name); break;
     case http::verb::get:
-    case http::verb::head: co_await serve_get(sdfs, exchange, *name); break;
+    case http::verb::head: co_await serve_get(sdfs, consoles, exchange, *name); break;
     case http::verb::delete_: co_await serve_delete(sdfs, exchange, *name); break;
     default: {
       auto op = exchange->respond(http::status::method_not_allowed,
@@ -402,12 +440,12 @@ asio::awaitable<void> serve_file(fs::Sdfs* sdfs, UploadSpool spool, std::uint64_
 
 }  // namespace
 
-void add_sdfs_routes(net::console::StreamRoutes& routes, fs::Sdfs& sdfs, UploadSpool spool) {
+void add_sdfs_routes(net::console::StreamRoutes& routes, fs::Sdfs& sdfs, UploadSpool spool, ConsoleLookup consoles) {
   routes.add("/v1/files", [sdfs = &sdfs](StreamExchange* exchange) { return serve_listing(sdfs, exchange); });
-  routes.add("/v1/files/",
-             [sdfs = &sdfs, spool = std::move(spool), uploads = std::uint64_t{0}](StreamExchange* exchange) mutable {
-               return serve_file(sdfs, spool, ++uploads, exchange);
-             });
+  routes.add("/v1/files/", [sdfs = &sdfs, consoles = std::make_shared<const ConsoleLookup>(std::move(consoles)),
+                            spool = std::move(spool), uploads = std::uint64_t{0}](StreamExchange* exchange) mutable {
+    return serve_file(sdfs, consoles.get(), spool, ++uploads, exchange);
+  });
 }
 
 }  // namespace idunno::cli

@@ -1,14 +1,17 @@
 // The SDFS HTTP file API on a real console socket, over data nodes on a
 // fake network and a namespace applied in place: PUT/GET/Range/HEAD/
-// versions/listing/DELETE, and the 4xx answers.
+// versions/listing/DELETE, the redirect to a replica's console, and the
+// 4xx answers.
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
 #include <filesystem>
+#include <map>
 #include <optional>
 
+#include "cli/commands/command_table.hpp"
 #include "cli/sdfs_service.hpp"
 #include "fs/sdfs_test_cluster.hpp"
 #include "net/console/console_server.hpp"
@@ -95,7 +98,10 @@ class SdfsHttpTest : public fs::test::DataNodeCluster {
     char dir[] = "/tmp/idunno-spool-XXXXXX";
     ASSERT_NE(::mkdtemp(dir), nullptr);
     spool_ = dir;
-    add_sdfs_routes(*routes, *sdfs_, UploadSpool{&pool_, spool_});
+    add_sdfs_routes(*routes, *sdfs_, UploadSpool{&pool_, spool_}, [this](const std::string& node) {
+      const auto it = consoles_.find(node);
+      return it == consoles_.end() ? std::nullopt : std::optional<std::string>(it->second);
+    });
     console_ = std::make_unique<net::console::ConsoleServer>(
         executor(), core::HostPort{"127.0.0.1", 0},
         [](std::string, std::vector<std::string>) -> asio::awaitable<net::console::CommandOutcome> {
@@ -123,6 +129,7 @@ class SdfsHttpTest : public fs::test::DataNodeCluster {
   bool spool_empty() const { return std::filesystem::is_empty(spool_); }
 
   std::filesystem::path spool_;
+  std::map<std::string, std::string> consoles_;  // what the console lookup knows
   fs::Namespace ns_;
   raft::Index index_ = 0;
   std::unique_ptr<fs::Sdfs> sdfs_;
@@ -214,6 +221,51 @@ TEST_F(SdfsHttpTest, AnInterruptedChunkedUploadLeavesNothing) {
   EXPECT_EQ(console_->connection_count(), 0u);
   EXPECT_TRUE(spool_empty());
   EXPECT_EQ(call(http::verb::get, "/v1/files/cut").result(), http::status::not_found);
+}
+
+// A GET that asks for it (the idunno client does) on a node holding no
+// replica is sent to the console of the first replica whose console is
+// known; every other request is served here.
+TEST_F(SdfsHttpTest, AGetThatAsksIsRedirectedToAReplicasConsoleWhenThisNodeHoldsNone) {
+  for (std::size_t i = 1; i < 5; ++i) consoles_[node(i).name] = "http://127.0.0.1:" + std::to_string(9000 + i);
+  std::optional<fs::NamedVersion> elsewhere;
+  std::optional<fs::NamedVersion> here;
+  for (int i = 0; i < 40 && (!elsewhere || !here); ++i) {
+    const std::string name = "dir/r" + std::to_string(i);
+    ASSERT_EQ(call(http::verb::put, "/v1/files/dir%2Fr" + std::to_string(i), "bytes of " + name).result(),
+              http::status::created);
+    const fs::NamedVersion found = run(sdfs_->stat(name));
+    const bool holds = std::ranges::find(found.entry.replicas, node(0).name) != found.entry.replicas.end();
+    (holds ? here : elsewhere) = found;
+  }
+  ASSERT_TRUE(elsewhere && here) << "no name placed both with and without this node in 40 tries";
+  const std::string target = "/v1/files/" + percent_encode(elsewhere->name);
+  const Headers asking{{"X-Idunno-Redirect", "replica"}};
+
+  auto redirected = call(http::verb::get, target, {}, asking);
+  EXPECT_EQ(redirected.result(), http::status::temporary_redirect);
+  const std::string first = consoles_[elsewhere->entry.replicas[0]];
+  EXPECT_EQ(redirected[http::field::location], first + target + "?version=1");
+  EXPECT_EQ(redirected["X-Idunno-Version"], "1");
+  EXPECT_EQ(redirected.body(), R"({"redirect":")" + first + target + R"(?version=1"})");
+
+  // A replica whose console is not known (dead, or not asked yet) is skipped.
+  consoles_.erase(elsewhere->entry.replicas[0]);
+  EXPECT_EQ(call(http::verb::get, target, {}, asking)[http::field::location],
+            consoles_[elsewhere->entry.replicas[1]] + target + "?version=1");
+  consoles_.clear();
+  auto unknown = call(http::verb::get, target, {}, asking);
+  EXPECT_EQ(unknown.result(), http::status::ok);
+  EXPECT_EQ(unknown.body(), "bytes of " + elsewhere->name);
+
+  for (std::size_t i = 1; i < 5; ++i) consoles_[node(i).name] = "http://127.0.0.1:" + std::to_string(9000 + i);
+  // Without the header, as curl asks, and for HEAD: the bytes and headers here.
+  EXPECT_EQ(call(http::verb::get, target).body(), "bytes of " + elsewhere->name);
+  EXPECT_EQ(call(http::verb::head, target, {}, asking).result(), http::status::ok);
+  // A node holding a replica serves it itself.
+  auto own = call(http::verb::get, "/v1/files/" + percent_encode(here->name), {}, asking);
+  EXPECT_EQ(own.result(), http::status::ok);
+  EXPECT_EQ(own.body(), "bytes of " + here->name);
 }
 
 TEST_F(SdfsHttpTest, BadRequestsGetClearErrors) {

@@ -131,7 +131,8 @@ SdfsService::SdfsService(asio::any_io_executor executor, const core::Config& con
   const auto spool = config.node.data_dir / "spool";
   std::filesystem::remove_all(spool);
   std::filesystem::create_directories(spool);
-  add_sdfs_routes(routes, *sdfs_, UploadSpool{&io_pool_, spool});
+  add_sdfs_routes(routes, *sdfs_, UploadSpool{&io_pool_, spool},
+                  [this](const std::string& node) { return console_lookup_ ? console_lookup_(node) : std::nullopt; });
   metrics.add([this](core::MetricsWriter& w) { stats_.write(w); });
   wire_replicas(executor, config, transport, coordinator, ns, metrics);
 }

@@ -29,7 +29,9 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -53,6 +55,10 @@
 #include "net/console/stream_exchange.hpp"
 
 namespace idunno::cli {
+
+// The console URL ("http://host:port") of a live node, by name; nullopt
+// when it is not alive or its console is not known yet.
+using ConsoleLookup = std::function<std::optional<std::string>(const std::string& node)>;
 
 class SdfsService final : public Service {
  public:
@@ -78,6 +84,9 @@ class SdfsService final : public Service {
   boost::asio::awaitable<std::uint64_t> get_local(fs::NamedVersion found, std::string local,
                                                   std::shared_ptr<CommandProgress> progress = nullptr);
   core::ThreadPool& io_pool() { return io_pool_; }
+  // Where the file API finds other nodes' consoles (set once they are
+  // known; until then no GET is redirected).
+  void set_console_lookup(ConsoleLookup lookup) { console_lookup_ = std::move(lookup); }
 
  private:
   boost::asio::awaitable<boost::json::value> put(std::vector<std::string> args,
@@ -108,6 +117,7 @@ class SdfsService final : public Service {
   std::unique_ptr<fs::Sdfs> sdfs_;
   std::unique_ptr<fs::ReplicaManager> replicas_;
   std::unique_ptr<core::TaskGroup> background_;  // the reconciliation
+  ConsoleLookup console_lookup_;
 };
 
 // Where a PUT without Content-Length (a chunked body) is spooled: a put
@@ -120,8 +130,12 @@ struct UploadSpool {
 };
 
 // The HTTP file API on `sdfs` (sdfs_http.cpp): PUT/GET/HEAD/DELETE on
-// /v1/files/NAME and GET /v1/files[?prefix=P].
-void add_sdfs_routes(net::console::StreamRoutes& routes, fs::Sdfs& sdfs, UploadSpool spool);
+// /v1/files/NAME and GET /v1/files[?prefix=P]. A GET that asks for it with
+// `X-Idunno-Redirect: replica` on a node that holds no replica of the
+// version is answered with a 307 to a replica's console (`consoles`), so
+// the bytes take no hop through this node.
+void add_sdfs_routes(net::console::StreamRoutes& routes, fs::Sdfs& sdfs, UploadSpool spool,
+                     ConsoleLookup consoles = {});
 
 // The JSON of a version as ls and the listing show it.
 boost::json::object version_json(const fs::NamedVersion& version);

@@ -3,7 +3,8 @@
 # with three of them killed at once (kill -9) the file still reads back
 # byte for byte, and re-replication brings it back to 4 live copies;
 # versions, get-versions' format, delete (then get fails and
-# writes nothing), and the HTTP file API through curl.
+# writes nothing), the HTTP file API through curl, and an idunno get
+# through a node without a replica sent to a replica's console.
 TEST_TIMEOUT=280
 source "$(dirname "$0")/lib.sh"
 
@@ -50,15 +51,28 @@ IFS=, read -r -a holders <<<"$replicas"
 [ ${#holders[@]} -eq 4 ] || fail "ls names ${#holders[@]} replicas, not 4: $ls_out"
 log "replicas: $replicas"
 
-# A get with every replica alive: its fetch stream ends on both sides (the
-# reader ends its empty half); nothing is cancelled or logged as failed.
-client 1 get data/big "$IDUNNO_RUN/first.bin" >/dev/null || fail "get before the crashes failed"
+far=""
+for k in 1 2 3 4 5 6 7 8; do
+  case " ${holders[*]} " in *" node$k "*) ;; *) [ -z "$far" ] && far=$k ;; esac
+done
+# A get through a node without a replica, as curl asks (no redirect): a
+# fetch stream that ends on both sides (the reader ends its empty half);
+# nothing is cancelled or logged as failed.
+curl -sf "http://127.0.0.1:$((8000 + far))/v1/files/data%2Fbig" -o "$IDUNNO_RUN/first.bin" ||
+  fail "get before the crashes failed"
 cmp "$big" "$IDUNNO_RUN/first.bin" || fail "get before the crashes returned different bytes"
 rm -f "$IDUNNO_RUN/first.bin"
 if grep -h "event=stream_failed.*method=sdfs.fetch" "$IDUNNO_RUN"/node*/node.log; then
   fail "a fetch of a successful get ended as a failed stream"
 fi
-log "get with all replicas alive: identical, and its fetch ended cleanly"
+log "get through node$far (no replica) with all replicas alive: identical, and its fetch ended cleanly"
+# The idunno client is sent to a replica's console and reads from there.
+client "$far" get data/big "$IDUNNO_RUN/first.bin" >/dev/null || fail "idunno get through node$far failed"
+cmp "$big" "$IDUNNO_RUN/first.bin" || fail "idunno get through node$far returned different bytes"
+rm -f "$IDUNNO_RUN/first.bin"
+redirect=$(grep -h "event=sdfs_get_redirect name=data/big " "$IDUNNO_RUN/node$far/node.log" | tail -1)
+[ -n "$redirect" ] || fail "node$far did not send idunno get to a replica's console"
+log "idunno get through node$far: identical, read from a replica's console (${redirect##* })"
 
 # Kill three replicas at once; read through a node that is not one of them.
 victims=("${holders[@]:0:3}")

@@ -22,6 +22,7 @@ void upload(const core::HostPort& node, const std::string& token, const std::str
   options.progress = [&progress](const net::console::TransferProgress& p) {
     if (progress) progress(p.done, p.total);
   };
+  options.via_replica = true;
   const auto outcome = net::console::upload_file(
       node, token, "PUT", "/v1/files/" + percent_encode(uploaded_data_name(path)), path, options);
   if (!outcome.ok()) throw std::runtime_error("uploading " + path + " failed: " + transfer_error(outcome));
@@ -62,6 +63,7 @@ void download_results(const core::HostPort& node, const std::string& token, cons
   options.progress = [&progress](const net::console::TransferProgress& p) {
     if (progress) progress(p.done, p.total);
   };
+  options.via_replica = true;
   const auto outcome = net::console::download_file(
       node, token, "/v1/files/" + percent_encode(name) + "?version=" + std::to_string(version), local, options);
   if (!outcome.ok()) throw std::runtime_error("downloading " + name + " failed: " + transfer_error(outcome));

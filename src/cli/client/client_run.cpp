@@ -84,6 +84,7 @@ int run_transfer(const ClientOptions& options, const CommandTable& table, const 
                   input ? "sending" : "receiving");
   net::console::TransferOptions transfer;
   transfer.progress = [&bar](const net::console::TransferProgress& p) { bar.update(p.done, p.total); };
+  transfer.via_replica = true;  // a get reads from a replica's console, not through the node
   try {
     if (input) {
       const auto outcome = net::console::upload_file(options.node, options.token, "PUT", target, *input, transfer);

@@ -13,11 +13,14 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <stdexcept>
 #include <vector>
 
@@ -35,6 +38,8 @@ using asio::use_awaitable;
 namespace {
 
 constexpr const char* kTempMarker = ".part-";
+// How long a redirected download tries to connect to the replica's console.
+constexpr std::chrono::milliseconds kReplicaConnectTimeout{1'000};
 
 // A file descriptor closed when it goes.
 class Fd {
@@ -214,10 +219,13 @@ asio::awaitable<void> receive_exact(Transfer* t, std::uint64_t length, std::span
   }
 }
 
-asio::awaitable<TransferOutcome> download(Transfer* t, std::string target, int fd) {
+// GETs `target` into `fd`. With `ask_redirect` a 307 answer is returned
+// as it is (its body unread), for the caller to follow.
+asio::awaitable<TransferOutcome> download(Transfer* t, std::string target, int fd, bool ask_redirect) {
   co_await connect(t);
   http::request<http::empty_body> request{http::verb::get, target, 11};
   t->prepare(request);
+  if (ask_redirect) request.set("X-Idunno-Redirect", "replica");
   t->stream->expires_after(t->options->io_timeout);
   auto [write_error, written] = co_await http::async_write(*t->stream, request, as_tuple(use_awaitable));
   if (write_error) t->lost("sending the request", write_error);
@@ -230,6 +238,7 @@ asio::awaitable<TransferOutcome> download(Transfer* t, std::string target, int f
   TransferOutcome out;
   out.status = parser.get().result_int();
   out.headers = headers_of(parser.get());
+  if (ask_redirect && out.status == 307) co_return out;
   const auto length = parser.content_length();
   const std::optional<std::uint64_t> total = length ? std::optional<std::uint64_t>(*length) : std::nullopt;
   std::vector<char> chunk(t->options->chunk_bytes);
@@ -278,6 +287,60 @@ T run_blocking(asio::io_context& io, asio::awaitable<T> task) {
   return std::move(*value);
 }
 
+// Where a 307 points: "http://HOST:PORT/TARGET".
+struct Location {
+  core::HostPort node;
+  std::string target;
+};
+
+std::optional<Location> parse_location(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) return std::nullopt;
+  url.remove_prefix(kScheme.size());
+  const auto slash = url.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto node = core::parse_host_port(std::string(url.substr(0, slash)));
+  if (!node) return std::nullopt;
+  return Location{std::move(*node), std::string(url.substr(slash))};
+}
+
+// One GET on its own connection and loop.
+TransferOutcome get_once(const core::HostPort& node, const std::string& token, const std::string& target, int fd,
+                         const TransferOptions& options, bool ask_redirect) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  Transfer transfer{node, token, &options, &stream, {}};
+  return run_blocking(io, download(&transfer, target, fd, ask_redirect));
+}
+
+void rewind(int fd) {
+  if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) {
+    throw std::runtime_error("cannot rewrite the download: " + errno_text());
+  }
+}
+
+// The download of `target` from `node`, through a replica's console when
+// the options ask for it and the node points to one.
+TransferOutcome get_from_replica_or_node(const core::HostPort& node, const std::string& token,
+                                         const std::string& target, int fd, const TransferOptions& options) {
+  TransferOutcome out = get_once(node, token, target, fd, options, options.via_replica);
+  if (!options.via_replica || out.status != 307) return out;
+  if (const auto location = parse_location(out.headers["location"])) {
+    // A replica that crashed and is not declared dead yet must not hold the
+    // download up for the whole connect timeout: the node is right there.
+    TransferOptions direct_options = options;
+    direct_options.connect_timeout = std::min(options.connect_timeout, kReplicaConnectTimeout);
+    try {
+      TransferOutcome direct = get_once(location->node, token, location->target, fd, direct_options, false);
+      if (direct.ok()) return direct;
+    } catch (const ConsoleError&) {
+      // The replica's console is gone, refuses this token, or broke off.
+    }
+    rewind(fd);
+  }
+  return get_once(node, token, target, fd, options, false);
+}
+
 }  // namespace
 
 TransferOutcome upload_file(const core::HostPort& node, const std::string& token, const std::string& method,
@@ -315,10 +378,7 @@ TransferOutcome download_file(const core::HostPort& node, const std::string& tok
     return mask;
   }());
 
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  Transfer transfer{node, token, &options, &stream, {}};
-  TransferOutcome out = run_blocking(io, download(&transfer, target, fd.get()));
+  TransferOutcome out = get_from_replica_or_node(node, token, target, fd.get(), options);
   if (!out.ok()) return out;
   if (::fsync(fd.get()) != 0) throw std::runtime_error("cannot write " + path.string() + ": " + errno_text());
   if (::close(fd.release()) != 0) throw std::runtime_error("cannot write " + path.string() + ": " + errno_text());

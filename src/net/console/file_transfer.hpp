@@ -39,6 +39,12 @@ struct TransferOptions {
   std::size_t chunk_bytes = 256 * 1024;
   std::size_t max_reply_bytes = 1 << 20;  // a JSON answer or an error body
   ProgressCallback progress;
+  // A download asks the node, if it holds no replica of the file, for a
+  // replica's console (X-Idunno-Redirect: replica), follows the 307 and
+  // reads from there; when that console cannot be reached (within 1 s),
+  // refuses or fails mid-body, the download starts again at the node
+  // itself. A 307 is never returned to the caller.
+  bool via_replica = false;
 };
 
 struct TransferOutcome {

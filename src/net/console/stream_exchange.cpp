@@ -32,6 +32,12 @@ std::string StreamExchange::header(http::field field) const {
   return std::string(value.data(), value.size());
 }
 
+std::string StreamExchange::header(std::string_view name) const {
+  const auto& fields = parser_.get();
+  const auto it = fields.find(name);
+  return it == fields.end() ? std::string() : std::string(it->value());
+}
+
 asio::awaitable<std::size_t> StreamExchange::read_body(std::span<char> out) {
   if (out.empty() || parser_.is_done()) co_return 0;
   if (!continue_sent_) {
@@ -134,8 +140,9 @@ asio::awaitable<void> StreamExchange::respond_head(http::status status, std::uin
   finished_ = true;
 }
 
-asio::awaitable<void> StreamExchange::respond(http::status status, std::string body, std::string content_type) {
-  co_await begin_response(status, body.size(), std::move(content_type));
+asio::awaitable<void> StreamExchange::respond(http::status status, std::string body, std::string content_type,
+                                              Headers headers) {
+  co_await begin_response(status, body.size(), std::move(content_type), std::move(headers));
   co_await write_body(std::span<const char>(body.data(), body.size()));
   co_await end_response();
 }

@@ -49,6 +49,7 @@ class StreamExchange {
   // The path (undecoded, e.g. "/v1/files/a%20b") and the decoded query.
   const RequestTarget& target() const { return target_; }
   std::string header(boost::beast::http::field field) const;
+  std::string header(std::string_view name) const;  // one Beast has no field for
   std::optional<std::uint64_t> content_length() const {
     const auto length = parser_.content_length();
     return length ? std::optional<std::uint64_t>(*length) : std::nullopt;
@@ -72,7 +73,7 @@ class StreamExchange {
                                             std::string content_type, Headers headers = {});
   // A whole small response ({"error": ...}, a JSON result).
   boost::asio::awaitable<void> respond(boost::beast::http::status status, std::string body,
-                                       std::string content_type = "application/json");
+                                       std::string content_type = "application/json", Headers headers = {});
 
   bool responded() const { return finished_; }
   bool response_started() const { return static_cast<bool>(response_) || finished_; }
