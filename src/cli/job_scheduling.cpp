@@ -55,6 +55,7 @@ JobService::JobService(asio::any_io_executor executor, const core::Config& confi
       executor_service_(executor_service),
       wake_(executor),
       reconcile_wake_(executor),
+      sweep_wake_(executor),
       loop_(std::make_unique<core::TaskGroup>(executor, "jobs-loop")),
       starts_(std::make_unique<core::TaskGroup>(executor, "jobs-starts")),
       running_(std::make_unique<core::TaskGroup>(executor, "jobs-shards")) {
@@ -90,11 +91,17 @@ JobService::JobService(asio::any_io_executor executor, const core::Config& confi
     leader_term_ = term;
     kick();
     reconcile_wake_.cancel();  // ask the workers what they hold, now
+    sweep_due_ = true;         // what the last coordinator may have left
+    sweep_wake_.cancel();
   });
   raft.on_leadership_change([this](bool leader, std::uint64_t /*term*/) {
     if (!leader) leading_ = false;
   });
   raft.on_applied([this](const net::AppliedCommand& applied) {
+    if (applied.machine == "sdfs" && leading_) {
+      sweep_due_ = true;  // a delete or a pruned version may leave inflated copies behind
+      sweep_wake_.cancel();
+    }
     if (applied.machine != "jobs") return;
     if (leading_) log_applied(applied.command, applied.result);
     kick();
@@ -113,6 +120,7 @@ void JobService::start() {
   trainer_ = std::make_unique<TrainRunner>(*runner_, self_);
   loop_->spawn(schedule_loop(), "jobs schedule loop");
   loop_->spawn(reconcile_loop(), "jobs reconcile loop");
+  loop_->spawn(inflated_sweep_loop(), "inflated copies sweep");
 }
 
 asio::awaitable<void> JobService::stop(StopDeadline /*deadline*/) {
@@ -122,6 +130,7 @@ asio::awaitable<void> JobService::stop(StopDeadline /*deadline*/) {
   running_->close();
   wake_.cancel();
   reconcile_wake_.cancel();
+  sweep_wake_.cancel();
   co_await loop_->shutdown(200ms);
   co_await starts_->shutdown(200ms);
   co_await running_->shutdown(200ms);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "cli/inflated_copies.hpp"
 #include "cli/job_service.hpp"
 #include "cli/shard_runner.hpp"
 #include "core/wall_clock.hpp"
@@ -33,11 +34,6 @@ constexpr std::string_view kSdfsPrefix = "sdfs:";
 json::object without_ok(json::object reply) {
   reply.erase("ok");
   return reply;
-}
-
-// Where the plain copy of gzip'd SDFS file `name` at `version` is kept.
-std::string inflated_name(const std::string& name, std::uint64_t version) {
-  return ".idunno/inflated/" + at_version(name, version);
 }
 
 void check_job_name(const std::string& name) {
@@ -190,55 +186,6 @@ asio::awaitable<ml::jobs::DatasetRef> JobService::resolve_dataset(std::string da
     }
   }
   co_return ref;
-}
-
-asio::awaitable<fs::NamedVersion> JobService::inflated(fs::NamedVersion source, std::uint64_t size, std::string what) {
-  fs::Sdfs& sdfs = sdfs_.sdfs();
-  const std::string copy = inflated_name(source.name, source.entry.version);
-  std::string failure;
-  try {
-    fs::NamedVersion found = co_await sdfs.stat(copy);
-    if (found.entry.size == size) co_return found;
-  } catch (const fs::SdfsError& error) {
-    if (error.kind() != fs::SdfsErrorKind::not_found) failure = error.what();  // not_found: none made yet
-  }
-  if (!failure.empty()) throw CommandError("cannot look for " + copy + ": " + failure);
-  const auto started = std::chrono::steady_clock::now();
-  const std::string stem = std::to_string(++scratch_files_);
-  const std::filesystem::path zipped = scratch_ / (stem + ".gz");
-  const std::filesystem::path plain = scratch_ / stem;
-  struct Remove {
-    std::vector<std::filesystem::path> paths;
-    ~Remove() {
-      std::error_code ignored;
-      for (const auto& path : paths) std::filesystem::remove(path, ignored);
-    }
-  } const cleanup{{zipped, plain}};
-  fs::PutResult put;
-  try {
-    co_await sdfs_.get_local(source, zipped.string());
-    auto work = [zipped, plain, what, size] { return ml::gunzip_file(zipped, plain, what, size); };
-    const std::uint64_t written = co_await sdfs_.io_pool().run(std::move(work));
-    if (written != size) {
-      throw std::runtime_error(what + " inflates to " + std::to_string(written) + " bytes; its header says " +
-                               std::to_string(size));
-    }
-    put = co_await sdfs_.put_local(plain.string(), copy);
-  } catch (const boost::system::system_error&) {
-    throw;  // cancellation stays what it is
-  } catch (const std::exception& error) {
-    failure = error.what();
-  }
-  if (!failure.empty())
-    throw CommandError("cannot inflate " + at_version(source.name, source.entry.version) + ": " + failure);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  spdlog::info("event=dataset_inflated name={} version={} copy={} copy_version={} bytes={} ms={}", source.name,
-               source.entry.version, copy, put.version, size, ms.count());
-  fs::NamedVersion made;
-  made.name = copy;
-  made.entry.version = put.version;
-  made.entry.size = put.size;
-  co_return made;
 }
 
 asio::awaitable<ml::jobs::ModelRef> JobService::resolve_model(std::string model, ml::jobs::DatasetRef data) {

@@ -111,6 +111,11 @@ class JobService final : public Service {
   // naming `what`.
   boost::asio::awaitable<fs::NamedVersion> inflated(fs::NamedVersion source, std::uint64_t size, std::string what);
   boost::asio::awaitable<ml::jobs::ModelRef> resolve_model(std::string model, ml::jobs::DatasetRef data);
+  // Coordinator: removes the inflated copies whose source version is gone
+  // and that no job that has not ended reads (inflated_copies.hpp).
+  boost::asio::awaitable<void> sweep_inflated();
+  // Sweeps when SDFS commands applied while leading (at most once a second).
+  boost::asio::awaitable<void> inflated_sweep_loop();
 
   // Coordinator side (job_scheduling.cpp).
   void kick();
@@ -188,6 +193,8 @@ class JobService final : public Service {
   bool kicked_ = false;
   boost::asio::steady_timer wake_;
   boost::asio::steady_timer reconcile_wake_;
+  bool sweep_due_ = false;  // an SDFS command applied since the last sweep
+  boost::asio::steady_timer sweep_wake_;
   // Leases this coordinator is proposing or starting, (job, shard) with
   // their counts (mark_starting).
   std::map<std::pair<std::string, std::uint64_t>, int> starting_;

@@ -8,7 +8,7 @@
 # and one over the plain files give the same results, line for line; the
 # copy is made once (images and labels, version 1 each); only the inflating
 # node reads the whole .gz. A .gz that ends early is refused at `sub`, with
-# no job added.
+# no job added. Deleting a source removes its copy.
 TEST_TIMEOUT=150
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/jobs_lib.sh"
@@ -64,4 +64,16 @@ readers=$(grep -l "event=sdfs_op op=get name=data/t10k-images-idx3-ubyte.gz vers
   "$IDUNNO_RUN"/node*/node.log | wc -l)
 [ "$readers" -eq 1 ] || fail "$readers nodes read the whole .gz (expected 1, the one that inflated it)"
 log "the .gz was inflated once ($(grep -h -o 'event=dataset_inflated.*' "$IDUNNO_RUN"/node*/node.log | tr '\n' ';'))"
+
+# Deleting a source removes its copy (the coordinator's sweep); the copy of
+# a source that is still there stays.
+copy_gone() { ! client 1 ls "$1" >/dev/null 2>&1; }
+client 2 delete data/t10k-images-idx3-ubyte.gz >/dev/null || fail "delete of the images .gz failed"
+wait_until 10 copy_gone ".idunno/inflated/data/t10k-images-idx3-ubyte.gz@v1" ||
+  fail "the images copy outlived its source: $(client 1 --json ls .idunno/inflated/)"
+client 1 ls ".idunno/inflated/data/t10k-labels-idx1-ubyte.gz@v1" >/dev/null ||
+  fail "the labels copy went though its source is still there"
+grep -q 'event=inflated_copy_removed copy=.idunno/inflated/data/t10k-images-idx3-ubyte.gz@v1 ' \
+  "$IDUNNO_RUN"/node*/node.log || fail "no node logged the copy's removal"
+log "deleting the images .gz removed its inflated copy; the labels copy stays"
 log "PASS"
