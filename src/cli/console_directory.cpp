@@ -28,6 +28,19 @@ std::string lower(std::string_view text) {
 
 }  // namespace
 
+std::string host_of_url(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  std::string_view rest = scheme_end == std::string_view::npos ? url : url.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find('/'));
+  const auto bracket = rest.rfind(']');
+  const auto colon = rest.rfind(':');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    rest = rest.substr(0, colon);
+  }
+  if (rest.size() >= 2 && rest.front() == '[' && rest.back() == ']') rest = rest.substr(1, rest.size() - 2);
+  return std::string(rest);
+}
+
 std::string console_url(const core::HostPort& bound, const std::string& advertise_host) {
   std::string host = bound.host;
   if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]") host = advertise_host;
@@ -110,7 +123,17 @@ std::optional<std::string> ConsoleDirectory::url_of(const std::string& node) con
   if (node == self_) return own_url_();
   for (const auto& m : membership_.active_members()) {
     if (m.id.name != node || m.state != swim::MemberState::alive) continue;
-    if (const auto it = urls_.find(m.id.to_string()); it != urls_.end()) return it->second;
+    const auto it = urls_.find(m.id.to_string());
+    if (it == urls_.end()) return std::nullopt;
+    // A console on a loopback address answers only on its own machine. It
+    // is given when that member runs on this machine (its cluster address
+    // is loopback too) and so do this node's clients (its own console is
+    // on loopback): a client elsewhere would reach its own machine instead.
+    const bool local_only = core::is_loopback_host(host_of_url(it->second));
+    if (local_only && !(core::is_loopback_host(m.id.addr.host) && core::is_loopback_host(host_of_url(own_url_())))) {
+      return std::nullopt;
+    }
+    return it->second;
   }
   return std::nullopt;
 }

@@ -33,6 +33,8 @@ inline constexpr const char* kConsoleUrlMethod = "console.url";
 // "http://HOST:PORT" of a console bound to `bound`; an unspecified bind
 // host (0.0.0.0, ::) is replaced by `advertise_host`.
 std::string console_url(const core::HostPort& bound, const std::string& advertise_host);
+// The host of "http://HOST:PORT[/...]", without an IPv6 host's brackets.
+std::string host_of_url(std::string_view url);
 
 // "scheme://host:port" of an Origin header or URL, lower-cased, default
 // ports made explicit, so that equal origins compare equal.
@@ -52,7 +54,9 @@ class ConsoleDirectory final : public Service {
   // True when `origin` (an Origin header) is the console of a live member.
   bool trusted_origin(std::string_view origin) const;
   // The console URL of the alive member named `node` (not a suspect one),
-  // once it was learned; this node's own too.
+  // once it was learned, where this node's clients can reach it: a URL on
+  // a loopback host only when that member and this node's console are on
+  // this machine's loopback. This node's own too.
   std::optional<std::string> url_of(const std::string& node) const;
 
  private:

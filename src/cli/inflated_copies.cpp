@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -119,14 +120,25 @@ asio::awaitable<void> JobService::sweep_inflated() {
     const auto source = source_of_inflated(copy.name);
     if (!source || in_use.contains(copy.name)) continue;
     copies.push_back(copy.name);
+    std::string failure;
     try {
       auto looking = sdfs.stat(source->name, source->version);
       co_await std::move(looking);
     } catch (const fs::SdfsError& error) {
-      if (error.kind() != fs::SdfsErrorKind::not_found) throw;
-      gone.emplace(source->name, source->version);
+      if (error.kind() == fs::SdfsErrorKind::not_found) {
+        gone.emplace(source->name, source->version);
+      } else {
+        failure = error.what();  // kept this time; the next sweep asks again
+      }
+    }
+    if (!failure.empty()) {
+      spdlog::info("event=inflated_source_unknown copy={} error={}", core::log_quote(copy.name),
+                   core::log_quote(failure));
     }
   }
+  // A `sub` that found a copy just before its source version was pruned
+  // may lose the copy before its job is in the table; its shards then fail
+  // their reads, as when a user deletes a copy by hand.
   const auto exists = [&gone](const InflatedSource& s) { return !gone.contains({s.name, s.version}); };
   for (const auto& copy : stale_inflated_copies(copies, exists, in_use)) {
     auto removing = sdfs.remove(copy);
@@ -136,30 +148,37 @@ asio::awaitable<void> JobService::sweep_inflated() {
 }
 
 asio::awaitable<void> JobService::inflated_sweep_loop() {
+  // At most one sweep a second, however many SDFS commands apply (the
+  // sweep's own removes among them): a wake before then waits for it.
+  auto next_sweep = std::chrono::steady_clock::time_point::min();
   for (;;) {
-    if (sweep_due_ && leading_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (sweep_due_ && leading_ && now >= next_sweep) {
       sweep_due_ = false;
+      next_sweep = now + 1s;
       std::string failure;
+      bool stopping = false;
       try {
         co_await sweep_inflated();
-      } catch (const boost::system::system_error&) {
-        throw;  // stopping
+      } catch (const boost::system::system_error& e) {
+        stopping = e.code() == asio::error::operation_aborted;
+        failure = e.what();
       } catch (const std::exception& e) {
         failure = e.what();
       }
+      if (stopping) co_return;
       if (!failure.empty()) {
         sweep_due_ = true;  // again after the pause
         spdlog::info("event=inflated_sweep_failed error={}", core::log_quote(failure));
       }
-      // At most one sweep a second, however many SDFS commands apply.
-      sweep_wake_.expires_after(1s);
-      boost::system::error_code ignored;
-      co_await sweep_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    if (sweep_due_ && leading_) {
+      sweep_wake_.expires_at(next_sweep);
     } else {
       sweep_wake_.expires_at(std::chrono::steady_clock::time_point::max());
-      boost::system::error_code ignored;
-      co_await sweep_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     }
+    boost::system::error_code ignored;
+    co_await sweep_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     auto state = co_await asio::this_coro::cancellation_state;
     if (state.cancelled() != asio::cancellation_type::none) co_return;
   }

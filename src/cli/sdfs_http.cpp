@@ -335,11 +335,12 @@ asio::awaitable<void> serve_get(fs::Sdfs* sdfs, const ConsoleLookup* consoles, S
     }
     if (!failure) {
       if (auto location = replica_console(*sdfs, *consoles, *exchange, found)) {
-        download.headers.emplace_back("Location", *location);
+        auto headers = version_headers(found);  // the client checks the replica serves this version
+        headers.emplace_back("Location", *location);
         {
           auto op = exchange->respond(http::status::temporary_redirect,
                                       json::serialize(json::object{{"redirect", *location}}), "application/json",
-                                      download.headers);
+                                      std::move(headers));
           co_await std::move(op);
         }
         co_return;

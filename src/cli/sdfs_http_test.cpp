@@ -248,6 +248,10 @@ TEST_F(SdfsHttpTest, AGetThatAsksIsRedirectedToAReplicasConsoleWhenThisNodeHolds
   EXPECT_EQ(redirected[http::field::location], first + target + "?version=1");
   EXPECT_EQ(redirected["X-Idunno-Version"], "1");
   EXPECT_EQ(redirected.body(), R"({"redirect":")" + first + target + R"(?version=1"})");
+  // A range read is sent on as it is: the client asks the replica for the range.
+  auto ranged = call(http::verb::get, target, {}, {{"X-Idunno-Redirect", "replica"}, {"Range", "bytes=0-3"}});
+  EXPECT_EQ(ranged.result(), http::status::temporary_redirect);
+  EXPECT_EQ(ranged[http::field::content_range], "");
 
   // A replica whose console is not known (dead, or not asked yet) is skipped.
   consoles_.erase(elsewhere->entry.replicas[0]);

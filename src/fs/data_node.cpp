@@ -298,6 +298,7 @@ namespace {
 asio::awaitable<net::StreamStatus> consume_pieces(const PieceConsumer* consume, std::span<const std::uint8_t> bytes,
                                                   std::size_t piece_bytes, std::uint64_t* sent) {
   net::StreamStatus status;
+  piece_bytes = std::max<std::size_t>(piece_bytes, 1);
   for (std::size_t at = 0; at < bytes.size() && status.ok();) {
     const std::size_t n = std::min(piece_bytes, bytes.size() - at);
     auto consuming = (*consume)(bytes.subspan(at, n));
@@ -315,13 +316,15 @@ asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool* io_pool, std:
                                                  PieceConsumer consume) {
   BlockRangeRead out;
   if (length == 0) co_return out;
-  // Two chunk buffers: each chunk is read and verified on the pool straight
-  // into one, and handed out from there (no copy) while the next chunk is
-  // read into the other.
-  std::array<std::vector<std::uint8_t>, 2> buffers{std::vector<std::uint8_t>(reader->chunk_buffer_bytes()),
-                                                   std::vector<std::uint8_t>(reader->chunk_buffer_bytes())};
+  // Two chunk buffers (the second only for a range over more than one
+  // chunk), not zero-filled: each chunk is read and verified on the pool
+  // straight into one, and handed out from there (no copy) while the next
+  // chunk is read into the other.
+  const std::size_t buffer_bytes = reader->chunk_buffer_bytes();
+  std::array<std::unique_ptr<std::uint8_t[]>, 2> buffers;
   const auto read_chunk = [&](std::uint64_t index, std::size_t which) {
-    return io_pool->run([reader, index, into = std::span(buffers[which])]() -> FetchPiece {
+    if (!buffers[which]) buffers[which] = std::make_unique_for_overwrite<std::uint8_t[]>(buffer_bytes);
+    return io_pool->run([reader, index, into = std::span(buffers[which].get(), buffer_bytes)]() -> FetchPiece {
       try {
         return {reader->read_chunk_into(index, into).size(), false, {}};
       } catch (const CorruptBlock& e) {
@@ -346,7 +349,7 @@ asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool* io_pool, std:
       out.corrupt = chunk.corrupt;
       co_return out;
     }
-    const std::span<const std::uint8_t> bytes(buffers[current].data() + (from - chunk_start), to - from);
+    const std::span<const std::uint8_t> bytes(buffers[current].get() + (from - chunk_start), to - from);
     if (index == last) {
       out.consumer = co_await consume_pieces(&consume, bytes, piece_bytes, &out.sent);
       co_return out;

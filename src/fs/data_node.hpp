@@ -189,7 +189,7 @@ using PieceConsumer = std::function<boost::asio::awaitable<net::StreamStatus>(st
 // hands it to `consume` from there in pieces of at most `piece_bytes` while
 // the next chunk is read, so the disk and whatever takes the bytes (a fetch
 // stream, a node's own reader) overlap. What a fetch serves and a node
-// reading its own replica both use; it holds two chunks' buffers.
+// reading its own replica both use; it holds at most two chunks' buffers.
 boost::asio::awaitable<BlockRangeRead> read_block_range(core::ThreadPool* io_pool, std::shared_ptr<BlockReader> reader,
                                                         std::uint64_t offset, std::uint64_t length,
                                                         std::size_t piece_bytes, PieceConsumer consume);

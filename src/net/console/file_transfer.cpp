@@ -38,8 +38,10 @@ using asio::use_awaitable;
 namespace {
 
 constexpr const char* kTempMarker = ".part-";
-// How long a redirected download tries to connect to the replica's console.
+// How long a redirected download tries to connect to the replica's
+// console, and waits for each read or write there.
 constexpr std::chrono::milliseconds kReplicaConnectTimeout{1'000};
+constexpr std::chrono::milliseconds kReplicaIoTimeout{10'000};
 
 // A file descriptor closed when it goes.
 class Fd {
@@ -327,12 +329,15 @@ TransferOutcome get_from_replica_or_node(const core::HostPort& node, const std::
   if (!options.via_replica || out.status != 307) return out;
   if (const auto location = parse_location(out.headers["location"])) {
     // A replica that crashed and is not declared dead yet must not hold the
-    // download up for the whole connect timeout: the node is right there.
+    // download up for the whole connect timeout, nor one that stalls for
+    // the whole I/O timeout: the node is right there.
     TransferOptions direct_options = options;
     direct_options.connect_timeout = std::min(options.connect_timeout, kReplicaConnectTimeout);
+    direct_options.io_timeout = std::min(options.io_timeout, kReplicaIoTimeout);
     try {
       TransferOutcome direct = get_once(location->node, token, location->target, fd, direct_options, false);
-      if (direct.ok()) return direct;
+      // The same version (ETag) the node named, or nothing from there.
+      if (direct.ok() && direct.headers["etag"] == out.headers["etag"]) return direct;
     } catch (const ConsoleError&) {
       // The replica's console is gone, refuses this token, or broke off.
     }

@@ -41,9 +41,10 @@ struct TransferOptions {
   ProgressCallback progress;
   // A download asks the node, if it holds no replica of the file, for a
   // replica's console (X-Idunno-Redirect: replica), follows the 307 and
-  // reads from there; when that console cannot be reached (within 1 s),
-  // refuses or fails mid-body, the download starts again at the node
-  // itself. A 307 is never returned to the caller.
+  // reads from there; when that console cannot be reached within 1 s,
+  // stalls for 10 s, refuses, fails mid-body or serves another ETag than
+  // the 307 named, the download starts again at the node itself. A 307 is
+  // never returned to the caller.
   bool via_replica = false;
 };
 
