@@ -34,10 +34,12 @@ start_node() {
   for ((j = 1; j <= n; j++)); do
     [ "$j" -ne "$k" ] && seeds+=(--seed "127.0.0.1:$((7000 + j))")
   done
+  # A node never holds the ports lock a caller may have on fd 9
+  # (scripts/ports_lock.sh): it would keep it past the caller's end.
   # shellcheck disable=SC2086
   setsid "$BIN/idunno-node" --name "node$k" --bind "127.0.0.1:$((7000 + k))" \
     --console "127.0.0.1:$((8000 + k))" --data-dir "$dir" --no-repl "${seeds[@]}" \
-    ${IDUNNO_NODE_ARGS:-} >"$dir/stdout.log" 2>"$dir/stderr.log" </dev/null &
+    ${IDUNNO_NODE_ARGS:-} >"$dir/stdout.log" 2>"$dir/stderr.log" </dev/null 9>&- &
   echo $! >"$dir/pid"
   echo "$n" >"$RUN/size"
 }
