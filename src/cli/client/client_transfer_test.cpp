@@ -323,6 +323,19 @@ TEST_F(ClientTransferTest, ADownloadFollowsTheRedirectToAReplicaAndFallsBackToTh
     EXPECT_EQ(digest_of_file(target), digest_of_generated(kBytes, 7)) << where << ": not the node's own bytes";
   }
   EXPECT_EQ(files(), std::vector<std::string>{"got.bin"}) << "a temporary file was left behind";
+
+  // The outcome says why a download came from the node after all.
+  net::console::TransferOptions options;
+  options.via_replica = true;
+  const auto direct = net::console::download_file(address_, "", "/v1/test/f?" + bytes + "&to=replica", target, options);
+  EXPECT_TRUE(direct.ok());
+  EXPECT_EQ(direct.fallback, "");
+  const auto fell_back =
+      net::console::download_file(address_, "", "/v1/test/f?" + bytes + "&to=other", target, options);
+  EXPECT_TRUE(fell_back.ok());
+  EXPECT_NE(fell_back.fallback.find("served another version"), std::string::npos) << fell_back.fallback;
+  const auto refused = net::console::download_file(address_, "", "/v1/test/f?" + bytes + "&to=dead", target, options);
+  EXPECT_NE(refused.fallback.find("127.0.0.1:7799"), std::string::npos) << refused.fallback;
 }
 
 }  // namespace

@@ -334,16 +334,23 @@ TransferOutcome get_from_replica_or_node(const core::HostPort& node, const std::
     TransferOptions direct_options = options;
     direct_options.connect_timeout = std::min(options.connect_timeout, kReplicaConnectTimeout);
     direct_options.io_timeout = std::min(options.io_timeout, kReplicaIoTimeout);
+    std::string why;
     try {
       TransferOutcome direct = get_once(location->node, token, location->target, fd, direct_options, false);
       // The same version (ETag) the node named, or nothing from there.
       if (direct.ok() && direct.headers["etag"] == out.headers["etag"]) return direct;
-    } catch (const ConsoleError&) {
-      // The replica's console is gone, refuses this token, or broke off.
+      why = direct.ok() ? "it served another version" : "it answered " + std::to_string(direct.status);
+    } catch (const ConsoleError& e) {
+      why = e.what();  // the replica's console is gone, refuses this token, or broke off
     }
     rewind(fd);
+    TransferOutcome own = get_once(node, token, target, fd, options, false);
+    own.fallback = "the replica's console at " + location->node.to_string() + " did not serve it: " + why;
+    return own;
   }
-  return get_once(node, token, target, fd, options, false);
+  TransferOutcome own = get_once(node, token, target, fd, options, false);
+  own.fallback = "the node sent us to '" + out.headers["location"] + "', which is not an http://HOST:PORT/ URL";
+  return own;
 }
 
 }  // namespace

@@ -53,6 +53,9 @@ struct TransferOutcome {
   std::string body;                            // the answer (upload) or the error body
   std::map<std::string, std::string> headers;  // of the response, lower-case names
   std::uint64_t bytes = 0;                     // body bytes moved (sent or written)
+  // A download redirected to a replica that came from the node after all:
+  // why (TransferOptions::via_replica); empty otherwise.
+  std::string fallback;
   bool ok() const { return status >= 200 && status < 300; }
 };
 
