@@ -72,8 +72,9 @@ struct ChainNode {
 
 struct DataNodeOptions {
   std::string self_name;  // this node's member name (what acks list)
-  // Bytes moved per read/write on a stream and per pool job.
-  std::size_t piece_bytes = 256 * 1024;
+  // Bytes moved per read/write on a stream and per pool job: a chunk at
+  // the default chunk size (fewer wake-ups per byte than 256 KiB pieces).
+  std::size_t piece_bytes = 1024 * 1024;
   // Deadline of the fetch stream a replicate call opens (0: none; the
   // stream's idle and write timeouts still apply).
   std::chrono::milliseconds transfer_deadline{0};

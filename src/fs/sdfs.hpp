@@ -91,7 +91,7 @@ struct SdfsOptions {
   std::chrono::milliseconds submit_timeout{10'000};
   // A read waits this long for a coordinator before using the local copy.
   std::chrono::milliseconds read_timeout{2'000};
-  std::size_t piece_bytes = 256 * 1024;
+  std::size_t piece_bytes = 1024 * 1024;
 };
 
 // Produces the next bytes into `buffer` and returns how many; 0 at the end.
