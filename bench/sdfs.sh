@@ -3,7 +3,8 @@
 # suite): put and get against plain fsynced copies of the same bytes,
 # re-replication after kill -9, get-versions, and peak RSS during a large
 # put. Prints name=value lines (bench/sdfs.py lists them).
-# Knobs: NODES (6), SIZES ("25 500", MB), ROUNDS (5), PUT_GB (1).
+# Knobs: NODES (6), SIZES ("25 500", MB), ROUNDS (5), LARGE_ROUNDS (3, over
+# 100 MB), PUT_GB (1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
