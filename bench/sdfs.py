@@ -161,16 +161,16 @@ def main():
             holders = set(replicas(1, name))
             reader = next(k for k in range(1, NODES + 1) if f"node{k}" not in holders)
             base_get.append(timed(lambda: fsynced_copy(src, f"{data}/back-baseline")))
-            get_s.append(timed(lambda: client(reader, "get", name, f"{data}/back")))
-            if subprocess.run(["cmp", "-s", src, f"{data}/back"]).returncode != 0:
-                raise SystemExit(f"get of {name} returned different bytes")
-            os.remove(f"{data}/back")
             holder = int(sorted(holders)[0].removeprefix("node"))
-            near_s.append(timed(lambda: client(holder, "get", name, f"{data}/back")))
-            if subprocess.run(["cmp", "-s", src, f"{data}/back"]).returncode != 0:
-                raise SystemExit(f"get of {name} through {holder} returned different bytes")
-            for f in ("back", "back-baseline"):
-                os.remove(f"{data}/{f}")
+            # The get right after the baseline's fsync pays for the disk
+            # still settling from it: the two gets take turns being first.
+            gets = [(reader, get_s), (holder, near_s)]
+            for through, times in gets if i % 2 == 0 else reversed(gets):
+                times.append(timed(lambda: client(through, "get", name, f"{data}/back")))
+                if subprocess.run(["cmp", "-s", src, f"{data}/back"]).returncode != 0:
+                    raise SystemExit(f"get of {name} through node{through} returned different bytes")
+                os.remove(f"{data}/back")
+            os.remove(f"{data}/back-baseline")
             client(1, "delete", name)
         for kind, sdfs, base in (("put", put_s, base_put), ("get", get_s, base_get)):
             out(f"{kind}_{mb}mb_s", median(sdfs))
@@ -180,6 +180,8 @@ def main():
                 print(f"{kind}_{mb}mb_rounds_s={' '.join(f'{x:.3f}' for x in sdfs)}", flush=True)
                 print(f"{kind}_{mb}mb_baseline_rounds_s={' '.join(f'{x:.3f}' for x in base)}", flush=True)
         out(f"get_{mb}mb_via_replica_s", median(near_s))
+        if rounds > 1:
+            print(f"get_{mb}mb_via_replica_rounds_s={' '.join(f'{x:.3f}' for x in near_s)}", flush=True)
         out(f"get_{mb}mb_via_replica_ratio", median(base_get) / median(near_s))
         os.remove(src)
 
