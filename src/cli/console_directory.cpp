@@ -41,6 +41,16 @@ std::string host_of_url(std::string_view url) {
   return std::string(rest);
 }
 
+bool reachable_by_clients(const std::string& url, const core::HostPort& member, const std::string& own_url) {
+  // A console on a loopback address answers only on its own machine. It
+  // is reachable when that member runs on this machine (its cluster
+  // address is loopback too) and so do this node's clients (its own
+  // console is on loopback): a client elsewhere would reach its own
+  // machine instead, and hand it the token.
+  if (!core::is_loopback_host(host_of_url(url))) return true;
+  return core::is_loopback_host(member.host) && core::is_loopback_host(host_of_url(own_url));
+}
+
 std::string console_url(const core::HostPort& bound, const std::string& advertise_host) {
   std::string host = bound.host;
   if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]") host = advertise_host;
@@ -125,14 +135,7 @@ std::optional<std::string> ConsoleDirectory::url_of(const std::string& node) con
     if (m.id.name != node || m.state != swim::MemberState::alive) continue;
     const auto it = urls_.find(m.id.to_string());
     if (it == urls_.end()) return std::nullopt;
-    // A console on a loopback address answers only on its own machine. It
-    // is given when that member runs on this machine (its cluster address
-    // is loopback too) and so do this node's clients (its own console is
-    // on loopback): a client elsewhere would reach its own machine instead.
-    const bool local_only = core::is_loopback_host(host_of_url(it->second));
-    if (local_only && !(core::is_loopback_host(m.id.addr.host) && core::is_loopback_host(host_of_url(own_url_())))) {
-      return std::nullopt;
-    }
+    if (!reachable_by_clients(it->second, m.id.addr, own_url_())) return std::nullopt;
     return it->second;
   }
   return std::nullopt;

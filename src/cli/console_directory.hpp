@@ -35,6 +35,11 @@ inline constexpr const char* kConsoleUrlMethod = "console.url";
 std::string console_url(const core::HostPort& bound, const std::string& advertise_host);
 // The host of "http://HOST:PORT[/...]", without an IPv6 host's brackets.
 std::string host_of_url(std::string_view url);
+// Whether a client of this node (whose console is `own_url`) can use
+// console `url` of the member at cluster address `member`: any URL on a
+// host that is not loopback; a loopback one only when that member and this
+// node's console are on this machine's loopback.
+bool reachable_by_clients(const std::string& url, const core::HostPort& member, const std::string& own_url);
 
 // "scheme://host:port" of an Origin header or URL, lower-cased, default
 // ports made explicit, so that equal origins compare equal.
