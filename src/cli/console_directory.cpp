@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "core/logging.hpp"
+#include "net/console/http_access.hpp"
 #include "net/rpc.hpp"
 
 namespace idunno::cli {
@@ -30,15 +31,8 @@ std::string lower(std::string_view text) {
 
 std::string host_of_url(std::string_view url) {
   const auto scheme_end = url.find("://");
-  std::string_view rest = scheme_end == std::string_view::npos ? url : url.substr(scheme_end + 3);
-  rest = rest.substr(0, rest.find('/'));
-  const auto bracket = rest.rfind(']');
-  const auto colon = rest.rfind(':');
-  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
-    rest = rest.substr(0, colon);
-  }
-  if (rest.size() >= 2 && rest.front() == '[' && rest.back() == ']') rest = rest.substr(1, rest.size() - 2);
-  return std::string(rest);
+  const std::string_view rest = scheme_end == std::string_view::npos ? url : url.substr(scheme_end + 3);
+  return net::console::host_of(rest.substr(0, rest.find('/')));  // as of a Host header
 }
 
 bool reachable_by_clients(const std::string& url, const core::HostPort& member, const std::string& own_url) {

@@ -6,7 +6,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/error.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,6 +15,7 @@
 #include "cli/job_service.hpp"
 #include "cli/shard_runner.hpp"
 #include "core/logging.hpp"
+#include "core/task_group.hpp"
 #include "ml/base/gzip.hpp"
 
 namespace idunno::cli {
@@ -161,7 +161,7 @@ asio::awaitable<void> JobService::inflated_sweep_loop() {
       try {
         co_await sweep_inflated();
       } catch (const boost::system::system_error& e) {
-        stopping = e.code() == asio::error::operation_aborted;
+        stopping = core::is_cancellation(e);
         failure = e.what();
       } catch (const std::exception& e) {
         failure = e.what();

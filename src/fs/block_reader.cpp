@@ -34,12 +34,12 @@ std::span<const std::uint8_t> BlockReader::read_chunk_into(std::uint64_t index, 
 }
 
 std::span<const std::uint8_t> BlockReader::read_chunk(std::uint64_t index) {
-  if (cached_index_ == index) return std::span(cached_).first(cached_bytes_);
+  if (cached_index_ == index) return std::span(cached_).first(layout_.chunk_length(index));
   cached_index_.reset();
   if (cached_.empty()) cached_.resize(chunk_buffer_bytes());
-  cached_bytes_ = read_chunk_into(index, cached_).size();
+  const auto chunk = read_chunk_into(index, cached_);
   cached_index_ = index;
-  return std::span(cached_).first(cached_bytes_);
+  return chunk;
 }
 
 std::size_t BlockReader::read(std::uint64_t offset, std::span<std::uint8_t> out) {

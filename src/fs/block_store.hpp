@@ -155,13 +155,12 @@ class BlockReader {
   // the end) and returns how many. Reads only the chunks the range covers;
   // throws CorruptBlock when one does not verify, DiskError on a disk error.
   std::size_t read(std::uint64_t offset, std::span<std::uint8_t> out);
-  // Reads chunk `index` (below chunk_count()) and its checksum into
+  // Reads chunk `index` (one the block has) and its checksum into
   // `buffer`, of at least chunk_buffer_bytes(), verifies it and returns its
   // bytes, a prefix of `buffer`: a stream reads each chunk straight into
   // the buffer it sends from, with no copy. Throws as read().
   std::span<const std::uint8_t> read_chunk_into(std::uint64_t index, std::span<std::uint8_t> buffer);
   std::size_t chunk_buffer_bytes() const { return std::size_t{layout_.chunk_size} + kChunkChecksumBytes; }
-  std::uint64_t chunk_count() const { return layout_.chunk_count(); }
   // Every chunk, and the whole-content checksum: throws CorruptBlock.
   void verify_all();
 
@@ -177,7 +176,6 @@ class BlockReader {
   BlockLayout layout_;
   std::optional<std::uint64_t> cached_index_;
   std::vector<std::uint8_t> cached_;  // chunk_buffer_bytes(), allocated on the first read
-  std::size_t cached_bytes_ = 0;
 };
 
 // What list() found in dir/blocks/.

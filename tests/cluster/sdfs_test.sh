@@ -34,6 +34,14 @@ wait_replicas() {  # wait_replicas NODE NAME DEAD...
   log "re-replicated $name to 4 live nodes within $((SECONDS - t0)) s: $(client "$node" --json ls "$name" | json_field replicas)"
 }
 
+# The lowest K in 1..8 whose nodeK is not among the arguments.
+first_node_not_in() {
+  local k
+  for k in 1 2 3 4 5 6 7 8; do
+    case " $* " in *" node$k "*) ;; *) echo "$k"; return ;; esac
+  done
+}
+
 scripts/cluster.sh up 8 >/dev/null || fail "cluster did not come up"
 wait_until 30 has_coordinator 1 || fail "no coordinator"
 
@@ -51,10 +59,7 @@ IFS=, read -r -a holders <<<"$replicas"
 [ ${#holders[@]} -eq 4 ] || fail "ls names ${#holders[@]} replicas, not 4: $ls_out"
 log "replicas: $replicas"
 
-far=""
-for k in 1 2 3 4 5 6 7 8; do
-  case " ${holders[*]} " in *" node$k "*) ;; *) [ -z "$far" ] && far=$k ;; esac
-done
+far=$(first_node_not_in "${holders[@]}")
 # A get through a node without a replica, as curl asks (no redirect): a
 # fetch stream that ends on both sides (the reader ends its empty half);
 # nothing is cancelled or logged as failed.
@@ -76,10 +81,7 @@ log "idunno get through node$far: identical, read from a replica's console (${re
 
 # Kill three replicas at once; read through a node that is not one of them.
 victims=("${holders[@]:0:3}")
-reader=""
-for k in 1 2 3 4 5 6 7 8; do
-  case " ${victims[*]} " in *" node$k "*) ;; *) [ -z "$reader" ] && reader=$k ;; esac
-done
+reader=$(first_node_not_in "${victims[@]}")
 log "kill -9 ${victims[*]}; reading through node$reader"
 for v in "${victims[@]}"; do scripts/cluster.sh kill "${v#node}" >/dev/null; done
 t0=$SECONDS
