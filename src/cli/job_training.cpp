@@ -87,6 +87,8 @@ asio::awaitable<void> JobService::schedule_training(std::vector<std::string> liv
     task.optimizer = t.optimizer;
     task.lr = t.lr;
     task.lr_decay = t.lr_decay;
+    task.schedule = t.schedule;
+    task.weight_decay = t.weight_decay;
     task.augment_flip = t.augment_flip;
     task.augment_shift = t.augment_shift;
     task.seed = t.seed;

@@ -99,6 +99,9 @@ asio::awaitable<void> TrainRunner::run(TrainTask task, core::CancelToken stop, E
   options.batch_size = static_cast<std::size_t>(task.batch);
   options.learning_rate = task.lr;
   options.lr_decay = task.lr_decay;
+  options.schedule = task.schedule == "cosine" ? ml::LrSchedule::cosine : ml::LrSchedule::exponential;
+  options.schedule_epochs = static_cast<int>(task.epochs);
+  options.weight_decay = task.weight_decay;
   options.augmentation = ml::Augmentation{task.augment_flip, static_cast<int>(task.augment_shift)};
   options.seed = task.seed;
   options.epochs = 1;

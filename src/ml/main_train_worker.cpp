@@ -5,6 +5,7 @@
 //   idunno-train-worker --model lenet --data train-images-idx3-ubyte.gz
 //       [--eval t10k-images-idx3-ubyte.gz] [--epochs 1] [--batch 64] [--lr 0.01]
 //       [--optimizer sgd|adam] [--seed 0] [--limit N] [--threads T]
+//       [--lr-decay D | --cosine 1] [--weight-decay W] [--flip 1] [--shift PIXELS]
 //       (each rank trains on its own contiguous shard of the first N samples)
 //       [--rank R --world K (--store FILE | --host H --port P)]
 //       [--out model.pt] [--state-out weights.f32]
@@ -99,6 +100,13 @@ int run(const Args& args) {
   options.epochs = std::stoi(get(args, "epochs", "1"));
   options.batch_size = std::stoul(get(args, "batch", "64"));
   options.learning_rate = std::stod(get(args, "lr", "0.01"));
+  options.lr_decay = std::stod(get(args, "lr-decay", "1"));
+  if (get(args, "cosine", "0") == "1") {
+    options.schedule = LrSchedule::cosine;
+    options.schedule_epochs = options.epochs;
+  }
+  options.weight_decay = std::stod(get(args, "weight-decay", "0"));
+  options.augmentation = Augmentation{get(args, "flip", "0") == "1", std::stoi(get(args, "shift", "0"))};
   options.seed = seed;
   const std::size_t limit = std::stoul(get(args, "limit", "0"));
   options.threads = std::stoi(get(args, "threads", "1"));

@@ -26,6 +26,11 @@ class ProcessGroup;
 
 enum class OptimizerKind { sgd, adam };
 
+// How the learning rate moves over a run: `exponential` trains epoch e at
+// learning_rate * lr_decay^(e - 1); `cosine` anneals it step by step from
+// learning_rate to 0 along half a cosine over `schedule_epochs` epochs.
+enum class LrSchedule { exponential, cosine };
+
 // "sgd" or "adam"; throws TrainingError otherwise.
 OptimizerKind parse_optimizer(std::string_view name);
 
@@ -60,8 +65,12 @@ struct TrainOptions {
   // by epoch) and the learning-rate schedule, so that training E epochs in
   // one run or in several gives the same weights.
   int first_epoch = 1;
-  // Epoch e trains at learning_rate * lr_decay^(e - 1).
+  // Epoch e trains at learning_rate * lr_decay^(e - 1) (exponential).
   double lr_decay = 1.0;
+  LrSchedule schedule = LrSchedule::exponential;
+  // The epochs a cosine schedule spans: the whole job's, so that a job run
+  // one epoch at a time (or resumed) follows the curve of one run.
+  int schedule_epochs = 0;
   // The optimizer's state to continue from (TrainResult::optimizer_state of
   // an earlier run of the same model and optimizer); empty: a fresh one.
   std::string optimizer_state;
@@ -104,6 +113,10 @@ struct TrainResult {
   // optimizer_state of a run that continues this one.
   std::string optimizer_state;
 };
+
+// The learning rate `options` gives a step taken after `done` epochs of
+// training (epoch e's steps fall in [e - 1, e)): the schedule's curve.
+double scheduled_learning_rate(const TrainOptions& options, double done);
 
 // Trains `model` in place (pass a clone of a shared model). `eval` may be
 // null (then a held-out split is used). With `group`, every rank calls this

@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <cmath>
 #include <latch>
 #include <mutex>
 #include <set>
@@ -80,8 +81,13 @@ TEST(Trainer, ResumingFromACheckpointGivesTheWeightsOfOneRun) {
       TrainOptions options;
       options.optimizer = kind;
     // Augmentation is drawn per epoch and step: a resumed run draws what
-    // the uninterrupted one did.
-      if (augmented) options.augmentation = Augmentation{true, 2};
+    // the uninterrupted one did. The augmented runs follow a cosine
+    // schedule over the 3 epochs, which a resumed run continues.
+      if (augmented) {
+        options.augmentation = Augmentation{true, 2};
+        options.schedule = LrSchedule::cosine;
+        options.schedule_epochs = 3;
+      }
       options.learning_rate = 0.01;
       options.lr_decay = 0.5;
       options.batch_size = 16;
@@ -127,6 +133,31 @@ TEST(Trainer, ResumingFromACheckpointGivesTheWeightsOfOneRun) {
   bad.optimizer_state.clear();
   bad.lr_decay = 0;
   EXPECT_THROW(train_model(*model, *data, nullptr, bad), TrainingError);
+  bad.lr_decay = 1;
+  bad.schedule = LrSchedule::cosine;
+  bad.epochs = 3;
+  bad.schedule_epochs = 2;  // shorter than the run
+  EXPECT_THROW(train_model(*model, *data, nullptr, bad), TrainingError);
+}
+
+TEST(Trainer, TheScheduleGivesEachStepItsLearningRate) {
+  TrainOptions options;
+  options.learning_rate = 0.1;
+  options.lr_decay = 0.5;
+  // Exponential: one rate per epoch.
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(options, 0.0), 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(options, 0.99), 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(options, 1.0), 0.05);
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(options, 2.5), 0.025);
+  // Cosine over 4 epochs: from the rate to 0, half of it halfway, falling
+  // within an epoch.
+  options.schedule = LrSchedule::cosine;
+  options.schedule_epochs = 4;
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(options, 0.0), 0.1);
+  EXPECT_NEAR(scheduled_learning_rate(options, 2.0), 0.05, 1e-12);
+  EXPECT_NEAR(scheduled_learning_rate(options, 1.0), 0.05 * (1 + std::sqrt(0.5)), 1e-12);
+  EXPECT_NEAR(scheduled_learning_rate(options, 4.0), 0.0, 1e-12);
+  EXPECT_LT(scheduled_learning_rate(options, 0.5), scheduled_learning_rate(options, 0.25));
 }
 
 TEST(Trainer, HeldOutSplitAndBadInputs) {

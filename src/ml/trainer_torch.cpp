@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <chrono>
+#include <numbers>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -33,12 +34,25 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Te
       params, torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay));
 }
 
+// The rate of step `step` (0-based) of epoch `epoch` (1-based).
+double learning_rate(const TrainOptions& o, int epoch, std::size_t step, std::size_t steps) {
+  return scheduled_learning_rate(o, (epoch - 1) + static_cast<double>(step) / static_cast<double>(steps));
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& param_group : optimizer.param_groups()) param_group.options().set_lr(lr);
+}
+
 void check_options(const Model& model, const Dataset& train, const TrainOptions& o) {
   if (o.epochs < 1) throw TrainingError("epochs must be at least 1");
   if (o.first_epoch < 1) throw TrainingError("the first epoch is 1 or later");
   if (!(o.lr_decay > 0.0) || o.lr_decay > 1.0) throw TrainingError("the learning-rate decay must be in (0, 1]");
+  if (o.schedule == LrSchedule::cosine && o.schedule_epochs < o.first_epoch + o.epochs - 1) {
+    throw TrainingError("a cosine schedule spans at least the epochs trained");
+  }
   if (o.batch_size < 1) throw TrainingError("batch size must be at least 1");
   if (!(o.learning_rate > 0.0)) throw TrainingError("learning rate must be positive");
+  if (!(o.weight_decay >= 0.0)) throw TrainingError("the weight decay must not be negative");
   if (o.holdout_fraction < 0.0 || o.holdout_fraction >= 1.0) throw TrainingError("holdout fraction must be in [0, 1)");
   if (!train.has_labels()) throw TrainingError("dataset " + train.describe() + " has no labels; training needs labels");
   if (train.classes() > model.info().classes) {
@@ -128,6 +142,13 @@ OptimizerKind parse_optimizer(std::string_view name) {
   throw TrainingError("unknown optimizer '" + std::string(name) + "' (use sgd or adam)");
 }
 
+double scheduled_learning_rate(const TrainOptions& options, double done) {
+  if (options.schedule == LrSchedule::exponential) {
+    return options.learning_rate * std::pow(options.lr_decay, std::floor(done));
+  }
+  return options.learning_rate * 0.5 * (1.0 + std::cos(std::numbers::pi * done / options.schedule_epochs));
+}
+
 TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval, const TrainOptions& options,
                         const TrainCallbacks& callbacks, ProcessGroup* group) {
   check_options(model, train, options);
@@ -181,8 +202,7 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
   double total_samples = 0;
   const int last_epoch = options.first_epoch + options.epochs - 1;
   for (int epoch = options.first_epoch; epoch <= last_epoch && !result.stopped; ++epoch) {
-    const double lr = options.learning_rate * std::pow(options.lr_decay, epoch - 1);
-    for (auto& param_group : optimizer->param_groups()) param_group.options().set_lr(lr);
+    set_learning_rate(*optimizer, learning_rate(options, epoch, 0, steps));
     std::vector<std::size_t> order = range(0, train_count);
     std::mt19937_64 rng(options.seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
     std::shuffle(order.begin(), order.end(), rng);
@@ -223,6 +243,8 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
         stop_all = sums[2] > 0.0;
       }
       optimizer->step();
+      if (options.schedule == LrSchedule::cosine)
+        set_learning_rate(*optimizer, learning_rate(options, epoch, step + 1, steps));
       loss_sum += step_loss;
       samples += step_samples;
       result.stopped = stop_all;

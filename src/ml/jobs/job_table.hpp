@@ -96,6 +96,10 @@ struct TrainEntry {
   std::string optimizer = "sgd";
   double lr = 0.01;
   double lr_decay = 1;
+  // "exponential" (lr * lr_decay^(epoch - 1)) or "cosine" (from lr to 0
+  // over the job's epochs, step by step); ml::LrSchedule.
+  std::string schedule = "exponential";
+  double weight_decay = 0;
   std::uint64_t workers = 1;
   std::uint64_t seed = 1;
   // Training-batch augmentation (ml::Augmentation): left-right mirroring,

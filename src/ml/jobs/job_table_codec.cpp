@@ -86,6 +86,8 @@ json::value train_to_json(const TrainEntry& train) {
                    {"optimizer", train.optimizer},
                    {"lr", train.lr},
                    {"lr_decay", train.lr_decay},
+                   {"schedule", train.schedule},
+                   {"weight_decay", train.weight_decay},
                    {"workers", train.workers},
                    {"seed", train.seed},
                    {"augment_flip", train.augment_flip},
@@ -111,6 +113,10 @@ TrainEntry train_from_json(const json::value& value) {
   train.optimizer = string_or(*o, "optimizer", "sgd");
   train.lr = double_or(*o, "lr", 0.01);
   train.lr_decay = double_or(*o, "lr_decay", 1.0);
+  // Absent from a table written before schedules and weight decay: what
+  // every job trained with then.
+  train.schedule = string_or(*o, "schedule", "exponential");
+  train.weight_decay = double_or(*o, "weight_decay", 0.0);
   train.workers = u64_or(*o, "workers", 1);
   train.seed = u64_or(*o, "seed", 1);
   if (const auto* flip = o->if_contains("augment_flip")) {

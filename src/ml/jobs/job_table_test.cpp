@@ -190,7 +190,7 @@ TEST(LeaseKeyJson, RoundTripsAndBadShapesThrow) {
   EXPECT_THROW(lease_key_from_json(json::parse(R"([1,2])")), std::invalid_argument);
 }
 
-TEST(TrainTaskJson, RoundTripsWithItsAugmentationAndAnOldTaskHasNone) {
+TEST(TrainTaskJson, RoundTripsWithItsAugmentationAndScheduleAndAnOldTaskHasNeither) {
   TrainTask task;
   task.job = "t";
   task.attempt = 2;
@@ -207,14 +207,20 @@ TEST(TrainTaskJson, RoundTripsWithItsAugmentationAndAnOldTaskHasNone) {
   task.batch = 64;
   task.augment_flip = true;
   task.augment_shift = 2;
+  task.schedule = "cosine";
+  task.weight_decay = 5e-4;
   task.model_out = "models/t";
   auto value = to_json(task);
   EXPECT_EQ(train_task_from_json(json::parse(json::serialize(value))), task);
-  value.as_object().erase("augment_flip");
-  value.as_object().erase("augment_shift");
+  for (const char* key : {"augment_flip", "augment_shift", "schedule", "weight_decay"}) value.as_object().erase(key);
   const TrainTask old = train_task_from_json(value);
   EXPECT_FALSE(old.augment_flip);
   EXPECT_EQ(old.augment_shift, 0U);
+  EXPECT_EQ(old.schedule, "exponential");
+  EXPECT_EQ(old.weight_decay, 0.0);
+  value.as_object()["schedule"] = "linear";
+  EXPECT_THROW(train_task_from_json(value), std::invalid_argument);
+  value.as_object().erase("schedule");
   value.as_object()["augment_shift"] = 9;
   EXPECT_THROW(train_task_from_json(value), std::invalid_argument);
 }
@@ -272,6 +278,8 @@ JobEntry training_job(const std::string& name, std::uint64_t epochs, std::uint64
   job.train.lr = 0.002;
   job.train.augment_flip = true;
   job.train.augment_shift = 2;
+  job.train.schedule = "cosine";
+  job.train.weight_decay = 5e-4;
   return job;
 }
 
@@ -297,6 +305,12 @@ TEST_F(JobTableTest, TrainingJobsRecordEpochsOnceAndResumeAfterAReleasedLease) {
   bad = training_job("t", 1, 1);
   bad.train.augment_shift = 9;
   EXPECT_NE(error(add_job_command(bad, 1)).find("at most 8 pixels"), std::string::npos);
+  bad = training_job("t", 1, 1);
+  bad.train.schedule = "linear";
+  EXPECT_EQ(error(add_job_command(bad, 1)), "the schedule is exponential or cosine");
+  bad = training_job("t", 1, 1);
+  bad.train.weight_decay = -1;
+  EXPECT_EQ(error(add_job_command(bad, 1)), "the weight decay must be in [0, 1]");
   bad = training_job("t", 1, 30);  // 30 ranks x 32 > 600 images
   EXPECT_NE(error(add_job_command(bad, 1)).find("larger than the dataset"), std::string::npos);
   EXPECT_TRUE(table.jobs().empty());

@@ -184,6 +184,8 @@ json::value to_json(const TrainTask& task) {
                    {"optimizer", task.optimizer},
                    {"lr", task.lr},
                    {"lr_decay", task.lr_decay},
+                   {"schedule", task.schedule},
+                   {"weight_decay", task.weight_decay},
                    {"seed", task.seed},
                    {"augment_flip", task.augment_flip},
                    {"augment_shift", task.augment_shift},
@@ -218,6 +220,10 @@ TrainTask train_task_from_json(const json::value& value) {
   out.optimizer = str(o, "optimizer");
   out.lr = number(o, "lr");
   out.lr_decay = number(o, "lr_decay");
+  // Absent from a task of a node that predates schedules: exponential, no
+  // weight decay.
+  if (o.contains("schedule")) out.schedule = str(o, "schedule");
+  if (o.contains("weight_decay")) out.weight_decay = number(o, "weight_decay");
   out.seed = u64(o, "seed");
   // Absent from a task of a node that predates augmentation: none.
   if (const auto* flip = o.if_contains("augment_flip"); flip != nullptr && flip->is_bool()) {
@@ -226,6 +232,7 @@ TrainTask train_task_from_json(const json::value& value) {
   if (o.contains("augment_shift")) out.augment_shift = u64(o, "augment_shift");
   out.model_out = str(o, "model_out");
   if (out.augment_shift > 8) throw std::invalid_argument("task: augment_shift is over 8 pixels");
+  if (out.schedule != "exponential" && out.schedule != "cosine") throw std::invalid_argument("task: unknown schedule");
   if (out.group.empty() || out.rank >= out.group.size() || out.batch == 0 || out.first_epoch == 0 ||
       out.first_epoch > out.epochs || out.rendezvous_port > 65535 || out.host_ranks == 0) {
     throw std::invalid_argument("task: bad group, rank, batch or epochs");

@@ -105,6 +105,8 @@ struct TrainTask {
   std::string optimizer = "sgd";
   double lr = 0.01;
   double lr_decay = 1;
+  std::string schedule = "exponential";  // TrainEntry's
+  double weight_decay = 0;
   std::uint64_t seed = 1;
   bool augment_flip = false;  // TrainEntry's augmentation
   std::uint64_t augment_shift = 0;
