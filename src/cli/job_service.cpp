@@ -51,13 +51,16 @@ struct TrainDefaults {
   std::uint64_t epochs;
   bool augment_flip = false;
   std::uint64_t augment_shift = 0;
+  std::string schedule = "exponential";
+  double weight_decay = 0;
 };
 
 TrainDefaults train_defaults(const ml::jobs::ModelRef& model) {
   if (model.zoo && model.name == "lenet") return {"adam", 0.002, 0.7, 32, 5};
   // Mirroring and 2-pixel moves keep the residual network from fitting
-  // the training set's exact pixels.
-  if (model.zoo && model.name == "resnet-fmnist") return {"sgd", 0.05, 0.8, 64, 14, true, 2};
+  // the training set's exact pixels; the cosine schedule and weight decay
+  // reach in 8 epochs what 0.8^(epoch - 1) without it reached in 14.
+  if (model.zoo && model.name == "resnet-fmnist") return {"sgd", 0.05, 1.0, 64, 8, true, 2, "cosine", 5e-4};
   if (model.zoo && model.name == "resnet18") return {"sgd", 0.01, 0.8, 16, 1};
   return {"adam", 0.001, 1.0, 64, 1};
 }
@@ -315,6 +318,8 @@ asio::awaitable<json::value> JobService::train(std::vector<std::string> args) {
   job.train.epochs = epochs.value_or(defaults.epochs);
   job.train.lr = lr.value_or(defaults.lr * static_cast<double>(job.train.workers));
   job.train.lr_decay = defaults.lr_decay;
+  job.train.schedule = defaults.schedule;
+  job.train.weight_decay = defaults.weight_decay;
   job.train.optimizer = defaults.optimizer;
   job.train.augment_flip = defaults.augment_flip;
   job.train.augment_shift = defaults.augment_shift;
