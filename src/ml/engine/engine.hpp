@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -125,7 +126,23 @@ struct EngineRequest {
 
 // Bumped whenever Engine, EngineRequest or the types they use change, so a
 // stale module beside a new binary is refused instead of misbehaving.
-inline constexpr int kEngineAbi = 4;
+inline constexpr int kEngineAbi = 5;
+
+// What the module and the node compare: kEngineAbi and the sizes of the
+// types that cross between them, so that a field added without a bump
+// (a module left from an earlier build of the same tree: a node that
+// passed it a TrainOptions of another layout hung in train()) is refused
+// too.
+inline constexpr int engine_abi() {
+  std::uint64_t h = kEngineAbi;
+  for (const std::uint64_t size :
+       {sizeof(TrainOptions), sizeof(TrainResult), sizeof(TrainCallbacks), sizeof(EpochReport), sizeof(ShardResult),
+        sizeof(EngineStats), sizeof(EngineRequest), sizeof(GroupOptions), sizeof(LoadOptions), sizeof(ModelInfo),
+        sizeof(Batch), sizeof(BatchResult), sizeof(BatchScores), sizeof(core::MlSection)}) {
+    h = (h * 1'000'003 + size) % 1'000'000'007;
+  }
+  return static_cast<int>(h);
+}
 
 // The module's C entry points (engine_module.cpp).
 using EngineAbiFn = int (*)();

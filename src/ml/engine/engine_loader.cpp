@@ -106,9 +106,9 @@ EngineLoad load_engine(const EngineRequest& request, const std::vector<fs::path>
     out.problem = "the ML engine " + module.path + " is not an IDunno engine module (no " + kCreateEngineSymbol + ")";
     return out;
   }
-  if (abi() != kEngineAbi) {
+  if (abi() != engine_abi()) {
     out.problem = "the ML engine " + module.path + " is from another build (interface " + std::to_string(abi()) +
-                  ", this binary expects " + std::to_string(kEngineAbi) + "); rebuild both";
+                  ", this binary expects " + std::to_string(engine_abi()) + "); rebuild both";
     return out;
   }
   std::string error;

@@ -8,7 +8,7 @@
 #include "ml/engine/engine.hpp"
 #include "ml/executor.hpp"
 
-extern "C" __attribute__((visibility("default"))) int idunno_ml_engine_abi() { return idunno::ml::kEngineAbi; }
+extern "C" __attribute__((visibility("default"))) int idunno_ml_engine_abi() { return idunno::ml::engine_abi(); }
 
 extern "C" __attribute__((visibility("default"))) idunno::ml::Engine* idunno_ml_create_engine(
     const idunno::ml::EngineRequest* request, std::string* error) {
