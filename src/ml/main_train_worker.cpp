@@ -163,7 +163,9 @@ int main(int argc, char** argv) {
       if (mb < 0 || mb > (1LL << 20)) throw std::invalid_argument("--tensor-cache-mb takes 0 to 1048576");
       section.tensor_cache_mb = static_cast<int>(mb);
     }
-    idunno::ml::install_tensor_allocator(*idunno::ml::executor_options(section).tensor_cache_bytes);
+    if (const auto bytes = idunno::ml::executor_options(section).tensor_cache_bytes) {
+      idunno::ml::install_tensor_allocator(*bytes);
+    }
   } catch (const std::exception& e) {
     std::cerr << "idunno-train-worker: " << e.what() << " (see the usage at the top of main_train_worker.cpp)\n";
     return 2;
