@@ -144,7 +144,7 @@ json::object JobTable::add(const json::object& command) {
     if (t.workers == 0 || t.workers > kMaxRanks) return refused("workers must be 1 to " + std::to_string(kMaxRanks));
     if (!(t.lr > 0) || t.lr > 10) return refused("the learning rate must be in (0, 10]");
     if (!(t.lr_decay > 0) || t.lr_decay > 1) return refused("the learning-rate decay must be in (0, 1]");
-    if (t.schedule != "exponential" && t.schedule != "cosine") return refused("the schedule is exponential or cosine");
+    if (!is_lr_schedule(t.schedule)) return refused("the schedule is exponential or cosine");
     if (!(t.weight_decay >= 0) || t.weight_decay > 1) return refused("the weight decay must be in [0, 1]");
     if (t.optimizer != "sgd" && t.optimizer != "adam") return refused("the optimizer is sgd or adam");
     if (t.augment_shift > 8) return refused("the augmentation moves images by at most 8 pixels");

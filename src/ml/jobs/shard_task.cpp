@@ -232,7 +232,7 @@ TrainTask train_task_from_json(const json::value& value) {
   if (o.contains("augment_shift")) out.augment_shift = u64(o, "augment_shift");
   out.model_out = str(o, "model_out");
   if (out.augment_shift > 8) throw std::invalid_argument("task: augment_shift is over 8 pixels");
-  if (out.schedule != "exponential" && out.schedule != "cosine") throw std::invalid_argument("task: unknown schedule");
+  if (!is_lr_schedule(out.schedule)) throw std::invalid_argument("task: unknown schedule");
   if (out.group.empty() || out.rank >= out.group.size() || out.batch == 0 || out.first_epoch == 0 ||
       out.first_epoch > out.epochs || out.rendezvous_port > 65535 || out.host_ranks == 0) {
     throw std::invalid_argument("task: bad group, rank, batch or epochs");

@@ -16,9 +16,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace idunno::ml::jobs {
+
+// The learning-rate schedules a training job names (ml::LrSchedule):
+// "exponential" or "cosine".
+inline bool is_lr_schedule(std::string_view name) { return name == "exponential" || name == "cosine"; }
 
 // The model a job runs: a zoo architecture built from a fixed seed, or a
 // TorchScript file in SDFS at one version.
