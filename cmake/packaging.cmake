@@ -48,6 +48,13 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The maintainer scripts create the idunno user (adduser) and enable the
 # unit (deb-systemd-helper, from init-system-helpers).
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, init-system-helpers")
+# LibTorch links libblas.so.3, which Debian's reference BLAS provides unless
+# an optimised one is installed: OpenBLAS runs lenet 1.8-2.5x faster. The
+# OpenMP build shares LibTorch's OpenMP runtime (the pthread one would start
+# a thread team of its own beside it).
+if(IDUNNO_BUILD_ML)
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libopenblas0-openmp")
+endif()
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${CMAKE_SOURCE_DIR}/packaging/conffiles
   ${CMAKE_SOURCE_DIR}/packaging/postinst

@@ -32,7 +32,14 @@ void ExecutorService::start() {
   }
   engine_ = std::move(loaded.engine);
   problem_.clear();
-  spdlog::info("event=ml_engine_loaded seconds={:.3f} threads={}", seconds, ml_pool_.size());
+  const auto blas = ml::loaded_blas();
+  spdlog::info("event=ml_engine_loaded seconds={:.3f} threads={} blas={}", seconds, ml_pool_.size(),
+               core::log_quote(blas.string()));
+  if (ml::is_reference_blas(blas)) {
+    spdlog::warn("event=ml_reference_blas path={} reason={}", core::log_quote(blas.string()),
+                 core::log_quote("LibTorch runs on the reference BLAS, which makes small models such as lenet about 2x "
+                                 "slower; install an optimised one (apt-get install libopenblas0-openmp)"));
+  }
 }
 
 asio::awaitable<void> ExecutorService::drain(StopDeadline deadline) {

@@ -57,6 +57,10 @@ want_deps=(adduser libboost-json1.81.0 libprotobuf libsodium libspdlog libxxhash
 for dep in "${want_deps[@]}"; do
   grep -q "$dep" <<<"$depends" || fail "Depends lacks $dep: $depends"
 done
+# With LibTorch, an optimised BLAS in place of Debian's reference one.
+if [ "$WITH_ML" = 1 ]; then
+  grep -qx "libopenblas0-openmp" <<<"$(field Recommends)" || fail "Recommends: $(field Recommends), want libopenblas0-openmp"
+fi
 info=$(dpkg-deb -I "$deb")
 for script in postinst prerm postrm conffiles; do
   grep -qE "^ +[0-9]+ bytes, +[0-9]+ lines +[*]? *$script\b" <<<"$info" || fail "no $script in the control archive"

@@ -39,6 +39,16 @@ int count_torch(dl_phdr_info* info, std::size_t /*size*/, void* found) {
   return 0;
 }
 
+int find_blas(dl_phdr_info* info, std::size_t /*size*/, void* found) {
+  if (info->dlpi_name == nullptr) return 0;
+  const fs::path name(info->dlpi_name);
+  if (name.filename().string().starts_with("libblas.so")) {
+    *static_cast<fs::path*>(found) = name;
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 bool engine_built() {
@@ -58,6 +68,22 @@ bool torch_loaded() {
   bool found = false;
   dl_iterate_phdr(count_torch, &found);
   return found;
+}
+
+fs::path loaded_blas() {
+  fs::path found;
+  dl_iterate_phdr(find_blas, &found);
+  if (found.empty()) return found;
+  std::error_code ec;
+  auto resolved = fs::canonical(found, ec);
+  return ec ? found : resolved;
+}
+
+bool is_reference_blas(const fs::path& blas) {
+  // Debian installs the reference implementation as .../blas/libblas.so.3
+  // and every optimised one in a directory of its own name
+  // (openblas-openmp/, blis-pthread/, ...).
+  return blas.parent_path().filename() == "blas" && blas.filename().string().starts_with("libblas.so");
 }
 
 EngineLoad load_engine(const EngineRequest& request, const std::vector<fs::path>& candidates) {

@@ -43,4 +43,15 @@ EngineLoad load_engine(const EngineRequest& request,
 // Whether LibTorch is loaded in this process now (tests of start-up).
 bool torch_loaded();
 
+// The BLAS library loaded in this process (LibTorch's libblas.so.3, with its
+// symbolic links resolved: Debian's alternatives choose which one it is), or
+// empty when none is loaded.
+std::filesystem::path loaded_blas();
+
+// Whether `blas` (a resolved path) is Debian's reference BLAS, which the
+// alternatives fall back to when no optimised one is installed. LibTorch's
+// small-model work (LeNet's fully connected layers, its convolutions'
+// GEMMs) runs 1.8-2.5x slower on it than on OpenBLAS.
+bool is_reference_blas(const std::filesystem::path& blas);
+
 }  // namespace idunno::ml
