@@ -3,9 +3,14 @@
 // identical weights), and training followed by inference over the test set
 // through the executor.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -75,6 +80,70 @@ TEST(Distributed, TwoGlooRanksEndWithIdenticalWeights) {
                             "--epochs", "2", "--lr", "0.02", "--seed", "7", "--threads", "1", "--state-out", dir.file("solo")});
   ASSERT_EQ(wait_exit(solo), 0);
   EXPECT_NE(read_all(dir.file("solo")), read_all(dir.file("lenet.state0")));
+}
+
+TEST(Distributed, ARankThatDiesFailsTheOthersAtOnceNotAfterTheTimeout) {
+  ASSERT_TRUE(test::have_fashion_mnist()) << test::fashion_mnist_missing();
+  test::TempDir dir;
+  // Rank 0's stdout comes through a pipe: its first epoch line says the
+  // group is training.
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  std::vector<pid_t> pids;
+  for (int rank = 0; rank < 2; ++rank) {
+    const std::string r = std::to_string(rank);
+    std::vector<std::string> args{IDUNNO_TRAIN_WORKER,
+                                  "--model",
+                                  "lenet",
+                                  "--data",
+                                  test::fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz",
+                                  "--limit",
+                                  "1024",
+                                  "--batch",
+                                  "32",
+                                  "--epochs",
+                                  "200",
+                                  "--threads",
+                                  "1",
+                                  "--rank",
+                                  r,
+                                  "--world",
+                                  "2",
+                                  "--store",
+                                  dir.file("store")};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (rank == 0) posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_addopen(&actions, 2, dir.file("err" + r).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    pids.push_back(pid);
+  }
+  ::close(out[1]);
+  FILE* rank0 = ::fdopen(out[0], "r");
+  ASSERT_NE(rank0, nullptr);
+  char line[512];
+  bool training = false;
+  while (!training && std::fgets(line, sizeof line, rank0) != nullptr)
+    training = std::string(line).starts_with("epoch=1 ");
+  ASSERT_TRUE(training) << read_all(dir.file("err0"));
+  const auto killed = std::chrono::steady_clock::now();
+  ::kill(pids[1], SIGKILL);
+  wait_exit(pids[1]);
+  // Without this, rank 0 would wait for rank 1 until the group's 60 s
+  // timeout; its connection closing ends the next collective at once.
+  const int code = wait_exit(pids[0]);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  std::fclose(rank0);
+  EXPECT_NE(code, 0);
+  EXPECT_LT(seconds, 10.0);
+  EXPECT_NE(read_all(dir.file("err0")).find("across the training group failed"), std::string::npos)
+      << read_all(dir.file("err0"));
 }
 
 TEST(TrainWorker, TrainsLenetThenWritesResultsForTheWholeTestSet) {

@@ -1,7 +1,7 @@
 #pragma once
 // Membership in a data-parallel training group: K processes (ranks) that
-// meet through a rendezvous store and then all-reduce tensors through Gloo
-// (LibTorch's c10d ProcessGroupGloo) over TCP. One per training process;
+// meet through a rendezvous store (c10d's) and then all-reduce tensors
+// through Gloo over TCP, on the calling thread. One per training process;
 // the trainer calls its collectives from one thread only. Every rank must
 // issue the same collectives in the same order.
 

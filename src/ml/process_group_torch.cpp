@@ -1,11 +1,25 @@
-// ProcessGroup on c10d: FileStore or TCPStore rendezvous, ProcessGroupGloo
-// with one TCP device bound to the configured address.
+// ProcessGroup: a c10d FileStore or TCPStore for the rendezvous, then a
+// Gloo context of its own over TCP whose pairs run in synchronous mode: a
+// collective sends and receives on the calling thread. c10d's
+// ProcessGroupGloo hands every collective to a worker thread, which waits
+// for Gloo's event-loop thread, which wakes it, which wakes the caller: on
+// this 2-core machine that cost 1.2 ms per all-reduce of 1,000 floats
+// (Python's torch.distributed) against 0.1 ms synchronously, and a lenet
+// step all-reduces 61,706 floats every 5 ms.
+#include <gloo/allreduce_ring_chunked.h>
+#include <gloo/barrier_all_to_all.h>
+#include <gloo/broadcast_one_to_all.h>
+#include <gloo/rendezvous/context.h>
+#include <gloo/rendezvous/prefix_store.h>
+#include <gloo/transport/tcp/device.h>
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <spdlog/spdlog.h>
+
+#include <map>
+#include <tuple>
 
 #include "core/logging.hpp"
 #include "ml/collectives.hpp"
@@ -14,9 +28,21 @@
 
 namespace idunno::ml {
 
+namespace {
+// One all-reduce of a given type and length, built once and run again:
+// building one allocates its buffers and registers them with every pair
+// (0.41 against 0.15 ms a run for 61,706 floats). Tensors are copied in
+// and out of `buffer`, so callers may pass fresh ones every step.
+struct CachedAllReduce {
+  at::Tensor buffer;
+  std::unique_ptr<gloo::Algorithm> algorithm;
+};
+}  // namespace
+
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  std::shared_ptr<gloo::rendezvous::Context> context;
+  std::map<std::tuple<c10::ScalarType, std::int64_t>, CachedAllReduce> all_reduces;
 };
 
 namespace {
@@ -35,12 +61,31 @@ c10::intrusive_ptr<c10d::Store> make_store(const GroupOptions& options) {
   return c10::make_intrusive<c10d::TCPStore>(options.host, tcp);
 }
 
-void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
+template <typename Fn>
+void collective(const char* what, Fn&& fn) {
   try {
-    work->wait();
+    fn();
   } catch (const std::exception& e) {
     throw TrainingError(std::string(what) + " across the training group failed (a rank left or timed out): " + e.what());
   }
+}
+
+void check_type(const at::Tensor& tensor, const char* what) {
+  if (tensor.device().is_cpu() && (tensor.scalar_type() == at::kFloat || tensor.scalar_type() == at::kDouble)) return;
+  throw TrainingError(std::string(what) + " takes float or double CPU tensors, not " +
+                      std::string(c10::toString(tensor.scalar_type())));
+}
+
+template <typename T>
+std::unique_ptr<gloo::Algorithm> make_all_reduce(const std::shared_ptr<gloo::Context>& context, at::Tensor& buffer) {
+  std::vector<T*> pointers{buffer.data_ptr<T>()};
+  return std::make_unique<gloo::AllreduceRingChunked<T>>(context, pointers, static_cast<int>(buffer.numel()));
+}
+
+template <typename T>
+void run_broadcast(const std::shared_ptr<gloo::Context>& context, at::Tensor& tensor, int root) {
+  std::vector<T*> pointers{tensor.data_ptr<T>()};
+  gloo::BroadcastOneToAll<T>(context, pointers, static_cast<int>(tensor.numel()), root).run();
 }
 }  // namespace
 
@@ -52,11 +97,18 @@ ProcessGroup::ProcessGroup(const GroupOptions& options) : rank_(options.rank), w
   impl_ = std::make_unique<Impl>();
   try {
     impl_->store = make_store(options);
-    auto gloo_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
-    gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(options.bind_host));
-    gloo_options->threads = 1;
-    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("idunno/", impl_->store);
-    impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, options.rank, options.world_size, gloo_options);
+    auto device = gloo::transport::tcp::CreateDevice(gloo::transport::tcp::attr(options.bind_host.c_str()));
+    auto context = std::make_shared<gloo::rendezvous::Context>(options.rank, options.world_size);
+    // Also bounds every read and write of a collective: a rank that stops
+    // answering fails the others after the timeout (one that exits, at once).
+    context->setTimeout(options.timeout);
+    c10d::ProcessGroupGloo::GlooStore store(impl_->store);
+    gloo::rendezvous::PrefixStore prefixed("idunno", store);
+    context->connectFullMesh(prefixed, device);
+    for (int peer = 0; peer < options.world_size; ++peer) {
+      if (peer != options.rank) context->getPair(peer)->setSync(true, false);
+    }
+    impl_->context = std::move(context);
   } catch (const std::exception& e) {
     throw TrainingError("cannot join the training group as rank " + std::to_string(options.rank) + " of " +
                         std::to_string(options.world_size) + ": " + e.what());
@@ -72,23 +124,45 @@ void ProcessGroup::all_reduce_sum(std::vector<double>& values) {
   ml::all_reduce_sum(*this, tensors);
 }
 
-void ProcessGroup::barrier() { wait(impl_->gloo->barrier(), "barrier"); }
+void ProcessGroup::barrier() {
+  collective("barrier", [&] { gloo::BarrierAllToAll(impl_->context).run(); });
+}
 
 void all_reduce_sum(ProcessGroup& group, std::vector<at::Tensor>& tensors) {
   if (group.world_size() == 1) return;
+  auto& impl = group.impl();
   for (auto& tensor : tensors) {
-    std::vector<at::Tensor> one{tensor};
-    wait(group.impl().gloo->allreduce(one, c10d::AllreduceOptions{}), "all-reduce");
+    check_type(tensor, "all-reduce");
+    if (tensor.numel() == 0) continue;
+    auto& cached = impl.all_reduces[{tensor.scalar_type(), tensor.numel()}];
+    collective("all-reduce", [&] {
+      if (!cached.algorithm) {
+        cached.buffer = at::empty({tensor.numel()}, tensor.options());
+        cached.algorithm = tensor.scalar_type() == at::kFloat ? make_all_reduce<float>(impl.context, cached.buffer)
+                                                              : make_all_reduce<double>(impl.context, cached.buffer);
+      }
+      cached.buffer.copy_(tensor.reshape({-1}));
+      cached.algorithm->run();
+      tensor.copy_(cached.buffer.view(tensor.sizes()));
+    });
   }
 }
 
 void broadcast(ProcessGroup& group, std::vector<at::Tensor>& tensors, int root) {
   if (group.world_size() == 1) return;
-  c10d::BroadcastOptions options;
-  options.rootRank = root;
+  auto& impl = group.impl();
   for (auto& tensor : tensors) {
-    std::vector<at::Tensor> one{tensor};
-    wait(group.impl().gloo->broadcast(one, options), "broadcast");
+    check_type(tensor, "broadcast");
+    if (tensor.numel() == 0) continue;
+    collective("broadcast", [&] {
+      at::Tensor flat = tensor.contiguous();
+      if (tensor.scalar_type() == at::kFloat) {
+        run_broadcast<float>(impl.context, flat, root);
+      } else {
+        run_broadcast<double>(impl.context, flat, root);
+      }
+      if (!flat.is_same(tensor)) tensor.copy_(flat);
+    });
   }
 }
 
