@@ -9,7 +9,7 @@ IDUNNO_PACKAGES=(
   libtorch-dev libgloo-dev
   # LibTorch's libblas.so.3 is the reference BLAS unless an optimised one is
   # installed; OpenBLAS (its OpenMP build, LibTorch's runtime) runs lenet
-  # 1.8-2.5x faster (README, "Performance").
+  # 1.8-2.5x faster (README, "ML engine", BLAS).
   libopenblas0-openmp
   libtomlplusplus-dev libspdlog-dev libgtest-dev libgmock-dev
   protobuf-compiler libprotobuf-dev

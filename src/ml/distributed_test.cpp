@@ -23,12 +23,22 @@ extern char** environ;
 namespace idunno::ml {
 namespace {
 
-pid_t spawn(std::vector<std::string> args) {
+// Starts args[0] with args; its stdout goes to `stdout_fd` and its stderr
+// to the file `stderr_path` when given (the child closes `close_fd`).
+pid_t spawn(std::vector<std::string> args, int stdout_fd = -1, const std::string& stderr_path = {}, int close_fd = -1) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+  if (!stderr_path.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
+  if (close_fd >= 0) posix_spawn_file_actions_addclose(&actions, close_fd);
   pid_t pid = 0;
-  EXPECT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0) << argv[0];
+  EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0) << argv[0];
+  posix_spawn_file_actions_destroy(&actions);
   return pid;
 }
 
@@ -111,17 +121,9 @@ TEST(Distributed, ARankThatDiesFailsTheOthersAtOnceNotAfterTheTimeout) {
                                   "2",
                                   "--store",
                                   dir.file("store")};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    if (rank == 0) posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_addopen(&actions, 2, dir.file("err" + r).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    pid_t pid = 0;
-    ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
+    // Only rank 0 holds the pipe's write end, so it ends when rank 0 does.
+    const pid_t pid = spawn(std::move(args), rank == 0 ? out[1] : -1, dir.file("err" + r), rank == 0 ? out[0] : out[1]);
+    ASSERT_GT(pid, 0);
     pids.push_back(pid);
   }
   ::close(out[1]);

@@ -13,7 +13,7 @@
 #include <gloo/rendezvous/prefix_store.h>
 #include <gloo/transport/tcp/device.h>
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>  // GlooStore: c10d's store for Gloo
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <spdlog/spdlog.h>
@@ -70,22 +70,14 @@ void collective(const char* what, Fn&& fn) {
   }
 }
 
-void check_type(const at::Tensor& tensor, const char* what) {
-  if (tensor.device().is_cpu() && (tensor.scalar_type() == at::kFloat || tensor.scalar_type() == at::kDouble)) return;
+// Calls fn.template operator()<T>() with T the tensor's element type, float
+// or double (the collectives take nothing else).
+template <typename Fn>
+auto with_element_type(const at::Tensor& tensor, const char* what, Fn&& fn) {
+  if (tensor.device().is_cpu() && tensor.scalar_type() == at::kFloat) return fn.template operator()<float>();
+  if (tensor.device().is_cpu() && tensor.scalar_type() == at::kDouble) return fn.template operator()<double>();
   throw TrainingError(std::string(what) + " takes float or double CPU tensors, not " +
                       std::string(c10::toString(tensor.scalar_type())));
-}
-
-template <typename T>
-std::unique_ptr<gloo::Algorithm> make_all_reduce(const std::shared_ptr<gloo::Context>& context, at::Tensor& buffer) {
-  std::vector<T*> pointers{buffer.data_ptr<T>()};
-  return std::make_unique<gloo::AllreduceRingChunked<T>>(context, pointers, static_cast<int>(buffer.numel()));
-}
-
-template <typename T>
-void run_broadcast(const std::shared_ptr<gloo::Context>& context, at::Tensor& tensor, int root) {
-  std::vector<T*> pointers{tensor.data_ptr<T>()};
-  gloo::BroadcastOneToAll<T>(context, pointers, static_cast<int>(tensor.numel()), root).run();
 }
 }  // namespace
 
@@ -132,18 +124,21 @@ void all_reduce_sum(ProcessGroup& group, std::vector<at::Tensor>& tensors) {
   if (group.world_size() == 1) return;
   auto& impl = group.impl();
   for (auto& tensor : tensors) {
-    check_type(tensor, "all-reduce");
-    if (tensor.numel() == 0) continue;
-    auto& cached = impl.all_reduces[{tensor.scalar_type(), tensor.numel()}];
-    collective("all-reduce", [&] {
-      if (!cached.algorithm) {
-        cached.buffer = at::empty({tensor.numel()}, tensor.options());
-        cached.algorithm = tensor.scalar_type() == at::kFloat ? make_all_reduce<float>(impl.context, cached.buffer)
-                                                              : make_all_reduce<double>(impl.context, cached.buffer);
-      }
-      cached.buffer.copy_(tensor.reshape({-1}));
-      cached.algorithm->run();
-      tensor.copy_(cached.buffer.view(tensor.sizes()));
+    with_element_type(tensor, "all-reduce", [&]<typename T>() {
+      const auto count = tensor.numel();
+      if (count == 0) return;
+      auto& cached = impl.all_reduces[{tensor.scalar_type(), count}];
+      collective("all-reduce", [&] {
+        if (!cached.algorithm) {
+          cached.buffer = at::empty({count}, tensor.options());
+          std::vector<T*> pointers{cached.buffer.data_ptr<T>()};
+          cached.algorithm =
+              std::make_unique<gloo::AllreduceRingChunked<T>>(impl.context, pointers, static_cast<int>(count));
+        }
+        cached.buffer.copy_(tensor.reshape({-1}));
+        cached.algorithm->run();
+        tensor.copy_(cached.buffer.view(tensor.sizes()));
+      });
     });
   }
 }
@@ -152,16 +147,14 @@ void broadcast(ProcessGroup& group, std::vector<at::Tensor>& tensors, int root) 
   if (group.world_size() == 1) return;
   auto& impl = group.impl();
   for (auto& tensor : tensors) {
-    check_type(tensor, "broadcast");
-    if (tensor.numel() == 0) continue;
-    collective("broadcast", [&] {
-      at::Tensor flat = tensor.contiguous();
-      if (tensor.scalar_type() == at::kFloat) {
-        run_broadcast<float>(impl.context, flat, root);
-      } else {
-        run_broadcast<double>(impl.context, flat, root);
-      }
-      if (!flat.is_same(tensor)) tensor.copy_(flat);
+    with_element_type(tensor, "broadcast", [&]<typename T>() {
+      if (tensor.numel() == 0) return;
+      collective("broadcast", [&] {
+        at::Tensor flat = tensor.contiguous();
+        std::vector<T*> pointers{flat.data_ptr<T>()};
+        gloo::BroadcastOneToAll<T>(impl.context, pointers, static_cast<int>(flat.numel()), root).run();
+        if (!flat.is_same(tensor)) tensor.copy_(flat);
+      });
     });
   }
 }

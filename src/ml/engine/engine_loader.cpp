@@ -3,7 +3,7 @@
 #include <dlfcn.h>
 #include <link.h>
 
-#include <cstring>
+#include <string_view>
 #include <mutex>
 #include <system_error>
 
@@ -32,21 +32,26 @@ OpenModule& open_module() {
   return module;
 }
 
-int count_torch(dl_phdr_info* info, std::size_t /*size*/, void* found) {
-  if (info->dlpi_name != nullptr && std::strstr(info->dlpi_name, "libtorch_cpu") != nullptr) {
-    *static_cast<bool*>(found) = true;
-  }
-  return 0;
-}
+struct LibrarySearch {
+  std::string_view prefix;
+  fs::path found;
+};
 
-int find_blas(dl_phdr_info* info, std::size_t /*size*/, void* found) {
+int find_library(dl_phdr_info* info, std::size_t /*size*/, void* search) {
+  auto& wanted = *static_cast<LibrarySearch*>(search);
   if (info->dlpi_name == nullptr) return 0;
   const fs::path name(info->dlpi_name);
-  if (name.filename().string().starts_with("libblas.so")) {
-    *static_cast<fs::path*>(found) = name;
-    return 1;
-  }
-  return 0;
+  if (!name.filename().string().starts_with(wanted.prefix)) return 0;
+  wanted.found = name;
+  return 1;
+}
+
+// The first shared object loaded in this process whose file name starts
+// with `prefix`, as it was loaded (links not resolved), or empty.
+fs::path loaded_library(std::string_view prefix) {
+  LibrarySearch search{prefix, {}};
+  dl_iterate_phdr(find_library, &search);
+  return search.found;
 }
 
 }  // namespace
@@ -64,15 +69,10 @@ std::vector<fs::path> default_module_paths() {
   return {dir / kModuleName, (dir / ".." / "lib" / "idunno" / kModuleName).lexically_normal()};
 }
 
-bool torch_loaded() {
-  bool found = false;
-  dl_iterate_phdr(count_torch, &found);
-  return found;
-}
+bool torch_loaded() { return !loaded_library("libtorch_cpu").empty(); }
 
 fs::path loaded_blas() {
-  fs::path found;
-  dl_iterate_phdr(find_blas, &found);
+  const fs::path found = loaded_library("libblas.so");
   if (found.empty()) return found;
   std::error_code ec;
   auto resolved = fs::canonical(found, ec);
