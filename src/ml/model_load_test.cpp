@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 
 #include "ml/base/batch.hpp"
@@ -15,6 +16,22 @@
 
 namespace idunno::ml {
 namespace {
+
+// Runs `script` with Python (argv[1]: dir's path); returns false, with
+// Python's stderr in *why, when it fails or no python3 with torch is there.
+bool run_python(const test::TempDir& dir, const std::string& script, std::string* why) {
+  test::write_file(dir.file("script.py"), script);
+  for (const char* python : {"/usr/bin/python3", "python3"}) {
+    const std::string command =
+        std::string(python) + " " + dir.file("script.py") + " " + dir.path().string() + " 2>" + dir.file("python.err");
+    if (std::system(command.c_str()) == 0) return true;
+  }
+  std::ifstream err(dir.file("python.err"));
+  std::stringstream text;
+  text << err.rdbuf();
+  *why = text.str();
+  return false;
+}
 
 // Writes a scripted model and its outputs on a fixed input with Python's
 // torch; returns false when no python3 with torch is available.
@@ -36,17 +53,7 @@ x = (torch.arange(2 * 784, dtype=torch.float32).reshape(2, 1, 28, 28) % 17) / 17
 with open(sys.argv[1] + "/expected.txt", "w") as f:
     f.write(" ".join("%.9g" % v for v in m(x).flatten().tolist()))
 )";
-  test::write_file(dir.file("make_model.py"), script);
-  for (const char* python : {"/usr/bin/python3", "python3"}) {
-    const std::string command = std::string(python) + " " + dir.file("make_model.py") + " " + dir.path().string() + " 2>" +
-                                dir.file("python.err");
-    if (std::system(command.c_str()) == 0) return true;
-  }
-  std::ifstream err(dir.file("python.err"));
-  std::stringstream text;
-  text << err.rdbuf();
-  *why = text.str();
-  return false;
+  return run_python(dir, script, why);
 }
 
 template <typename Fn>
@@ -96,6 +103,43 @@ TEST(ModelLoad, PythonTorchScriptLoadsAndMatchesPython) {
                      "does not accept input 3x28x28");
   expect_model_error([&] { Model::load_file(dir.file("meta.pt"), named("py", ImageShape{1, 32, 32})); },
                      "takes input 1x28x28, not 1x32x32");
+}
+
+// The zoo's LeNet pools by element-wise maximums in inference and by
+// max_pool2d in training: Python runs both on our saved module and on odd
+// sizes, and both agree with max_pool2d and with what we compute.
+TEST(ModelLoad, ZooLenetPoolsInInferenceExactlyAsMaxPool2d) {
+  test::TempDir dir;
+  const auto lenet = make_zoo_model("lenet", 5);
+  lenet->save_file(dir.file("lenet.pt"));
+  Batch batch;
+  batch.shape = {1, 28, 28};
+  for (int i = 0; i < 3 * 784; ++i) batch.values.push_back(static_cast<float>((i * 7919) % 255) / 255.0F - 0.3F);
+  batch.indices = {0, 1, 2};
+  batch.labels = {-1, -1, -1};
+  std::ostringstream ours;
+  for (const float v : run_logits(*lenet, batch)) ours << std::setprecision(9) << v << " ";
+  test::write_file(dir.file("ours.txt"), ours.str());
+  const std::string script = R"(
+import sys, torch
+d = sys.argv[1]
+m = torch.jit.load(d + "/lenet.pt")
+x = ((torch.arange(3 * 784) * 7919) % 255).float().reshape(3, 1, 28, 28) / 255.0 - 0.3
+with torch.no_grad():
+    m.eval()
+    inference = m(x)
+    m.train()
+    training = m(x)
+    m.eval()
+    assert torch.equal(inference, training), (inference - training).abs().max()
+    for shape in [(2, 3, 9, 7), (1, 1, 2, 2), (2, 4, 28, 28)]:
+        y = torch.randn(shape)
+        assert torch.equal(m.pool(y), torch.max_pool2d(y, 2, 2)), shape
+ours = torch.tensor([float(v) for v in open(d + "/ours.txt").read().split()])
+assert torch.allclose(ours, inference.flatten(), rtol=1e-5, atol=1e-6), (ours - inference.flatten()).abs().max()
+)";
+  std::string why;
+  EXPECT_TRUE(run_python(dir, script, &why)) << why;
 }
 
 TEST(ModelLoad, NotTorchScriptIsAClearError) {
