@@ -61,6 +61,15 @@ void check_options(const Model& model, const Dataset& train, const TrainOptions&
   }
 }
 
+// Puts every 4-D parameter (convolution weights) in `format`, in place:
+// the module and the optimizer hold the same tensors.
+void set_memory_format(const std::vector<at::Tensor>& params, at::MemoryFormat format) {
+  at::NoGradGuard no_grad;
+  for (auto p : params) {
+    if (p.dim() == 4) p.set_data(p.contiguous(format));
+  }
+}
+
 std::vector<at::Tensor> float_buffers(torch::jit::Module& module) {
   std::vector<at::Tensor> out;
   for (const auto& b : module.buffers()) {
@@ -184,6 +193,11 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
     for (auto& b : float_buffers(module)) state.push_back(b);
     broadcast(*group, state, 0);
   }
+  // Training runs in channels-last order (NHWC): oneDNN's convolutions and
+  // their gradients, and max_pool2d's vectorised loop, take it directly.
+  // The module goes back to NCHW at the end, so what is saved and served
+  // is laid out as before.
+  set_memory_format(params, at::MemoryFormat::ChannelsLast);
   auto optimizer = make_optimizer(params, options);
   if (!options.optimizer_state.empty()) {
     try {
@@ -220,7 +234,9 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
           make_batch(train, part, model.info(), options.augmentation, batch_seed(options.seed, epoch, step, rank));
       const auto& s = batch.shape;
       const auto n = static_cast<std::int64_t>(batch.size());
-      const auto x = at::from_blob(const_cast<float*>(batch.values.data()), {n, s.channels, s.height, s.width}, at::kFloat);
+      const auto x =
+          at::from_blob(const_cast<float*>(batch.values.data()), {n, s.channels, s.height, s.width}, at::kFloat)
+              .contiguous(at::MemoryFormat::ChannelsLast);
       const auto y = at::tensor(batch.labels, at::kLong);
       at::Tensor loss;
       try {
@@ -283,6 +299,7 @@ TrainResult train_model(Model& model, const Dataset& train, const Dataset* eval,
     if (callbacks.on_epoch) callbacks.on_epoch(report);
   }
   module.eval();
+  set_memory_format(params, at::MemoryFormat::Contiguous);
   result.images_per_second = total_seconds > 0 ? total_samples / total_seconds : 0.0;
   result.optimizer_state = optimizer_state(*optimizer);
   return result;
