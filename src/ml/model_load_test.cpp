@@ -9,8 +9,10 @@
 
 #include "ml/base/batch.hpp"
 #include "ml/base/errors.hpp"
+#include "ml/base/idx_dataset.hpp"
 #include "ml/inference.hpp"
 #include "ml/model.hpp"
+#include "ml/trainer.hpp"
 #include "ml/base/test_util.hpp"
 #include "ml/zoo.hpp"
 
@@ -137,6 +139,30 @@ with torch.no_grad():
         assert torch.equal(m.pool(y), torch.max_pool2d(y, 2, 2)), shape
 ours = torch.tensor([float(v) for v in open(d + "/ours.txt").read().split()])
 assert torch.allclose(ours, inference.flatten(), rtol=1e-5, atol=1e-6), (ours - inference.flatten()).abs().max()
+)";
+  std::string why;
+  EXPECT_TRUE(run_python(dir, script, &why)) << why;
+}
+
+// Training runs in channels-last order; the trained model it hands back is
+// in NCHW again, which is what Python and our inference expect of a file.
+TEST(ModelLoad, ATrainedModelIsSavedInNchwOrder) {
+  test::TempDir dir;
+  const auto data = IdxDataset::from_bytes(test::idx_images(128), test::idx_labels(128));
+  auto model = make_zoo_model("lenet", 2);
+  const auto before = model->flat_state();
+  TrainOptions options;
+  options.batch_size = 32;
+  const auto result = train_model(*model, *data, nullptr, options, {});
+  ASSERT_EQ(result.epochs.size(), 1U);
+  EXPECT_NE(model->flat_state(), before);
+  model->save_file(dir.file("trained.pt"));
+  const std::string script = R"(
+import sys, torch
+m = torch.jit.load(sys.argv[1] + "/trained.pt")
+for name, p in m.named_parameters():
+    assert p.is_contiguous(), name + " is not in NCHW order"
+assert any(p.dim() == 4 for p in m.parameters())
 )";
   std::string why;
   EXPECT_TRUE(run_python(dir, script, &why)) << why;
