@@ -82,7 +82,7 @@ torch::jit::Module lenet(Builder& builder) {
   // same maxima as two element-wise maximums of strided halves: LibTorch's
   // max_pool2d on NCHW runs a scalar loop of data-dependent branches, which
   // took half of LeNet's forward pass at batch 64 (one thread: pool1 0.88 ms
-  // against 0.11 ms for the maximums, conv1 0.58 ms), and slower on real
+  // against 0.11 ms for the maximums, conv1 0.58 ms), and ran slower on real
   // images than on a synthetic ramp.
   m.define(R"(def pool(self, x):
   if self.training:
