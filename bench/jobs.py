@@ -150,14 +150,15 @@ def main():
             # The shard the victim held when it died may not be the one
             # vm-states showed (shards are short): the first shard started
             # again after the kill that the coordinator had leased to it.
+            def shards(pattern):
+                return [(re.search(r"shard=([0-9]+) ", m["line"]).group(1), log_time(m["line"]))
+                        for m in idunno("grep", pattern, node=talk)["matches"]]
+
             def rerun():
-                for m in idunno("grep", "event=task_started job=costly shard=[0-9]+ attempt=([2-9]|[1-9][0-9]+) ",
-                                node=talk)["matches"]:
-                    shard = re.search(r"shard=([0-9]+) ", m["line"]).group(1)
-                    if log_time(m["line"]) > kill_at and idunno(
-                            "grep", f"event=task_scheduled job=costly shard={shard} node={victim} ", node=talk)["matches"]:
-                        return [log_time(m["line"])]
-                return None
+                held = {shard for shard, _ in shards(f"event=task_scheduled job=costly shard=[0-9]+ node={victim} ")}
+                again = [t for shard, t in shards("event=task_started job=costly shard=[0-9]+ attempt=([2-9]|[1-9][0-9]+) ")
+                         if shard in held and t > kill_at]
+                return sorted(again) or None
             again = wait(rerun, 30, "the dead worker's shard elsewhere")
             emit("worker_kill_to_shard_running_elsewhere_s", f"{again[0] - kill_at:.3f}")
             killed_worker = True

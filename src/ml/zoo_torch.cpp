@@ -81,9 +81,10 @@ torch::jit::Module lenet(Builder& builder) {
   // passes each window's gradient to its first maximum. Inference takes the
   // same maxima as two element-wise maximums of strided halves: LibTorch's
   // max_pool2d on NCHW runs a scalar loop of data-dependent branches, which
-  // took half of LeNet's forward pass at batch 64 (one thread: pool1 0.88 ms
-  // against 0.11 ms for the maximums, conv1 0.58 ms), and ran slower on real
-  // images than on a synthetic ramp.
+  // took half of LeNet's forward pass at batch 64 (timed by hand with
+  // python3-torch on one thread: pool1 0.88 ms against 0.11 ms for the
+  // maximums, conv1 0.58 ms), and ran slower on real images than on a
+  // synthetic ramp.
   m.define(R"(def pool(self, x):
   if self.training:
     return torch.max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], False)
