@@ -5,10 +5,15 @@
 // Executor: a pool of T threads (T = cores unless --threads), LibTorch
 // intra-op threads 1 each, T batches in flight from T coroutines on an
 // io_context, results (softmax, label, score) returned to the loop.
-// Baselines, both on the same TorchScript module under InferenceMode:
+// The model is prepared for serving as the executor's cache prepares it
+// (Model::prepare_for_serving: max pools through the engine's operator).
+// Baselines, both on the same served TorchScript module under InferenceMode:
 //   bare_threads: T long-lived plain threads each running module.forward in
 //                 a loop with 1 intra-op thread (the executor's layout,
 //                 minus the executor);
+//   bare_threads_plain_module: bare_threads on the model's module as saved,
+//                 unprepared (LibTorch's own max_pool2d), to show what the
+//                 preparation gains;
 //   bare_intraop: one thread running module.forward with T intra-op threads
 //                 (a fresh thread, and so a fresh OpenMP team, per
 //                 measurement).
@@ -135,9 +140,11 @@ class BareThreads {
   BareThreads(const BareThreads&) = delete;
   BareThreads& operator=(const BareThreads&) = delete;
 
-  Rate measure(const ml::Model& model, const ml::Batch& batch, double seconds) {
+  // plain: the module as saved, not the one prepared for serving.
+  Rate measure(const ml::Model& model, const ml::Batch& batch, double seconds, bool plain = false) {
     std::unique_lock lock(mutex_);
     model_ = &model;
+    plain_ = plain;
     batch_ = &batch;
     images_ = 0;
     running_ = threads_.size();
@@ -160,13 +167,14 @@ class BareThreads {
       if (stop_) return;
       seen = generation_;
       const ml::Model& model = *model_;
+      const bool plain = plain_;
       const at::Tensor input = to_tensor(*batch_);
       const auto deadline = deadline_;
       lock.unlock();
       std::size_t images = 0;
       {
         c10::InferenceMode guard;
-        auto& module = model.impl().module;
+        auto& module = plain ? model.impl().module : model.impl().inference_module();
         while (Clock::now() < deadline) images += static_cast<std::size_t>(module.forward({input}).toTensor().size(0));
       }
       lock.lock();
@@ -184,6 +192,7 @@ class BareThreads {
   std::size_t running_ = 0;
   std::size_t images_ = 0;
   const ml::Model* model_ = nullptr;
+  bool plain_ = false;
   const ml::Batch* batch_ = nullptr;
   Clock::time_point deadline_;
 };
@@ -301,7 +310,9 @@ int main(int argc, char** argv) {
   std::printf("threads=%d\nrounds=%d\ntensor_cache_mb=%zu\n", threads, rounds, ml::tensor_cache_stats().limit_bytes >> 20);
   for (const auto& c : cases) {
     if (!only.empty() && key(c) != only) continue;
-    const ml::ModelPtr model = ml::make_zoo_model(c.model, 1);
+    const auto built = ml::make_zoo_model(c.model, 1);
+    const std::size_t fast_pools = built->prepare_for_serving();
+    const ml::ModelPtr model = built;
     const auto shared = std::make_shared<const ml::Batch>(random_batch(model->info().input, c.batch));
     const ml::Batch& batch = *shared;
     const bool real = images && images->sample_shape() == model->info().input && images->size() >= c.batch;
@@ -315,7 +326,8 @@ int main(int argc, char** argv) {
     }
     if (intraop) intraop_rate(*model, batch, 0.3 * scale);
     executor_images_per_s(executor, model, shared, in_flight, 0.3 * scale);
-    Rate best_exec, best_threads, best_intra, best_real, best_shard;
+    bare_threads.measure(*model, batch, 0.3 * scale, /*plain=*/true);
+    Rate best_exec, best_threads, best_intra, best_real, best_shard, best_plain;
     const double seconds = c.seconds * scale;
     for (int r = 0; r < rounds; ++r) {
       // Odd rounds run the executor (and the real-image loop) first, so
@@ -328,6 +340,7 @@ int main(int argc, char** argv) {
       if (r % 2 == 0) exec = executor_images_per_s(executor, model, shared, in_flight, seconds);
       if (real && r % 2 == 0) real_rate = bare_threads.measure(*model, *real_batch, seconds);
       const Rate intra_rate = intraop ? intraop_rate(*model, batch, seconds) : Rate{};
+      best_plain = best(best_plain, bare_threads.measure(*model, batch, seconds, /*plain=*/true));
       const Rate shard_rate = real ? shard_images_per_s(executor, model, images, c.batch, in_flight, seconds) : Rate{};
       best_real = best(best_real, real_rate);
       best_shard = best(best_shard, shard_rate);
@@ -346,6 +359,9 @@ int main(int argc, char** argv) {
     std::printf("infer_%s_executor_images_per_s=%.1f\n", k.c_str(), best_exec.wall);
     std::printf("infer_%s_bare_threads_images_per_s=%.1f\n", k.c_str(), best_threads.wall);
     std::printf("infer_%s_bare_intraop_images_per_s=%.1f\n", k.c_str(), best_intra.wall);
+    std::printf("infer_%s_fast_pools=%zu\n", k.c_str(), fast_pools);
+    std::printf("infer_%s_bare_threads_plain_module_images_per_s=%.1f\n", k.c_str(), best_plain.wall);
+    std::printf("infer_%s_served_vs_plain_module=%.3f\n", k.c_str(), best_threads.wall / best_plain.wall);
     std::printf("infer_%s_ratio_vs_libtorch=%.3f\n", k.c_str(), best_exec.wall / std::max(best_threads.wall, best_intra.wall));
     std::printf("infer_%s_cpu_ratio_vs_libtorch=%.3f\n", k.c_str(), best_exec.cpu / std::max(best_threads.cpu, best_intra.cpu));
     if (real) {

@@ -102,6 +102,7 @@ asio::awaitable<ModelPtr> Executor::zoo_model(std::string name, std::uint64_t se
   auto work = [name, seed, warm, intra]() -> ModelPtr {
     set_torch_thread_count(intra);
     auto built = make_zoo_model(name, seed);
+    built->prepare_for_serving();
     warm_up(*built, warm);
     return built;
   };
@@ -118,6 +119,7 @@ asio::awaitable<ModelPtr> Executor::load_model(std::string key, std::string byte
   auto work = [bytes = std::move(bytes), options = std::move(options), warm, intra]() -> ModelPtr {
     set_torch_thread_count(intra);
     auto loaded = Model::load_bytes(bytes, options);
+    loaded->prepare_for_serving();
     warm_up(*loaded, warm);
     return loaded;
   };

@@ -28,7 +28,7 @@ at::Tensor forward(const Model& model, const Batch& batch) {
   const auto input = at::from_blob(const_cast<float*>(batch.values.data()), {n, shape.channels, shape.height, shape.width},
                                    at::TensorOptions().dtype(at::kFloat));
   try {
-    return model.impl().module.forward({input}).toTensor();
+    return model.impl().inference_module().forward({input}).toTensor();
   } catch (const c10::Error& e) {
     throw ModelError("model " + model.info().name + ": forward failed (" + torch_message(e) + ")");
   }

@@ -56,6 +56,13 @@ class Model {
   // A deep copy (parameters included), e.g. to train without disturbing
   // users of this one. The copy is in eval mode.
   std::shared_ptr<Model> clone() const;
+  // Inference (run_batch and friends) runs, from now on, a module of its own
+  // that shares the weights and pools faster for the same values
+  // (serving_torch.cpp). For models that only serve, such as the executor's
+  // cache, before any concurrent use: training must not change this model's
+  // weights afterwards (train a clone(), which is not prepared). Returns
+  // how many max_pool2d calls of forward pool the faster way.
+  std::size_t prepare_for_serving();
   void set_name(std::string name, ModelSource source);
 
   // Every parameter, then every floating-point buffer, flattened in

@@ -124,6 +124,17 @@ void Model::save_file(const std::string& path) const {
   }
 }
 
+std::size_t Model::prepare_for_serving() {
+  if (!impl_->serving) {
+    try {
+      impl_->serving = serving_module(impl_->module);
+    } catch (const c10::Error& e) {
+      throw ModelError("model " + info_.name + ": cannot prepare it for serving (" + torch_message(e) + ")");
+    }
+  }
+  return impl_->serving->fast_pools;
+}
+
 std::shared_ptr<Model> Model::clone() const {
   auto impl = std::make_unique<Impl>(Impl{impl_->module.clone()});
   // Module::clone copies tensors with autograd history; parameters must be
