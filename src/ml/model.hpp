@@ -9,6 +9,7 @@
 // threads at once. Training mutates a model: train a clone().
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,7 +62,10 @@ class Model {
   // (serving_torch.cpp). For models that only serve, such as the executor's
   // cache, before any concurrent use: training must not change this model's
   // weights afterwards (train a clone(), which is not prepared). Returns
-  // how many max_pool2d calls of forward pool the faster way.
+  // how many max_pool2d calls of forward go through the engine's operator
+  // (each still takes the fast way only for arguments it handles); 0, with
+  // a warning logged, when the served module could not be built, and the
+  // model is then served as it is.
   std::size_t prepare_for_serving();
   void set_name(std::string name, ModelSource source);
 
@@ -86,5 +90,9 @@ class Model {
 };
 
 using ModelPtr = std::shared_ptr<const Model>;
+
+// How many max pools of served modules took the engine's fast way in this
+// process so far (serving_torch.cpp; for tests and diagnostics).
+std::uint64_t fast_pool_calls();
 
 }  // namespace idunno::ml

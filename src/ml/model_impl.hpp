@@ -29,6 +29,7 @@ struct Model::Impl {
   // What inference runs, once Model::prepare_for_serving() made it
   // (serving_module); shares module's weights.
   std::optional<ServingModule> serving;
+  bool serving_refused = false;  // serving_module failed: inference runs module
   torch::jit::Module& inference_module() { return serving ? serving->module : module; }
 };
 

@@ -2,9 +2,12 @@
 // loads and computes what Python computed; bad files give clear errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include "ml/base/batch.hpp"
@@ -142,22 +145,88 @@ with open(sys.argv[1] + "/expected.txt", "w") as f:
   const auto plain = Model::load_file(dir.file("pools.pt"), named("pools", ImageShape{1, 29, 27}));
   const auto served = Model::load_file(dir.file("pools.pt"), named("pools", ImageShape{1, 29, 27}));
   EXPECT_EQ(served->prepare_for_serving(), 5U);
-  EXPECT_EQ(served->prepare_for_serving(), 5U);  // once only
+  EXPECT_EQ(served->prepare_for_serving(), 5U);  // idempotent
   Batch batch;
   batch.shape = {1, 29, 27};
   for (int i = 0; i < 3 * 29 * 27; ++i) batch.values.push_back(static_cast<float>((i * 7919) % 255) / 255.0F - 0.3F);
   batch.indices = {0, 1, 2};
   batch.labels = {-1, -1, -1};
+  const auto fast_before = fast_pool_calls();
   const auto ours = run_logits(*served, batch);
+  EXPECT_EQ(fast_pool_calls() - fast_before, 4U);  // all but the ceil_mode one
   EXPECT_EQ(ours, run_logits(*plain, batch));
+  EXPECT_EQ(fast_pool_calls() - fast_before, 4U);
   std::ifstream expected_file(dir.file("expected.txt"));
   std::vector<float> expected;
   for (float v = 0; expected_file >> v;) expected.push_back(v);
   ASSERT_EQ(ours.size(), expected.size());
   for (std::size_t i = 0; i < ours.size(); ++i) EXPECT_NEAR(ours[i], expected[i], 1e-5F) << i;
-  // What is saved is the plain module (Python loads it: no operator of ours).
-  const auto again = Model::load_bytes(served->save_bytes(), named("again", ImageShape{1, 29, 27}));
-  EXPECT_EQ(run_logits(*again, batch), ours);
+  // What is saved is the module as loaded: Python, which knows no operator
+  // of ours, loads it and computes the same.
+  served->save_file(dir.file("saved.pt"));
+  const std::string reload = R"(
+import sys, torch
+d = sys.argv[1]
+m = torch.jit.load(d + "/saved.pt").eval()
+x = ((torch.arange(3 * 29 * 27) * 7919) % 255).float().reshape(3, 1, 29, 27) / 255.0 - 0.3
+expected = torch.tensor([float(v) for v in open(d + "/expected.txt").read().split()])
+with torch.no_grad():
+    assert torch.allclose(m(x).flatten(), expected, rtol=1e-5, atol=1e-6)
+)";
+  EXPECT_TRUE(run_python(dir, reload, &why)) << why;
+}
+
+// The fast way against LibTorch's max_pool2d on what the model above never
+// feeds it: negative values, NaN and infinities, doubles and bfloat16, an
+// unbatched (3-D) input, a one-entry kernel with an empty stride, and an
+// input shorter than the window but padded to it.
+TEST(ModelLoad, ServingPoolsRawValuesAsMaxPool2dDoes) {
+  test::TempDir dir;
+  const std::string script = R"(
+import sys, torch
+import torch.nn.functional as F
+class Raw(torch.nn.Module):
+    def forward(self, x):
+        parts = [F.max_pool2d(x, 2), F.max_pool2d(x.double(), 3, 2, 1).float(), F.max_pool2d(x, [2], [], [1]),
+                 F.max_pool2d(x.to(torch.bfloat16), 2, 1).float(), F.max_pool2d(x[:, :, :3].contiguous(), 4, 1, 2)]
+        flat = torch.cat([p.flatten(1) for p in parts], 1)
+        unbatched = F.max_pool2d(x[0], 3, 1, 1).flatten().unsqueeze(0).expand(x.size(0), -1)
+        return torch.cat([flat, unbatched], 1)
+torch.jit.script(Raw()).save(sys.argv[1] + "/raw.pt")
+)";
+  std::string why;
+  ASSERT_TRUE(run_python(dir, script, &why)) << why;
+  const ImageShape shape{2, 5, 7};
+  const auto plain = Model::load_file(dir.file("raw.pt"), named("raw", shape));
+  const auto served = Model::load_file(dir.file("raw.pt"), named("raw", shape));
+  EXPECT_EQ(served->prepare_for_serving(), 6U);
+  Batch batch;
+  batch.shape = shape;
+  for (int i = 0; i < 2 * 70; ++i) {
+    float v = static_cast<float>((i * 7919) % 255) / 255.0F - 0.5F;  // never 0
+    if (i % 37 == 5) v = std::numeric_limits<float>::quiet_NaN();
+    if (i % 41 == 3) v = -std::numeric_limits<float>::infinity();
+    if (i % 43 == 7) v = std::numeric_limits<float>::infinity();
+    batch.values.push_back(v);
+  }
+  batch.indices = {0, 1};
+  batch.labels = {-1, -1};
+  const auto fast_before = fast_pool_calls();
+  const auto ours = run_logits(*served, batch);
+  EXPECT_EQ(fast_pool_calls() - fast_before, 6U);
+  const auto theirs = run_logits(*plain, batch);
+  ASSERT_EQ(ours.size(), theirs.size());
+  std::size_t nans = 0;
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    if (std::isnan(theirs[i])) {
+      ++nans;
+      EXPECT_TRUE(std::isnan(ours[i])) << i;
+    } else {
+      EXPECT_EQ(ours[i], theirs[i]) << i;
+    }
+  }
+  EXPECT_GT(nans, 0U);
+  EXPECT_GT(std::count(theirs.begin(), theirs.end(), std::numeric_limits<float>::infinity()), 0);
 }
 
 // The zoo's LeNet as it is served and as Python runs the file it saves.

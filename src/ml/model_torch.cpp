@@ -1,7 +1,10 @@
 // Model: loading, validation, saving and copying of TorchScript modules.
+#include <spdlog/spdlog.h>
+
 #include <fstream>
 #include <sstream>
 
+#include "core/logging.hpp"
 #include "ml/base/errors.hpp"
 #include "ml/model_impl.hpp"
 
@@ -125,14 +128,26 @@ void Model::save_file(const std::string& path) const {
 }
 
 std::size_t Model::prepare_for_serving() {
-  if (!impl_->serving) {
-    try {
-      impl_->serving = serving_module(impl_->module);
-    } catch (const c10::Error& e) {
-      throw ModelError("model " + info_.name + ": cannot prepare it for serving (" + torch_message(e) + ")");
+  if (impl_->serving || impl_->serving_refused) return impl_->serving ? impl_->serving->fast_pools : 0;
+  // Only a speed-up: a model whose served module cannot be built, or does
+  // not map the input shape as the module does, is served as it is.
+  try {
+    auto served = serving_module(impl_->module);
+    if (probe_classes(served.module, info_.name, info_.input) == info_.classes) {
+      impl_->serving = std::move(served);
+      return impl_->serving->fast_pools;
     }
+    spdlog::warn("event=model_serving_plain model={} reason=\"the served module returns another number of classes\"",
+                 core::log_quote(info_.name));
+  } catch (const c10::Error& e) {
+    spdlog::warn("event=model_serving_plain model={} reason={}", core::log_quote(info_.name),
+                 core::log_quote(torch_message(e)));
+  } catch (const std::exception& e) {
+    spdlog::warn("event=model_serving_plain model={} reason={}", core::log_quote(info_.name),
+                 core::log_quote(e.what()));
   }
-  return impl_->serving->fast_pools;
+  impl_->serving_refused = true;
+  return 0;
 }
 
 std::shared_ptr<Model> Model::clone() const {

@@ -11,7 +11,9 @@
 // equal results. The operator checks its arguments at every call and hands
 // everything else to aten::max_pool2d unchanged: windows above 4x4 or of one
 // row or column, dilation, ceil_mode, channels-last input (which has a
-// vectorised kernel of its own) and any call that autograd records.
+// vectorised kernel of its own), types other than float, double and
+// bfloat16, tensors that are not dense CPU ones and any call that autograd
+// records.
 //
 // The values are those of max_pool2d: the largest of each window, NaN if
 // the window has one; padding never wins (a window always holds at least one
@@ -26,6 +28,7 @@
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/library.h>
 
+#include <atomic>
 #include <limits>
 #include <optional>
 
@@ -36,6 +39,8 @@ namespace idunno::ml {
 namespace {
 
 constexpr std::int64_t kMaxFastWindow = 4;
+
+std::atomic<std::uint64_t> fast_pool_calls_total{0};
 
 struct Window {
   std::int64_t kh, kw, sh, sw, ph, pw;
@@ -52,8 +57,12 @@ std::optional<std::pair<std::int64_t, std::int64_t>> pair_of(c10::IntArrayRef v)
 // The window when the maximums compute this call exactly and faster.
 std::optional<Window> fast_window(const at::Tensor& x, c10::IntArrayRef kernel, c10::IntArrayRef stride,
                                   c10::IntArrayRef padding, c10::IntArrayRef dilation, bool ceil_mode) {
-  if (ceil_mode || (x.dim() != 3 && x.dim() != 4) || !at::isFloatingType(x.scalar_type())) return std::nullopt;
-  if (!x.is_contiguous() || x.numel() == 0) return std::nullopt;
+  // Dense CPU tensors only (is_contiguous throws for MKLDNN ones), of the
+  // types LibTorch's CPU kernel takes.
+  if (x.layout() != at::kStrided || !x.device().is_cpu() || x.is_quantized()) return std::nullopt;
+  const auto type = x.scalar_type();
+  if (type != at::kFloat && type != at::kDouble && type != at::kBFloat16) return std::nullopt;
+  if (ceil_mode || (x.dim() != 3 && x.dim() != 4) || !x.is_contiguous() || x.numel() == 0) return std::nullopt;
   if (at::GradMode::is_enabled() && x.requires_grad()) return std::nullopt;
   const auto k = pair_of(kernel);
   const auto s = stride.empty() ? k : pair_of(stride);
@@ -80,6 +89,7 @@ at::Tensor max_pool2d(const at::Tensor& x, c10::IntArrayRef kernel, c10::IntArra
                       c10::IntArrayRef dilation, bool ceil_mode) {
   const auto w = fast_window(x, kernel, stride, padding, dilation, ceil_mode);
   if (!w) return at::max_pool2d(x, kernel, stride, padding, dilation, ceil_mode);
+  fast_pool_calls_total.fetch_add(1, std::memory_order_relaxed);
   const at::Tensor in = w->ph > 0 || w->pw > 0 ? at::constant_pad_nd(x, {w->pw, w->pw, w->ph, w->ph},
                                                                      -std::numeric_limits<double>::infinity())
                                                : x;
@@ -105,6 +115,7 @@ std::size_t replace_max_pools(torch::jit::Block* block) {
     if (node->kind() != c10::aten::max_pool2d || node->inputs().size() != 6 || node->outputs().size() != 1) continue;
     torch::jit::Node* replacement = block->owningGraph()->create(ours, node->inputs(), 1);
     replacement->insertBefore(node);
+    replacement->copyMetadata(node);  // the TorchScript source range of errors
     replacement->output()->setType(node->output()->type());
     node->output()->replaceAllUsesWith(replacement->output());
     node->destroy();
@@ -114,6 +125,8 @@ std::size_t replace_max_pools(torch::jit::Block* block) {
 }
 
 }  // namespace
+
+std::uint64_t fast_pool_calls() { return fast_pool_calls_total.load(std::memory_order_relaxed); }
 
 ServingModule serving_module(const torch::jit::Module& module) {
   ServingModule served{module.clone(/*inplace=*/true), 0};
