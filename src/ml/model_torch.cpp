@@ -135,6 +135,8 @@ std::size_t Model::prepare_for_serving() {
     auto served = serving_module(impl_->module);
     if (probe_classes(served.module, info_.name, info_.input) == info_.classes) {
       impl_->serving = std::move(served);
+      spdlog::info("event=model_served model={} fast_pools={}", core::log_quote(info_.name),
+                   impl_->serving->fast_pools);
       return impl_->serving->fast_pools;
     }
     spdlog::warn("event=model_serving_plain model={} reason=\"the served module returns another number of classes\"",
