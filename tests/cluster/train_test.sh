@@ -78,8 +78,10 @@ done
 log "seed 7 twice: loss $(loss_of s7); seed 8: $(loss_of s8)"
 client $talk train tj --model lenet --data "$train" --eval "$test_set" --epochs 2 --workers 2 >/dev/null || fail "train tj"
 expect_error "exists already" train tj --model lenet --data "$train"
-# Added during the training phase, an inference job waits.
-client $talk sub early "$test_set" 64 --model lenet >/dev/null || fail "sub early"
+# Added during the training phase, an inference job waits. At batch 1 its
+# 10,000 queries take seconds, so that `phase stop` below lands while it
+# runs (at batch 64 LeNet can finish them between two polls).
+client $talk sub early "$test_set" 1 --model lenet >/dev/null || fail "sub early"
 [ "$(job_state $talk early)" = queued ] || fail "early is $(job_state $talk early) during the training phase, not queued"
 phase=$(client $talk --json job-rates | json_get 'v["phase"]')
 [ "$phase" = train ] || fail "the phase is $phase, not train"
