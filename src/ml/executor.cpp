@@ -63,6 +63,14 @@ asio::awaitable<void> all_of(std::vector<asio::awaitable<void>> workers) {
   }
 }
 
+// A model the cache will hold, as every pool thread will run it: prepared
+// for serving and warmed up on the calling (pool) thread.
+ModelPtr ready_to_serve(std::shared_ptr<Model> model, int warm) {
+  model->prepare_for_serving();
+  warm_up(*model, warm);
+  return model;
+}
+
 }  // namespace
 
 ExecutorOptions executor_options(const core::MlSection& ml) {
@@ -101,10 +109,7 @@ asio::awaitable<ModelPtr> Executor::zoo_model(std::string name, std::uint64_t se
   const int intra = options_.intra_op_threads;
   auto work = [name, seed, warm, intra]() -> ModelPtr {
     set_torch_thread_count(intra);
-    auto built = make_zoo_model(name, seed);
-    built->prepare_for_serving();
-    warm_up(*built, warm);
-    return built;
+    return ready_to_serve(make_zoo_model(name, seed), warm);
   };
   if (stopping_) throw_stopped();
   auto job = [work = std::move(work)](const core::CancelToken&) { return work(); };
@@ -118,10 +123,7 @@ asio::awaitable<ModelPtr> Executor::load_model(std::string key, std::string byte
   const int intra = options_.intra_op_threads;
   auto work = [bytes = std::move(bytes), options = std::move(options), warm, intra]() -> ModelPtr {
     set_torch_thread_count(intra);
-    auto loaded = Model::load_bytes(bytes, options);
-    loaded->prepare_for_serving();
-    warm_up(*loaded, warm);
-    return loaded;
+    return ready_to_serve(Model::load_bytes(bytes, options), warm);
   };
   if (stopping_) throw_stopped();
   auto job = [work = std::move(work)](const core::CancelToken&) { return work(); };

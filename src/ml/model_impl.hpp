@@ -27,9 +27,9 @@ struct Model::Impl {
   // What training mutates and save() writes.
   torch::jit::Module module;
   // What inference runs, once Model::prepare_for_serving() made it
-  // (serving_module); shares module's weights.
+  // (serving_module; shares module's weights), or module itself when that
+  // failed.
   std::optional<ServingModule> serving;
-  bool serving_refused = false;  // serving_module failed: inference runs module
   torch::jit::Module& inference_module() { return serving ? serving->module : module; }
 };
 

@@ -75,6 +75,30 @@ LoadOptions named(const std::string& name, std::optional<ImageShape> input = std
   return LoadOptions{.name = name, .source = ModelSource::file, .input = input, .normalization = std::nullopt};
 }
 
+// n unlabelled samples of `shape` holding ((i * 7919) % 255) / 255 - offset
+// for i = 0, 1, ...: the ramp the Python scripts below build with
+// torch.arange.
+Batch ramp_batch(const ImageShape& shape, int n, float offset) {
+  Batch batch;
+  batch.shape = shape;
+  for (std::int64_t i = 0; i < n * shape.elements(); ++i) {
+    batch.values.push_back(static_cast<float>((i * 7919) % 255) / 255.0F - offset);
+  }
+  for (int i = 0; i < n; ++i) {
+    batch.indices.push_back(i);
+    batch.labels.push_back(-1);
+  }
+  return batch;
+}
+
+// The whitespace-separated numbers of a file Python wrote.
+std::vector<float> read_floats(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<float> out;
+  for (float v = 0; in >> v;) out.push_back(v);
+  return out;
+}
+
 TEST(ModelLoad, PythonTorchScriptLoadsAndMatchesPython) {
   test::TempDir dir;
   std::string why;
@@ -91,9 +115,7 @@ TEST(ModelLoad, PythonTorchScriptLoadsAndMatchesPython) {
   batch.indices = {0, 1};
   batch.labels = {-1, -1};
   const auto logits = run_logits(*model, batch);
-  std::ifstream expected_file(dir.file("expected.txt"));
-  std::vector<float> expected;
-  for (float v = 0; expected_file >> v;) expected.push_back(v);
+  const auto expected = read_floats(dir.file("expected.txt"));
   ASSERT_EQ(logits.size(), expected.size());
   for (std::size_t i = 0; i < logits.size(); ++i) EXPECT_NEAR(logits[i], expected[i], 1e-4F) << i;
 
@@ -146,19 +168,13 @@ with open(sys.argv[1] + "/expected.txt", "w") as f:
   const auto served = Model::load_file(dir.file("pools.pt"), named("pools", ImageShape{1, 29, 27}));
   EXPECT_EQ(served->prepare_for_serving(), 5U);
   EXPECT_EQ(served->prepare_for_serving(), 5U);  // idempotent
-  Batch batch;
-  batch.shape = {1, 29, 27};
-  for (int i = 0; i < 3 * 29 * 27; ++i) batch.values.push_back(static_cast<float>((i * 7919) % 255) / 255.0F - 0.3F);
-  batch.indices = {0, 1, 2};
-  batch.labels = {-1, -1, -1};
+  const Batch batch = ramp_batch({1, 29, 27}, 3, 0.3F);
   const auto fast_before = fast_pool_calls();
   const auto ours = run_logits(*served, batch);
   EXPECT_EQ(fast_pool_calls() - fast_before, 4U);  // all but the ceil_mode one
   EXPECT_EQ(ours, run_logits(*plain, batch));
   EXPECT_EQ(fast_pool_calls() - fast_before, 4U);
-  std::ifstream expected_file(dir.file("expected.txt"));
-  std::vector<float> expected;
-  for (float v = 0; expected_file >> v;) expected.push_back(v);
+  const auto expected = read_floats(dir.file("expected.txt"));
   ASSERT_EQ(ours.size(), expected.size());
   for (std::size_t i = 0; i < ours.size(); ++i) EXPECT_NEAR(ours[i], expected[i], 1e-5F) << i;
   // What is saved is the module as loaded: Python, which knows no operator
@@ -200,17 +216,12 @@ torch.jit.script(Raw()).save(sys.argv[1] + "/raw.pt")
   const auto plain = Model::load_file(dir.file("raw.pt"), named("raw", shape));
   const auto served = Model::load_file(dir.file("raw.pt"), named("raw", shape));
   EXPECT_EQ(served->prepare_for_serving(), 6U);
-  Batch batch;
-  batch.shape = shape;
-  for (int i = 0; i < 2 * 70; ++i) {
-    float v = static_cast<float>((i * 7919) % 255) / 255.0F - 0.5F;  // never 0
-    if (i % 37 == 5) v = std::numeric_limits<float>::quiet_NaN();
-    if (i % 41 == 3) v = -std::numeric_limits<float>::infinity();
-    if (i % 43 == 7) v = std::numeric_limits<float>::infinity();
-    batch.values.push_back(v);
+  Batch batch = ramp_batch(shape, 2, 0.5F);  // never 0
+  for (std::size_t i = 0; i < batch.values.size(); ++i) {
+    if (i % 37 == 5) batch.values[i] = std::numeric_limits<float>::quiet_NaN();
+    if (i % 41 == 3) batch.values[i] = -std::numeric_limits<float>::infinity();
+    if (i % 43 == 7) batch.values[i] = std::numeric_limits<float>::infinity();
   }
-  batch.indices = {0, 1};
-  batch.labels = {-1, -1};
   const auto fast_before = fast_pool_calls();
   const auto ours = run_logits(*served, batch);
   EXPECT_EQ(fast_pool_calls() - fast_before, 6U);
@@ -235,11 +246,7 @@ TEST(ModelLoad, ServedZooLenetMatchesPython) {
   const auto lenet = make_zoo_model("lenet", 5);
   EXPECT_EQ(lenet->prepare_for_serving(), 2U);
   lenet->save_file(dir.file("lenet.pt"));
-  Batch batch;
-  batch.shape = {1, 28, 28};
-  for (int i = 0; i < 3 * 784; ++i) batch.values.push_back(static_cast<float>((i * 7919) % 255) / 255.0F - 0.3F);
-  batch.indices = {0, 1, 2};
-  batch.labels = {-1, -1, -1};
+  const Batch batch = ramp_batch({1, 28, 28}, 3, 0.3F);
   std::ostringstream ours;
   for (const float v : run_logits(*lenet, batch)) ours << std::setprecision(9) << v << " ";
   test::write_file(dir.file("ours.txt"), ours.str());

@@ -128,9 +128,10 @@ void Model::save_file(const std::string& path) const {
 }
 
 std::size_t Model::prepare_for_serving() {
-  if (impl_->serving || impl_->serving_refused) return impl_->serving ? impl_->serving->fast_pools : 0;
+  if (impl_->serving) return impl_->serving->fast_pools;
   // Only a speed-up: a model whose served module cannot be built, or does
   // not map the input shape as the module does, is served as it is.
+  std::string reason;
   try {
     auto served = serving_module(impl_->module);
     if (probe_classes(served.module, info_.name, info_.input) == info_.classes) {
@@ -139,16 +140,14 @@ std::size_t Model::prepare_for_serving() {
                    impl_->serving->fast_pools);
       return impl_->serving->fast_pools;
     }
-    spdlog::warn("event=model_serving_plain model={} reason=\"the served module returns another number of classes\"",
-                 core::log_quote(info_.name));
+    reason = "the served module returns another number of classes";
   } catch (const c10::Error& e) {
-    spdlog::warn("event=model_serving_plain model={} reason={}", core::log_quote(info_.name),
-                 core::log_quote(torch_message(e)));
+    reason = torch_message(e);
   } catch (const std::exception& e) {
-    spdlog::warn("event=model_serving_plain model={} reason={}", core::log_quote(info_.name),
-                 core::log_quote(e.what()));
+    reason = e.what();
   }
-  impl_->serving_refused = true;
+  spdlog::warn("event=model_serving_plain model={} reason={}", core::log_quote(info_.name), core::log_quote(reason));
+  impl_->serving = ServingModule{impl_->module, 0};
   return 0;
 }
 

@@ -79,10 +79,10 @@ std::optional<Window> fast_window(const at::Tensor& x, c10::IntArrayRef kernel, 
 // The maximum over offsets 0..k-1 of the views x[o : o + s*(n-1) + 1 : s]
 // along `dim`, n = (size - k) / s + 1 outputs.
 at::Tensor max_of_strided_views(const at::Tensor& x, std::int64_t dim, std::int64_t k, std::int64_t s) {
-  const std::int64_t n = (x.size(dim) - k) / s + 1;
-  at::Tensor out = at::maximum(x.slice(dim, 0, s * (n - 1) + 1, s), x.slice(dim, 1, 1 + s * (n - 1) + 1, s));
-  for (std::int64_t o = 2; o < k; ++o) out = at::maximum(out, x.slice(dim, o, o + s * (n - 1) + 1, s));
-  return out;
+  const std::int64_t span = s * ((x.size(dim) - k) / s) + 1;
+  at::Tensor out = x.slice(dim, 0, span, s);
+  for (std::int64_t o = 1; o < k; ++o) out = at::maximum(out, x.slice(dim, o, o + span, s));
+  return out;  // a new tensor: k >= 2
 }
 
 at::Tensor max_pool2d(const at::Tensor& x, c10::IntArrayRef kernel, c10::IntArrayRef stride, c10::IntArrayRef padding,
